@@ -1,0 +1,180 @@
+import path from 'node:path';
+import type { MemoryCgroup } from './locate.js';
+import type { MemorySample } from './memory-sample.js';
+import { parseCount, parseFlatKeyed, parseLimit, parsePressure } from './parse.js';
+import { KeptOpenFile } from './read-file.js';
+import fs from 'node:fs';
+import { KernelFileError } from './errors.js';
+
+export interface CgroupReader {
+  read(): MemorySample;
+  close(): void;
+}
+
+/** Opens the cgroup's files once; each read() re-reads them through the open descriptors. */
+export function openCgroupReader(cgroup: Pick<MemoryCgroup, 'version' | 'dir'>): CgroupReader {
+  return cgroup.version === 1 ? new V1Reader(cgroup.dir) : new V2Reader(cgroup.dir);
+}
+
+class Files {
+  private readonly open: KeptOpenFile[] = [];
+  constructor(private readonly dir: string) {}
+
+  required(name: string): KeptOpenFile {
+    const file = new KeptOpenFile(path.join(this.dir, name));
+    this.open.push(file);
+    return file;
+  }
+
+  optional(name: string): KeptOpenFile | undefined {
+    const file = path.join(this.dir, name);
+    if (!fs.existsSync(file)) return undefined;
+    return this.required(name);
+  }
+
+  closeAll(): void {
+    for (const file of this.open) file.close();
+  }
+}
+
+function readText(file: KeptOpenFile): string {
+  const text = file.read();
+  if (text === undefined) throw new KernelFileError(file.file, 'cgroup was removed');
+  return text;
+}
+
+function get(stat: Map<string, number>, key: string): number {
+  return stat.get(key) ?? 0;
+}
+
+class V1Reader implements CgroupReader {
+  private readonly files: Files;
+  private readonly usage: KeptOpenFile;
+  private readonly limit: KeptOpenFile;
+  private readonly memswLimit: KeptOpenFile | undefined;
+  private readonly stat: KeptOpenFile;
+  private readonly failcnt: KeptOpenFile;
+  private readonly oomControl: KeptOpenFile;
+  private readonly maxUsage: KeptOpenFile;
+  private readonly kmem: KeptOpenFile | undefined;
+
+  constructor(dir: string) {
+    this.files = new Files(dir);
+    this.usage = this.files.required('memory.usage_in_bytes');
+    this.limit = this.files.required('memory.limit_in_bytes');
+    this.memswLimit = this.files.optional('memory.memsw.limit_in_bytes');
+    this.stat = this.files.required('memory.stat');
+    this.failcnt = this.files.required('memory.failcnt');
+    this.oomControl = this.files.required('memory.oom_control');
+    this.maxUsage = this.files.required('memory.max_usage_in_bytes');
+    this.kmem = this.files.optional('memory.kmem.usage_in_bytes');
+  }
+
+  read(): MemorySample {
+    const stat = parseFlatKeyed(readText(this.stat), this.stat.file);
+    const oom = parseFlatKeyed(readText(this.oomControl), this.oomControl.file);
+    const usage = parseCount(readText(this.usage), this.usage.file);
+    const limit = parseLimit(readText(this.limit), this.limit.file);
+    const memsw = this.memswLimit ? parseLimit(readText(this.memswLimit), this.memswLimit.file) : null;
+    // total_* are hierarchical: they include any child cgroups the job made.
+    const shmem = get(stat, 'total_shmem');
+    const activeFile = get(stat, 'total_active_file');
+    const inactiveFile = get(stat, 'total_inactive_file');
+    return {
+      usage,
+      limit,
+      high: null,
+      swapLimit: memsw === null ? null : limit === null ? memsw : Math.max(0, memsw - limit),
+      anon: get(stat, 'total_rss'),
+      file: Math.max(0, get(stat, 'total_cache') - shmem),
+      activeFile,
+      inactiveFile,
+      fileDirty: get(stat, 'total_dirty'),
+      fileWriteback: get(stat, 'total_writeback'),
+      shmem,
+      kernel: this.kmem ? parseCount(readText(this.kmem), this.kmem.file) : 0,
+      swap: get(stat, 'total_swap'),
+      workingSet: Math.max(0, usage - inactiveFile),
+      oomKills: oom.get('oom_kill') ?? 0,
+      limitHits: parseCount(readText(this.failcnt), this.failcnt.file),
+      highHits: 0,
+      peak: parseCount(readText(this.maxUsage), this.maxUsage.file),
+      underOom: oom.get('under_oom') === 1,
+    };
+  }
+
+  close(): void {
+    this.files.closeAll();
+  }
+}
+
+class V2Reader implements CgroupReader {
+  private readonly files: Files;
+  private readonly current: KeptOpenFile;
+  private readonly max: KeptOpenFile;
+  private readonly high: KeptOpenFile | undefined;
+  private readonly swapMax: KeptOpenFile | undefined;
+  private readonly swapCurrent: KeptOpenFile | undefined;
+  private readonly stat: KeptOpenFile;
+  private readonly events: KeptOpenFile;
+  private readonly peak: KeptOpenFile | undefined;
+  private readonly pressure: KeptOpenFile | undefined;
+
+  constructor(dir: string) {
+    this.files = new Files(dir);
+    this.current = this.files.required('memory.current');
+    this.max = this.files.required('memory.max');
+    this.high = this.files.optional('memory.high');
+    this.swapMax = this.files.optional('memory.swap.max');
+    this.swapCurrent = this.files.optional('memory.swap.current');
+    this.stat = this.files.required('memory.stat');
+    this.events = this.files.required('memory.events');
+    this.peak = this.files.optional('memory.peak');
+    this.pressure = this.files.optional('memory.pressure');
+  }
+
+  read(): MemorySample {
+    const stat = parseFlatKeyed(readText(this.stat), this.stat.file);
+    const events = parseFlatKeyed(readText(this.events), this.events.file);
+    const usage = parseCount(readText(this.current), this.current.file);
+    const shmem = get(stat, 'shmem');
+    const inactiveFile = get(stat, 'inactive_file');
+    // "kernel" appeared in 5.18; before it, its parts are listed separately.
+    const kernel = stat.has('kernel')
+      ? get(stat, 'kernel')
+      : get(stat, 'kernel_stack') +
+        get(stat, 'pagetables') +
+        get(stat, 'percpu') +
+        get(stat, 'sock') +
+        get(stat, 'slab_reclaimable') +
+        get(stat, 'slab_unreclaimable');
+    const sample: MemorySample = {
+      usage,
+      limit: parseLimit(readText(this.max), this.max.file),
+      high: this.high ? parseLimit(readText(this.high), this.high.file) : null,
+      swapLimit: this.swapMax ? parseLimit(readText(this.swapMax), this.swapMax.file) : null,
+      anon: get(stat, 'anon'),
+      // v2 "file" includes tmpfs and shared memory; we report those as shmem alone.
+      file: Math.max(0, get(stat, 'file') - shmem),
+      activeFile: get(stat, 'active_file'),
+      inactiveFile,
+      fileDirty: get(stat, 'file_dirty'),
+      fileWriteback: get(stat, 'file_writeback'),
+      shmem,
+      kernel,
+      swap: this.swapCurrent ? parseCount(readText(this.swapCurrent), this.swapCurrent.file) : 0,
+      workingSet: Math.max(0, usage - inactiveFile),
+      oomKills: events.get('oom_kill') ?? 0,
+      limitHits: events.get('max') ?? 0,
+      highHits: events.get('high') ?? 0,
+      peak: this.peak ? parseCount(readText(this.peak), this.peak.file) : null,
+      underOom: false,
+    };
+    if (this.pressure) sample.pressure = parsePressure(readText(this.pressure), this.pressure.file);
+    return sample;
+  }
+
+  close(): void {
+    this.files.closeAll();
+  }
+}

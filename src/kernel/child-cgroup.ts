@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeErrno } from './read-file.js';
+import { errnoCode } from './errors.js';
+import type { MemoryCgroup } from './locate.js';
+
+export interface ChildLimits {
+  /** Bytes; undefined leaves the limit as inherited. */
+  memory?: number;
+  /** Memory plus swap, as docker's --memory-swap; null for unlimited swap. */
+  memorySwap?: number | null;
+}
+
+export type CreateResult = { ok: true; cgroup: MemoryCgroup } | { ok: false; reason: string };
+
+/**
+ * Makes a child memory cgroup below `parent` and applies limits. Fails with a reason (never throws) when
+ * the hierarchy is read-only, we lack permission, or v2 has not delegated the memory controller.
+ */
+export function createChildCgroup(parent: MemoryCgroup, name: string, limits: ChildLimits): CreateResult {
+  if (parent.readOnly) return { ok: false, reason: `the cgroup hierarchy at ${parent.mountDir} is mounted read-only` };
+  if (parent.version === 2) {
+    const delegated = ensureV2MemoryDelegated(parent.dir);
+    if (delegated !== true) return { ok: false, reason: delegated };
+  }
+  const dir = path.join(parent.dir, name);
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    return { ok: false, reason: `cannot create ${dir}: ${describeErrno(error)}` };
+  }
+  const child: MemoryCgroup = { ...parent, dir, path: path.posix.join(parent.path, name), readOnly: false };
+  const applied = applyLimits(child, limits);
+  if (applied !== true) {
+    removeCgroup(dir);
+    return { ok: false, reason: applied };
+  }
+  return { ok: true, cgroup: child };
+}
+
+function ensureV2MemoryDelegated(dir: string): true | string {
+  const control = path.join(dir, 'cgroup.subtree_control');
+  try {
+    if (fs.readFileSync(control, 'latin1').split(/\s+/).includes('memory')) return true;
+    fs.writeFileSync(control, '+memory');
+    return true;
+  } catch (error) {
+    // "No internal processes": a non-root v2 cgroup that holds processes cannot enable controllers for
+    // children, which is the usual state of a container's own cgroup.
+    const why = errnoCode(error) === 'EBUSY' ? 'it holds processes (cgroup v2 "no internal processes" rule)' : describeErrno(error);
+    return `cannot enable the memory controller for children of ${dir}: ${why}`;
+  }
+}
+
+function applyLimits(cgroup: MemoryCgroup, limits: ChildLimits): true | string {
+  const writes: Array<[string, string]> = [];
+  if (cgroup.version === 1) {
+    // v1 refuses a memory limit above memsw, so memory goes first while memsw is still unlimited.
+    if (limits.memory !== undefined) writes.push(['memory.limit_in_bytes', String(limits.memory)]);
+    if (limits.memorySwap !== undefined) {
+      const memsw = path.join(cgroup.dir, 'memory.memsw.limit_in_bytes');
+      if (!fs.existsSync(memsw)) {
+        if (limits.memorySwap !== null) return 'this kernel has no swap accounting (memory.memsw.*), so --memory-swap cannot be applied';
+      } else writes.push(['memory.memsw.limit_in_bytes', limits.memorySwap === null ? '-1' : String(limits.memorySwap)]);
+    }
+  } else {
+    if (limits.memory !== undefined) writes.push(['memory.max', String(limits.memory)]);
+    if (limits.memorySwap !== undefined) {
+      const swap = limits.memorySwap === null || limits.memory === undefined ? 'max' : String(limits.memorySwap - limits.memory);
+      writes.push(['memory.swap.max', swap]);
+    }
+  }
+  for (const [name, value] of writes) {
+    const file = path.join(cgroup.dir, name);
+    try {
+      fs.writeFileSync(file, value);
+    } catch (error) {
+      return `cannot write ${value} to ${file}: ${describeErrno(error)}`;
+    }
+  }
+  return true;
+}
+
+/** Writes a control value; errors name the file. */
+export function writeCgroupFile(cgroup: Pick<MemoryCgroup, 'dir'>, name: string, value: string): void {
+  const file = path.join(cgroup.dir, name);
+  try {
+    fs.writeFileSync(file, value);
+  } catch (error) {
+    throw new Error(`cannot write ${value} to ${file}: ${describeErrno(error)}`);
+  }
+}
+
+/**
+ * Removes an empty cgroup. rmdir fails with EBUSY while exiting tasks are still being reaped, so it
+ * retries for a short while. Returns false when it could not.
+ */
+export function removeCgroup(dir: string, attempts = 50): boolean {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return true;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY') return false;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  return false;
+}

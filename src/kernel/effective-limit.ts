@@ -1,0 +1,109 @@
+import path from 'node:path';
+import type { CgroupVersion, MemoryCgroup } from './locate.js';
+import { parseFlatKeyed, parseLimit } from './parse.js';
+import { readKernelFile, readOptionalKernelFile } from './read-file.js';
+
+/** One cgroup on the way from a job's cgroup up to the top we can see. */
+export interface CgroupLevel {
+  /** Cgroup path in the kernel's terms ("/" for the top of the mount). */
+  path: string;
+  /** 0 for the cgroup itself, 1 for its parent, and so on. */
+  depth: number;
+  limit: number | null;
+  high: number | null;
+  /** v1: memory+swap limit; v2: swap limit alone. */
+  swapFileLimit: number | null;
+}
+
+export interface LimitSource {
+  version: CgroupVersion;
+  /** Cgroup path whose setting applies, or undefined when it is above what this mount shows. */
+  path: string | undefined;
+  depth: number | undefined;
+  file: string;
+}
+
+export interface EffectiveLimit {
+  /** The memory limit that applies: the lowest over all ancestors. */
+  bytes: number | null;
+  source: LimitSource | null;
+  /** v2 memory.high, lowest over ancestors: where the kernel starts throttling. */
+  high: number | null;
+  /** Swap the job may use on top of `bytes`; null when unlimited. */
+  swapBytes: number | null;
+  levels: CgroupLevel[];
+  /** Limits set above the visible top cannot be read (cgroup namespace, bind mount). */
+  ancestorsHidden: boolean;
+}
+
+/** Walks from the cgroup up to the top of its mount; the lowest limit on the way applies. */
+export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
+  const levels: CgroupLevel[] = [];
+  let dir = cgroup.dir;
+  let cgroupPath = cgroup.path;
+  for (let depth = 0; ; depth++) {
+    levels.push({ path: cgroupPath, depth, ...readLevel(cgroup.version, dir) });
+    if (path.relative(cgroup.mountDir, dir) === '' || !dir.startsWith(cgroup.mountDir)) break;
+    dir = path.dirname(dir);
+    cgroupPath = path.posix.dirname(cgroupPath);
+  }
+  const limitFile = cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
+  let bytes: number | null = null;
+  let source: LimitSource | null = null;
+  let high: number | null = null;
+  for (const level of levels) {
+    if (level.limit !== null && (bytes === null || level.limit < bytes)) {
+      bytes = level.limit;
+      source = { version: cgroup.version, path: level.path, depth: level.depth, file: limitFile };
+    }
+    if (level.high !== null && (high === null || level.high < high)) high = level.high;
+  }
+  if (cgroup.version === 1) {
+    // The kernel's own hierarchical figure also covers ancestors this mount does not show.
+    const statFile = path.join(cgroup.dir, 'memory.stat');
+    const stat = parseFlatKeyed(readKernelFile(statFile), statFile);
+    const hierarchical = limitOrNull(stat.get('hierarchical_memory_limit'));
+    if (hierarchical !== null && (bytes === null || hierarchical < bytes)) {
+      bytes = hierarchical;
+      source = { version: 1, path: undefined, depth: undefined, file: 'hierarchical_memory_limit' };
+    }
+    const memsw = minLimit(
+      [limitOrNull(stat.get('hierarchical_memsw_limit')), ...levels.map((l) => l.swapFileLimit)].filter(
+        (v): v is number => v !== null,
+      ),
+    );
+    const swapBytes = memsw === null ? null : bytes === null ? memsw : Math.max(0, memsw - bytes);
+    return { bytes, source, high: null, swapBytes, levels, ancestorsHidden: cgroup.ancestorsHidden };
+  }
+  const swapBytes = minLimit(levels.map((l) => l.swapFileLimit).filter((v): v is number => v !== null));
+  return { bytes, source, high, swapBytes, levels, ancestorsHidden: cgroup.ancestorsHidden };
+}
+
+function readLevel(version: CgroupVersion, dir: string): Omit<CgroupLevel, 'path' | 'depth'> {
+  const read = (name: string): number | null => {
+    const file = path.join(dir, name);
+    const text = readOptionalKernelFile(file);
+    return text === undefined ? null : parseLimit(text, file);
+  };
+  if (version === 1) {
+    return { limit: read('memory.limit_in_bytes'), high: null, swapFileLimit: read('memory.memsw.limit_in_bytes') };
+  }
+  // The v2 root has none of these files: it is unlimited.
+  return { limit: read('memory.max'), high: read('memory.high'), swapFileLimit: read('memory.swap.max') };
+}
+
+function limitOrNull(value: number | undefined): number | null {
+  return value === undefined || value >= 2 ** 62 ? null : value;
+}
+
+function minLimit(values: number[]): number | null {
+  return values.length === 0 ? null : Math.min(...values);
+}
+
+export function describeLimitSource(source: LimitSource | null): string {
+  if (!source) return 'no limit set';
+  const version = `cgroup v${source.version}`;
+  if (source.path === undefined) return `${source.file} (an ancestor above the visible hierarchy, ${version})`;
+  const where = source.depth === 0 ? 'this cgroup' : source.depth === 1 ? 'parent' : `ancestor ${source.depth} up`;
+  return `${source.file} of ${source.path} (${where}, ${version})`;
+}

@@ -1,0 +1,12 @@
+export * from './child-cgroup.js';
+export * from './cgroup-reader.js';
+export * from './effective-limit.js';
+export * from './errors.js';
+export * from './host-memory.js';
+export * from './host-paths.js';
+export * from './locate.js';
+export type { MemorySample } from './memory-sample.js';
+export * from './mountinfo.js';
+export * from './parse.js';
+export * from './process-memory.js';
+export * from './read-file.js';

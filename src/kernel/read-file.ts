@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import { errnoCode, KernelFileError } from './errors.js';
+
+/** Reads a small kernel file whole; errors name the file. */
+export function readKernelFile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch (error) {
+    throw new KernelFileError(file, describeErrno(error));
+  }
+}
+
+/** Like readKernelFile, but a missing file is undefined: many interface files depend on kernel version. */
+export function readOptionalKernelFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
+    throw new KernelFileError(file, describeErrno(error));
+  }
+}
+
+export function describeErrno(error: unknown): string {
+  switch (errnoCode(error)) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ESRCH':
+      return 'process has exited';
+    case 'EROFS':
+      return 'read-only file system';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
+ * A kernel file kept open and re-read from offset 0: the kernel regenerates the content on every read,
+ * and this skips the open/close that dominates the cost of small reads (measured: about 1.3 µs against
+ * 12.7 µs for /proc/PID/status).
+ */
+export class KeptOpenFile {
+  private static buffer = Buffer.allocUnsafe(64 * 1024);
+  private fd: number | undefined;
+
+  constructor(readonly file: string) {
+    try {
+      this.fd = fs.openSync(file, 'r');
+    } catch (error) {
+      throw new KernelFileError(file, describeErrno(error));
+    }
+  }
+
+  /** The current content, or undefined once the process or cgroup behind the file is gone. */
+  read(): string | undefined {
+    if (this.fd === undefined) return undefined;
+    let buffer = KeptOpenFile.buffer;
+    for (;;) {
+      let length: number;
+      try {
+        length = fs.readSync(this.fd, buffer, 0, buffer.length, 0);
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ESRCH' || code === 'ENODEV' || code === 'ENOENT') {
+          this.close();
+          return undefined;
+        }
+        throw new KernelFileError(this.file, describeErrno(error));
+      }
+      if (length < buffer.length) return buffer.toString('latin1', 0, length);
+      buffer = Buffer.allocUnsafe(buffer.length * 2);
+      KeptOpenFile.buffer = buffer;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The capture file, version 1: JSON Lines, appended while the job runs, so that a capture cut off at any
+ * moment parses up to its last complete line.
+ *
+ *   line 1         CaptureHeader (an object)
+ *   [t, d1, d2...] cgroup sample: t = ms since the previous sample record, dN = change of
+ *                  SAMPLE_FIELDS[N] in KiB since the previous sample (small numbers keep a line near 40 bytes)
+ *   ["K", t, v...] keyframe: absolute time (ms since start) and absolute values in KiB; the first sample
+ *                  and every KEYFRAME_EVERY-th are keyframes so that one damaged line loses little
+ *   ["P", t, pid, ppid, name, argv]            a process seen for the first time, or after it exec'd
+ *   ["p", t, pid, anon, file, shmem, swap]     its resident memory in KiB, written when it changed
+ *   ["S", t, pid, pss, pssAnon, pssFile, pssShmem]  PSS in KiB, read on a budget
+ *   ["X", t, pid]                              the process is gone
+ *   ["E", t, kind, data]                       an event (CaptureEvent)
+ *   ["END", t, EndRecord]                      the job ended and headroom finished cleanly
+ *
+ * Times in records other than cgroup samples are absolute ms since header.startMs. Unlimited or unknown
+ * values in the sample series are written as -1.
+ */
+export const CAPTURE_FORMAT = 'headroom-capture';
+export const CAPTURE_VERSION = 1;
+export const KEYFRAME_EVERY = 600;
+
+/** The cgroup series, in the order a sample line lists them. */
+export const SAMPLE_FIELDS = [
+  'usage',
+  'anon',
+  'file',
+  'activeFile',
+  'inactiveFile',
+  'fileDirty',
+  'fileWriteback',
+  'shmem',
+  'kernel',
+  'swap',
+  'peak',
+  'oomKills',
+  'limitHits',
+  'highHits',
+  /** PSI "some" avg10 × 100 (a percentage with two decimals), -1 when unreadable. */
+  'psiSome',
+  /** PSI "full" avg10 × 100. */
+  'psiFull',
+  /** headroom's own resident memory when it shares the cgroup with the job (observe mode), else 0. */
+  'self',
+] as const;
+
+export type SampleField = (typeof SAMPLE_FIELDS)[number];
+
+/** Series that are counters or scaled values rather than KiB. */
+export const UNSCALED_FIELDS: ReadonlySet<SampleField> = new Set(['oomKills', 'limitHits', 'highHits', 'psiSome', 'psiFull']);
+
+export type CgroupMode = 'own' | 'observe';
+
+export interface CaptureHeader {
+  format: typeof CAPTURE_FORMAT;
+  version: number;
+  tool: string;
+  hostname: string;
+  kernel: string;
+  /** Wall-clock start, ms since the epoch; every record time is relative to it. */
+  startMs: number;
+  intervalMs: number;
+  command: string[];
+  component: string | null;
+  cgroup: {
+    version: 1 | 2;
+    path: string;
+    /** own: a cgroup made for the job; observe: the cgroup headroom itself runs in. */
+    mode: CgroupMode;
+    /** Why headroom observes instead of making a cgroup (observe mode only). */
+    observeReason?: string;
+    ancestorsHidden: boolean;
+  };
+  limit: {
+    bytes: number | null;
+    /** Plain words: which file of which cgroup the limit comes from. */
+    source: string;
+    high: number | null;
+    swapBytes: number | null;
+  };
+  /** What the user asked for with --memory / --memory-swap (bytes; null swap = unlimited). */
+  requested: { memory: number | null; memorySwap: number | null | undefined };
+  hostMemory: { total: number; swapTotal: number };
+  fields: string[];
+}
+
+export type CaptureEvent =
+  | { kind: 'oom-kill'; timeMs: number; count: number; victims: Array<{ pid: number; name: string }> }
+  | { kind: 'limit-hit'; timeMs: number; count: number; total: number }
+  | { kind: 'limit-change'; timeMs: number; limit: number | null; high: number | null }
+  | { kind: 'note'; timeMs: number; message: string };
+
+export interface EndRecord {
+  /** The job's exit code, or null when it died of a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** The status headroom itself exited with (128+N for signal N). */
+  status: number;
+  durationMs: number;
+  /** The kernel's own high-water mark (v1 max_usage_in_bytes, v2 memory.peak), read at the end. */
+  peakBytes: number | null;
+  oomKills: number;
+  limitHits: number;
+}

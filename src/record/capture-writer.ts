@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import type { ProcessMemory, ProcessPss } from '../kernel/index.js';
+import {
+  type CaptureEvent,
+  type CaptureHeader,
+  type EndRecord,
+  KEYFRAME_EVERY,
+  SAMPLE_FIELDS,
+  type SampleField,
+  UNSCALED_FIELDS,
+} from './capture-format.js';
+
+export type SampleValues = Record<SampleField, number>;
+
+const KIB = 1024;
+
+/**
+ * Appends capture records. Each call writes straight through to the file (no buffering in the process),
+ * so whatever kills headroom, the file holds every record written before it.
+ */
+export class CaptureWriter {
+  private fd: number;
+  private lastSampleMs = 0;
+  private previous: number[] | undefined;
+  private samplesSinceKeyframe = 0;
+  private pending = '';
+  bytesWritten = 0;
+
+  constructor(
+    readonly file: string,
+    header: CaptureHeader,
+  ) {
+    this.fd = fs.openSync(file, 'wx');
+    this.pending = `${JSON.stringify(header)}\n`;
+    this.flush();
+  }
+
+  /** Queues a cgroup sample; values in bytes (counters and PSI as they are). */
+  sample(timeMs: number, values: SampleValues): void {
+    const scaled = SAMPLE_FIELDS.map((field) => {
+      const value = values[field];
+      return value < 0 || UNSCALED_FIELDS.has(field) ? value : Math.round(value / KIB);
+    });
+    const previous = this.previous;
+    if (!previous || this.samplesSinceKeyframe >= KEYFRAME_EVERY) {
+      this.line(['K', timeMs, ...scaled]);
+      this.samplesSinceKeyframe = 0;
+    } else {
+      const deltas = scaled.map((value, i) => value - (previous[i] ?? 0));
+      this.line([timeMs - this.lastSampleMs, ...deltas]);
+    }
+    this.samplesSinceKeyframe++;
+    this.previous = scaled;
+    this.lastSampleMs = timeMs;
+  }
+
+  processStart(timeMs: number, pid: number, ppid: number, name: string, argv: string[]): void {
+    this.line(['P', timeMs, pid, ppid, name, argv]);
+  }
+
+  processMemory(timeMs: number, memory: ProcessMemory): void {
+    this.line([
+      'p',
+      timeMs,
+      memory.pid,
+      kib(memory.rssAnon),
+      kib(memory.rssFile),
+      kib(memory.rssShmem),
+      kib(memory.swap),
+    ]);
+  }
+
+  processPss(timeMs: number, pid: number, pss: ProcessPss): void {
+    this.line(['S', timeMs, pid, kib(pss.pss), kib(pss.pssAnon), kib(pss.pssFile), kib(pss.pssShmem)]);
+  }
+
+  processExit(timeMs: number, pid: number): void {
+    this.line(['X', timeMs, pid]);
+  }
+
+  event(event: CaptureEvent): void {
+    const { kind, timeMs, ...data } = event;
+    this.line(['E', timeMs, kind, data]);
+  }
+
+  end(timeMs: number, record: EndRecord): void {
+    this.line(['END', timeMs, record]);
+    this.flush();
+  }
+
+  /** Writes queued records; the sampler calls this once per tick. */
+  flush(): void {
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    const buffer = Buffer.from(text);
+    let offset = 0;
+    while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
+    this.bytesWritten += buffer.length;
+  }
+
+  close(): void {
+    this.flush();
+    fs.closeSync(this.fd);
+  }
+
+  private line(record: unknown[]): void {
+    this.pending += `${JSON.stringify(record)}\n`;
+  }
+}
+
+function kib(bytes: number): number {
+  return Math.round(bytes / KIB);
+}
