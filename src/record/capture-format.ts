@@ -48,7 +48,13 @@ export const SAMPLE_FIELDS = [
 export type SampleField = (typeof SAMPLE_FIELDS)[number];
 
 /** Series that are counters or scaled values rather than KiB. */
-export const UNSCALED_FIELDS: ReadonlySet<SampleField> = new Set(['oomKills', 'limitHits', 'highHits', 'psiSome', 'psiFull']);
+export const UNSCALED_FIELDS: ReadonlySet<SampleField> = new Set([
+  'oomKills',
+  'limitHits',
+  'highHits',
+  'psiSome',
+  'psiFull',
+]);
 
 export type CgroupMode = 'own' | 'observe';
 

@@ -1,0 +1,283 @@
+import type { CgroupMode } from '../record/capture-format.js';
+import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
+
+/** What the cgroup's memory was made of, bytes. */
+export interface MemoryBreakdown {
+  anon: number;
+  file: number;
+  fileDirty: number;
+  fileWriteback: number;
+  shmem: number;
+  kernel: number;
+  swap: number;
+}
+
+/** One process the OOM killer took; pid and name are null when the kernel counted a kill we did not see. */
+export interface OomKill {
+  pid: number | null;
+  name: string | null;
+  timeMs: number;
+}
+
+export interface ProcessSummary {
+  pid: number;
+  ppid: number;
+  name: string;
+  argv: string[];
+  /** Highest anon + file + shmem resident memory seen. */
+  peakRssBytes: number;
+  /** Its resident memory at the cgroup's peak; 0 when it was not running then. */
+  rssAtPeakBytes: number;
+}
+
+/**
+ * The outcome of one run in a stable JSON shape (bytes and milliseconds throughout), for the text summary,
+ * `headroom stats` and scripts.
+ */
+export interface Summary {
+  /** null when the job died of a signal or the capture has no END record. */
+  exitCode: number | null;
+  signal: string | null;
+  /** The status headroom exited with. */
+  status: number | null;
+  oomKilled: boolean;
+  oomKills: OomKill[];
+  /** The limit in force at the peak. */
+  limit: { bytes: number | null; source: string };
+  peak: {
+    /** The larger of the kernel's high-water mark and the highest sample. */
+    bytes: number;
+    timeMs: number;
+    /** From the sample with the highest usage. */
+    breakdown: MemoryBreakdown;
+    /** That sample's usage; below `bytes` when the kernel saw a spike between samples. */
+    sampledBytes: number;
+  };
+  /** Every process seen, highest peak RSS first. */
+  processes: ProcessSummary[];
+  limitHits: number;
+  durationMs: number;
+  truncated: boolean;
+  warnings: string[];
+  command: string[];
+  component: string | null;
+  cgroup: { version: 1 | 2; path: string; mode: CgroupMode };
+}
+
+/**
+ * Summarizes a capture, truncated or not.
+ *
+ * In observe mode headroom shares the cgroup with the job, so the 'self' series (headroom's own resident
+ * memory) is subtracted from usage and anon: the job should not be blamed for its observer. Counters
+ * (OOM kills, limit hits) are then counted from the first sample, because the cgroup existed, and may
+ * have counted, before the run; in own mode the cgroup was made for the job and counts from zero.
+ */
+export function summarize(capture: Capture): Summary {
+  const { header, end, series } = capture;
+  const observe = header.cgroup.mode === 'observe';
+  const warnings = [...capture.warnings];
+  if (series.length === 0) warnings.push('no cgroup samples were recorded');
+
+  const peak = findPeak(capture, observe, warnings);
+  const processes = capture.processes
+    .map((track) => ({
+      pid: track.pid,
+      ppid: track.ppid,
+      name: track.name,
+      argv: [...track.argv],
+      peakRssBytes: track.peakRss,
+      rssAtPeakBytes: rssAt(track, peak.timeMs),
+    }))
+    .sort((a, b) => b.peakRssBytes - a.peakRssBytes || a.pid - b.pid);
+  const oomKills = findOomKills(capture, observe);
+
+  return {
+    exitCode: end?.exitCode ?? null,
+    signal: end?.signal ?? null,
+    status: end?.status ?? null,
+    oomKilled: oomKills.length > 0,
+    oomKills,
+    limit: limitAt(capture, peak.timeMs),
+    peak,
+    processes,
+    limitHits: end ? end.limitHits : counter(series.values.limitHits, series, observe).rise,
+    durationMs: end?.durationMs ?? capture.lastTimeMs,
+    truncated: capture.truncated,
+    warnings,
+    command: [...header.command],
+    component: header.component ?? null,
+    cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
+  };
+}
+
+function findPeak(capture: Capture, observe: boolean, warnings: string[]): Summary['peak'] {
+  const series = capture.series;
+  const sampled = highestSample(series, observe);
+  const kernel = kernelPeak(capture, observe, sampled?.bytes ?? 0, warnings);
+  const sampledBytes = sampled?.bytes ?? 0;
+  const breakdown = sampled ? breakdownAt(series, sampled.index, observe) : emptyBreakdown();
+  if (kernel && kernel.bytes > sampledBytes) {
+    return { bytes: kernel.bytes, timeMs: kernel.timeMs, breakdown, sampledBytes };
+  }
+  return {
+    bytes: sampledBytes,
+    timeMs: sampled ? (series.timeMs[sampled.index] ?? 0) : 0,
+    breakdown,
+    sampledBytes,
+  };
+}
+
+function highestSample(series: CgroupSeries, observe: boolean): { index: number; bytes: number } | undefined {
+  const usage = series.values.usage;
+  let best: { index: number; bytes: number } | undefined;
+  for (let i = 0; i < series.length; i++) {
+    const value = usage[i] ?? -1;
+    if (value < 0) continue;
+    const bytes = value - selfAt(series, i, observe);
+    if (!best || bytes > best.bytes) best = { index: i, bytes };
+  }
+  return best;
+}
+
+/**
+ * The kernel's high-water mark, which catches spikes between samples. In observe mode it only counts when
+ * it rose during the run: a container's memory.peak may have been set long before headroom started.
+ */
+function kernelPeak(
+  capture: Capture,
+  observe: boolean,
+  sampledBytes: number,
+  warnings: string[],
+): { bytes: number; timeMs: number } | undefined {
+  const { series, end } = capture;
+  const peakSeries = series.values.peak;
+  let first: number | undefined;
+  let last: number | undefined;
+  for (let i = 0; i < series.length; i++) {
+    const value = peakSeries[i] ?? -1;
+    if (value < 0) continue;
+    first ??= value;
+    last = value;
+  }
+  const final = end?.peakBytes ?? last;
+  if (final === undefined || final === null) return undefined;
+  let reached: number | undefined;
+  for (let i = 0; i < series.length; i++) {
+    if ((peakSeries[i] ?? -1) >= final) {
+      reached = i;
+      break;
+    }
+  }
+  const selfIndex = reached ?? series.length - 1;
+  const bytes = final - (selfIndex >= 0 ? selfAt(series, selfIndex, observe) : 0);
+  if (observe && (first === undefined || final <= first)) {
+    if (bytes > sampledBytes) {
+      warnings.push('the cgroup high-water mark was not counted: it may predate this run (observe mode)');
+    }
+    return undefined;
+  }
+  // Reached between the last sample and the end: the end is the best time we have.
+  const timeMs = reached === undefined ? capture.lastTimeMs : (series.timeMs[reached] ?? 0);
+  return { bytes, timeMs };
+}
+
+function breakdownAt(series: CgroupSeries, index: number, observe: boolean): MemoryBreakdown {
+  const v = series.values;
+  const at = (column: Float64Array) => Math.max(0, column[index] ?? 0);
+  return {
+    anon: Math.max(0, at(v.anon) - selfAt(series, index, observe)),
+    file: at(v.file),
+    fileDirty: at(v.fileDirty),
+    fileWriteback: at(v.fileWriteback),
+    shmem: at(v.shmem),
+    kernel: at(v.kernel),
+    swap: at(v.swap),
+  };
+}
+
+function emptyBreakdown(): MemoryBreakdown {
+  return { anon: 0, file: 0, fileDirty: 0, fileWriteback: 0, shmem: 0, kernel: 0, swap: 0 };
+}
+
+function selfAt(series: CgroupSeries, index: number, observe: boolean): number {
+  return observe ? Math.max(0, series.values.self[index] ?? 0) : 0;
+}
+
+/**
+ * How much a counter series rose during the run, and when it reached its final value. Own mode counts
+ * from zero so that events before the first sample are not lost.
+ */
+function counter(
+  column: Float64Array,
+  series: CgroupSeries,
+  observe: boolean,
+): { rise: number; reachedMs: number | undefined } {
+  let first: number | undefined;
+  let last: number | undefined;
+  let reachedMs: number | undefined;
+  for (let i = 0; i < series.length; i++) {
+    const value = column[i] ?? -1;
+    if (value < 0) continue;
+    first ??= value;
+    if (last === undefined || value > last) reachedMs = series.timeMs[i];
+    last = value;
+  }
+  if (last === undefined) return { rise: 0, reachedMs: undefined };
+  return { rise: Math.max(0, last - (observe ? (first ?? 0) : 0)), reachedMs };
+}
+
+/**
+ * Victims from the oom-kill events, plus anonymous entries for kills the counters show but no event
+ * named. Exit status 137 alone is not evidence: anything can send SIGKILL.
+ */
+function findOomKills(capture: Capture, observe: boolean): OomKill[] {
+  const kills: OomKill[] = [];
+  let fromEvents = 0;
+  for (const event of capture.events) {
+    if (event.kind !== 'oom-kill') continue;
+    for (const victim of event.victims)
+      kills.push({ pid: victim.pid, name: victim.name, timeMs: event.timeMs });
+    for (let k = event.victims.length; k < event.count; k++) {
+      kills.push({ pid: null, name: null, timeMs: event.timeMs });
+    }
+    fromEvents += Math.max(event.count, event.victims.length);
+  }
+  const series = counter(capture.series.values.oomKills, capture.series, observe);
+  // The END record counts the rise since the first sample, which can miss a kill before it (own mode).
+  const total = Math.max(series.rise, capture.end?.oomKills ?? 0);
+  for (let k = fromEvents; k < total; k++) {
+    kills.push({ pid: null, name: null, timeMs: series.reachedMs ?? capture.lastTimeMs });
+  }
+  return kills.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/** The header's limit, unless a limit-change event before the peak replaced it. */
+function limitAt(capture: Capture, timeMs: number): Summary['limit'] {
+  const { bytes, source } = capture.header.limit;
+  let current = bytes;
+  for (const event of capture.events) {
+    if (event.kind === 'limit-change' && event.timeMs <= timeMs) current = event.limit;
+  }
+  return current === bytes
+    ? { bytes, source }
+    : { bytes: current, source: `${source}, changed during the run` };
+}
+
+function rssAt(track: ProcessTrack, timeMs: number): number {
+  if (track.startMs > timeMs || (track.endMs !== null && track.endMs <= timeMs)) return 0;
+  const { timeMs: times, anon, file, shmem } = track.samples;
+  let low = 0;
+  let high = times.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if ((times[mid] ?? Number.POSITIVE_INFINITY) <= timeMs) {
+      found = mid;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  if (found < 0) return 0;
+  return (anon[found] ?? 0) + (file[found] ?? 0) + (shmem[found] ?? 0);
+}

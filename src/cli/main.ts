@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { KernelFileError } from '../kernel/index.js';
+import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
+import { TOOL_VERSION } from '../version.js';
+import { limitsCommand } from './limits.js';
+import { SizeError } from './parse-size.js';
+import { runCommand } from './run.js';
+import { summaryCommand } from './summary.js';
+
+/** Usage errors of commands other than run (run uses 125, as docker run does). */
+const EXIT_USAGE = 2;
+
+/** Parses argv (without node and script) and runs one command; resolves to the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let status = 0;
+  const setStatus = (code: number): void => {
+    status = code;
+  };
+  const program = new Command('headroom')
+    .description("Run jobs under memory observation and explain what filled their container's memory")
+    .version(TOOL_VERSION, '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run "headroom --help" for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  limitsCommand(program, setStatus);
+  runCommand(program, setStatus);
+  summaryCommand(program, setStatus);
+  for (const command of program.commands) command.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return status;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      return argv[0] === 'run' ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
+    }
+    if (error instanceof HeadroomError) {
+      process.stderr.write(`headroom: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof SizeError) {
+      process.stderr.write(`headroom: ${error.message}\n`);
+      return argv[0] === 'run' ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
+    }
+    if (error instanceof KernelFileError) {
+      process.stderr.write(`headroom: ${error.message}\n`);
+      return EXIT_HEADROOM_ERROR;
+    }
+    process.stderr.write(
+      `headroom: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    return EXIT_HEADROOM_ERROR;
+  }
+}

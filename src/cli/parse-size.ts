@@ -1,0 +1,45 @@
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/**
+ * Sizes as docker run takes them: a number with an optional b, k, m, g or t suffix, binary multiples,
+ * case-insensitive; "kb"/"KiB"-style spellings are accepted too ("2gb" is 2 GiB, as docker reads it).
+ * Throws a one-line message naming the option.
+ */
+export function parseSize(text: string, option: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!match) {
+    throw new SizeError(
+      `${option}: "${text}" is not a size (use a number with b, k, m or g, e.g. 512m or 2g)`,
+    );
+  }
+  const bytes = Math.floor(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1));
+  if (bytes <= 0) throw new SizeError(`${option}: must be greater than 0, got "${text}"`);
+  return bytes;
+}
+
+export class SizeError extends Error {
+  override readonly name = 'SizeError';
+}
+
+/** docker's floor for --memory: below it the job cannot even start. */
+export const MIN_MEMORY = 6 * 1024 * 1024;
+
+export function parseMemory(text: string): number {
+  const bytes = parseSize(text, '--memory');
+  if (bytes < MIN_MEMORY) throw new SizeError(`--memory: "${text}" is below the minimum of 6m`);
+  return bytes;
+}
+
+/** --memory-swap: memory plus swap, -1 for unlimited swap (null), at least --memory. */
+export function parseMemorySwap(text: string, memory: number | undefined): number | null {
+  if (memory === undefined)
+    throw new SizeError('--memory-swap needs --memory too (it is memory plus swap, as in docker)');
+  if (text.trim() === '-1') return null;
+  const bytes = parseSize(text, '--memory-swap');
+  if (bytes < memory) {
+    throw new SizeError(
+      `--memory-swap (${text}) must be at least --memory: it is memory plus swap, as in docker`,
+    );
+  }
+  return bytes;
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { run } from '../run/run.js';
+import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
+
+interface RunFlags {
+  memory?: string;
+  memorySwap?: string;
+  interval: string;
+  output?: string;
+  component?: string;
+  quiet?: boolean;
+  observe?: boolean;
+  grace: string;
+}
+
+export function runCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a command in a memory cgroup of its own, record its memory, and say what filled it')
+    .usage('[options] -- COMMAND [ARGS...]')
+    .argument('<command...>', 'the job and its arguments (everything after -- or the first operand)')
+    .option('-m, --memory <size>', 'memory limit for the job, as docker run (e.g. 512m, 2g)')
+    .option('--memory-swap <size>', 'memory plus swap, as docker run; -1 for unlimited swap')
+    .option('--interval <ms>', 'sampling interval in milliseconds', '100')
+    .option('-o, --output <file>', 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)')
+    .option('--component <name>', 'name of the component (scheduler, worker...): names the capture')
+    .option('--observe', 'observe the cgroup headroom runs in instead of making one for the job')
+    .option(
+      '--grace <seconds>',
+      'after a forwarded SIGTERM/SIGHUP/SIGQUIT, SIGKILL the job this much later',
+      '10',
+    )
+    .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
+    .passThroughOptions()
+    .action(async (words: string[], flags: RunFlags) => {
+      const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
+      const memorySwap =
+        flags.memorySwap === undefined ? undefined : parseMemorySwap(flags.memorySwap, memory);
+      const intervalMs = Number(flags.interval);
+      if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > 60_000) {
+        throw new SizeError(
+          `--interval: "${flags.interval}" must be a whole number of milliseconds from 10 to 60000`,
+        );
+      }
+      const graceSeconds = Number(flags.grace);
+      if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
+        throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
+      }
+      const [command, ...args] = words;
+      const result = await run({
+        command: command ?? '',
+        args,
+        ...(memory === undefined ? {} : { memory }),
+        // docker's default: with --memory alone, swap may add as much again.
+        ...(memorySwap !== undefined
+          ? { memorySwap }
+          : memory !== undefined
+            ? { memorySwap: memory * 2 }
+            : {}),
+        intervalMs,
+        ...(flags.output === undefined ? {} : { output: flags.output }),
+        ...(flags.component === undefined ? {} : { component: flags.component }),
+        observe: flags.observe ?? false,
+        quiet: flags.quiet ?? false,
+        graceSeconds,
+      });
+      setStatus(result.status);
+    });
+}

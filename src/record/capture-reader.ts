@@ -1,0 +1,718 @@
+import fs from 'node:fs';
+import { errnoCode } from '../kernel/errors.js';
+import {
+  CAPTURE_FORMAT,
+  CAPTURE_VERSION,
+  type CaptureEvent,
+  type CaptureHeader,
+  type EndRecord,
+  SAMPLE_FIELDS,
+  type SampleField,
+  UNSCALED_FIELDS,
+} from './capture-format.js';
+
+const KIB = 1024;
+/** Lines this long are damage (or not a capture): a real record is a few KiB at most, argv included. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+/** Past this many, damaged lines are only counted, so a mangled file cannot flood the report. */
+const MAX_LINE_WARNINGS = 5;
+
+/** The file cannot be read as a capture at all; the message is one line and names the file. */
+export class CaptureError extends Error {
+  override readonly name = 'CaptureError';
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`${oneLine(file)}: ${reason}`);
+  }
+}
+
+/**
+ * The cgroup samples, one column per field. Typed arrays rather than objects per sample: a 24 h capture at
+ * 10 Hz holds 864,000 samples.
+ */
+export interface CgroupSeries {
+  length: number;
+  /** ms since header.startMs. */
+  timeMs: Float64Array;
+  /** Bytes; counters and PSI (UNSCALED_FIELDS) as recorded; -1 = unknown or unlimited. */
+  values: Record<SampleField, Float64Array>;
+}
+
+/** A process's resident memory over time, in bytes, one column per figure. */
+export interface ProcessSamples {
+  timeMs: number[];
+  anon: number[];
+  file: number[];
+  shmem: number[];
+  swap: number[];
+}
+
+export interface PssReading {
+  timeMs: number;
+  pss: number;
+  pssAnon: number;
+  pssFile: number;
+  pssShmem: number;
+}
+
+/** One process lifetime: a pid reused after its "X" record starts a new track. */
+export interface ProcessTrack {
+  pid: number;
+  /** -1 when the start record was lost. */
+  ppid: number;
+  name: string;
+  argv: string[];
+  startMs: number;
+  endMs: number | null;
+  samples: ProcessSamples;
+  /** Highest anon + file + shmem seen, bytes. */
+  peakRss: number;
+  peakRssMs: number | null;
+  /** The latest PSS reading, if smaps_rollup was ever read. */
+  pss: PssReading | undefined;
+}
+
+export interface Capture {
+  file: string;
+  header: CaptureHeader;
+  series: CgroupSeries;
+  /** Every process lifetime, in the order first seen. */
+  processes: ProcessTrack[];
+  /** pid -> its latest track. */
+  processByPid: Map<number, ProcessTrack>;
+  events: CaptureEvent[];
+  end: EndRecord | undefined;
+  /** Time of the last record read, ms since header.startMs. */
+  lastTimeMs: number;
+  /** No END record, or the last line was torn. */
+  truncated: boolean;
+  /** Plain-words notes about damage and missing parts. */
+  warnings: string[];
+}
+
+/** Reads a capture file, tolerating damage after its header; throws CaptureError when it is not one. */
+export function readCapture(file: string): Capture {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    throw new CaptureError(file, `cannot read: ${ioReason(error)}`);
+  }
+  try {
+    const decoder = new CaptureDecoder(file);
+    const tail = readLines(fd, file, (line) => decoder.line(line));
+    return decoder.finish(tail);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Decodes a capture held in memory (tests, stdin). */
+export function parseCapture(text: string, file = '<capture>'): Capture {
+  const decoder = new CaptureDecoder(file);
+  let start = 0;
+  let newline = text.indexOf('\n');
+  while (newline !== -1) {
+    decoder.line(text.slice(start, newline));
+    start = newline + 1;
+    newline = text.indexOf('\n', start);
+  }
+  return decoder.finish(start < text.length ? text.slice(start) : undefined);
+}
+
+/**
+ * Feeds complete lines to onLine and returns the bytes after the last newline (a torn record), if any.
+ * Reads in chunks rather than one string: long captures with many processes outgrow V8's string limit.
+ * An over-long line is passed as undefined.
+ */
+function readLines(fd: number, file: string, onLine: (line: string | undefined) => void): string | undefined {
+  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
+  let overlong = false;
+  let first = true;
+  for (;;) {
+    let count: number;
+    try {
+      count = fs.readSync(fd, buffer, 0, buffer.length, null);
+    } catch (error) {
+      throw new CaptureError(file, `cannot read: ${ioReason(error)}`);
+    }
+    if (count === 0) break;
+    const chunk = buffer.subarray(0, count);
+    if (first) {
+      first = false;
+      // Reject binary and other files at once instead of scanning them for a newline.
+      const opening = chunk.toString('latin1', 0, Math.min(count, 64)).trimStart();
+      if (opening !== '' && !opening.startsWith('{')) throw notACapture(file);
+    }
+    let start = 0;
+    let newline = chunk.indexOf(10, start);
+    while (newline !== -1) {
+      if (overlong) {
+        onLine(undefined);
+      } else if (partial.length > 0) {
+        partial.push(chunk.subarray(start, newline));
+        onLine(Buffer.concat(partial).toString('utf8'));
+      } else {
+        onLine(chunk.toString('utf8', start, newline));
+      }
+      partial = [];
+      partialBytes = 0;
+      overlong = false;
+      start = newline + 1;
+      newline = chunk.indexOf(10, start);
+    }
+    if (start < count && !overlong) {
+      // Copied: the read buffer is reused for the next chunk.
+      partial.push(Buffer.from(chunk.subarray(start)));
+      partialBytes += count - start;
+      if (partialBytes > MAX_LINE_BYTES) {
+        partial = [];
+        overlong = true;
+      }
+    }
+  }
+  // Not a record whatever it was; a stand-in keeps the decoder from holding 64 MiB of it.
+  if (overlong) return '\u0000';
+  return partial.length > 0 ? Buffer.concat(partial).toString('utf8') : undefined;
+}
+
+/** Grows in chunks and copies once at the end, so a long series never needs twice its size while growing. */
+class ColumnBuilder {
+  private done: Float64Array[] = [];
+  private current = new Float64Array(256);
+  private used = 0;
+  length = 0;
+
+  push(value: number): void {
+    if (this.used === this.current.length) {
+      this.done.push(this.current);
+      this.current = new Float64Array(Math.min(this.current.length * 2, 65_536));
+      this.used = 0;
+    }
+    this.current[this.used++] = value;
+    this.length++;
+  }
+
+  build(): Float64Array {
+    const out = new Float64Array(this.length);
+    let at = 0;
+    for (const chunk of this.done) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    out.set(this.current.subarray(0, this.used), at);
+    return out;
+  }
+}
+
+/** Where a damaged line broke the delta chain, and how many samples were dropped since. */
+interface SeriesBreak {
+  line: number;
+  dropped: number;
+}
+
+class CaptureDecoder {
+  private header: CaptureHeader | undefined;
+  private lineNumber = 0;
+  private readonly time = new ColumnBuilder();
+  private readonly columns = SAMPLE_FIELDS.map(() => new ColumnBuilder());
+  /** The previous sample as written (KiB, counters as they are): deltas apply to this. */
+  private base: number[] | undefined;
+  private baseTimeMs = 0;
+  private seriesBreak: SeriesBreak | undefined;
+  private readonly processes: ProcessTrack[] = [];
+  private readonly processByPid = new Map<number, ProcessTrack>();
+  private readonly events: CaptureEvent[] = [];
+  private end: EndRecord | undefined;
+  private lastTimeMs = 0;
+  private torn = false;
+  private damagedLines = 0;
+  private readonly warnings: string[] = [];
+  private readonly orphanPids = new Set<number>();
+
+  constructor(private readonly file: string) {}
+
+  line(text: string | undefined): void {
+    this.lineNumber++;
+    if (!this.header) {
+      this.header = decodeHeader(text, this.file, true);
+      return;
+    }
+    if (text === undefined) {
+      this.damaged('is longer than 64 MiB', true);
+      return;
+    }
+    if (text.trim() === '') return;
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      this.damaged('is not valid JSON', true);
+      return;
+    }
+    this.record(record);
+  }
+
+  finish(tail: string | undefined): Capture {
+    if (tail !== undefined && tail.trim() !== '') this.tail(tail);
+    const header = this.header;
+    if (!header) throw new CaptureError(this.file, 'empty file, not a headroom capture');
+    if (this.seriesBreak && this.seriesBreak.dropped > 0) {
+      const { line, dropped } = this.seriesBreak;
+      this.warnings.push(
+        `${plural(dropped, 'cgroup sample')} after line ${line} skipped: no keyframe followed`,
+      );
+    }
+    if (this.damagedLines > MAX_LINE_WARNINGS) {
+      this.warnings.push(`${plural(this.damagedLines - MAX_LINE_WARNINGS, 'more damaged line')} skipped`);
+    }
+    if (this.orphanPids.size > 0) {
+      this.warnings.push(
+        `${plural(this.orphanPids.size, 'process')} had memory records but no start record (name unknown)`,
+      );
+    }
+    if (!this.end) {
+      this.warnings.push(
+        'capture is truncated: it ends without an END record (headroom was killed or is still running); ' +
+          `read up to ${seconds(this.lastTimeMs)}`,
+      );
+    }
+    return {
+      file: this.file,
+      header,
+      series: this.buildSeries(),
+      processes: this.processes,
+      processByPid: this.processByPid,
+      events: this.events,
+      end: this.end,
+      lastTimeMs: this.lastTimeMs,
+      truncated: !this.end || this.torn,
+      warnings: this.warnings,
+    };
+  }
+
+  /**
+   * The bytes after the last newline. The writer ends every record with one, so these are a record cut
+   * off mid-write, unless they happen to parse whole.
+   */
+  private tail(text: string): void {
+    this.lineNumber++;
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch {
+      if (!this.header) {
+        this.header = decodeHeader(text, this.file, false);
+        return;
+      }
+      this.torn = true;
+      this.warnings.push(`last line (${this.lineNumber}) is incomplete (torn write), ignored`);
+      return;
+    }
+    if (!this.header) {
+      this.header = decodeHeader(text, this.file, true);
+      return;
+    }
+    this.record(record);
+  }
+
+  private record(record: unknown): void {
+    if (!Array.isArray(record) || record.length === 0) {
+      this.damaged('is not a capture record', true);
+      return;
+    }
+    const tag = record[0];
+    if (typeof tag === 'number') {
+      this.delta(record);
+      return;
+    }
+    const time = record[1];
+    if (!isNumber(time)) {
+      if (tag === 'K') this.damaged('is not a valid keyframe', true);
+      else this.damaged('has no valid time', false);
+      return;
+    }
+    if (tag === 'K') {
+      this.keyframe(record, time);
+      return;
+    }
+    this.lastTimeMs = Math.max(this.lastTimeMs, time);
+    switch (tag) {
+      case 'P':
+        this.processStart(record, time);
+        break;
+      case 'p':
+        this.processMemory(record, time);
+        break;
+      case 'S':
+        this.processPss(record, time);
+        break;
+      case 'X':
+        this.processExit(record, time);
+        break;
+      case 'E':
+        this.event(record, time);
+        break;
+      case 'END':
+        this.endRecord(record);
+        break;
+      default:
+        this.damaged(`has an unknown record type ${JSON.stringify(tag)}`, false);
+    }
+  }
+
+  private keyframe(record: unknown[], time: number): void {
+    const values = numbers(record, 2);
+    if (!values) {
+      this.damaged('is not a valid keyframe', true);
+      return;
+    }
+    if (this.seriesBreak && this.seriesBreak.dropped > 0) {
+      const { line, dropped } = this.seriesBreak;
+      this.warnings.push(
+        `${plural(dropped, 'cgroup sample')} after line ${line} skipped until the keyframe on line ${this.lineNumber}`,
+      );
+    }
+    this.seriesBreak = undefined;
+    this.base = values;
+    this.baseTimeMs = time;
+    this.pushSample();
+  }
+
+  private delta(record: unknown[]): void {
+    const deltas = numbers(record, 0);
+    if (!deltas) {
+      this.damaged('is not a valid cgroup sample', true);
+      return;
+    }
+    const base = this.base;
+    if (!base || this.seriesBreak) {
+      // Without a trustworthy previous sample a delta means nothing; wait for the next keyframe.
+      this.seriesBreak ??= { line: this.lineNumber, dropped: 0 };
+      this.seriesBreak.dropped++;
+      return;
+    }
+    this.baseTimeMs += deltas[0] ?? 0;
+    for (let i = 0; i < base.length; i++) base[i] = (base[i] ?? 0) + (deltas[i + 1] ?? 0);
+    this.pushSample();
+  }
+
+  private pushSample(): void {
+    const base = this.base ?? [];
+    this.time.push(this.baseTimeMs);
+    this.lastTimeMs = Math.max(this.lastTimeMs, this.baseTimeMs);
+    SAMPLE_FIELDS.forEach((field, i) => {
+      const value = base[i] ?? -1;
+      const column = this.columns[i];
+      if (!column) return;
+      if (UNSCALED_FIELDS.has(field)) column.push(value);
+      else column.push(value < 0 ? -1 : value * KIB);
+    });
+  }
+
+  private processStart(record: unknown[], time: number): void {
+    const [, , pid, ppid, name, argv] = record;
+    if (!isNumber(pid) || !isNumber(ppid) || typeof name !== 'string' || !isStringArray(argv)) {
+      this.damaged('is not a valid process start record', false);
+      return;
+    }
+    const known = this.processByPid.get(pid);
+    if (known && known.endMs === null) {
+      // Same process after exec: its memory history continues.
+      known.name = name;
+      known.argv = argv;
+      known.ppid = ppid;
+      return;
+    }
+    this.addTrack(pid, ppid, name, argv, time);
+  }
+
+  private processMemory(record: unknown[], time: number): void {
+    const [, , pid, anon, file, shmem, swap] = record;
+    if (!isNumber(pid) || !isNumber(anon) || !isNumber(file) || !isNumber(shmem) || !isNumber(swap)) {
+      this.damaged('is not a valid process memory record', false);
+      return;
+    }
+    const track = this.track(pid, time);
+    const samples = track.samples;
+    samples.timeMs.push(time);
+    samples.anon.push(anon * KIB);
+    samples.file.push(file * KIB);
+    samples.shmem.push(shmem * KIB);
+    samples.swap.push(swap * KIB);
+    const rss = (anon + file + shmem) * KIB;
+    if (track.peakRssMs === null || rss > track.peakRss) {
+      track.peakRss = rss;
+      track.peakRssMs = time;
+    }
+  }
+
+  private processPss(record: unknown[], time: number): void {
+    const [, , pid, pss, pssAnon, pssFile, pssShmem] = record;
+    if (!isNumber(pid) || !isNumber(pss) || !isNumber(pssAnon) || !isNumber(pssFile) || !isNumber(pssShmem)) {
+      this.damaged('is not a valid PSS record', false);
+      return;
+    }
+    this.track(pid, time).pss = {
+      timeMs: time,
+      pss: pss * KIB,
+      pssAnon: pssAnon * KIB,
+      pssFile: pssFile * KIB,
+      pssShmem: pssShmem * KIB,
+    };
+  }
+
+  private processExit(record: unknown[], time: number): void {
+    const pid = record[2];
+    if (!isNumber(pid)) {
+      this.damaged('is not a valid process exit record', false);
+      return;
+    }
+    const track = this.processByPid.get(pid);
+    if (track && track.endMs === null) track.endMs = time;
+  }
+
+  /** The track a memory record belongs to; made up when the start record was lost. */
+  private track(pid: number, time: number): ProcessTrack {
+    const known = this.processByPid.get(pid);
+    if (known) return known;
+    this.orphanPids.add(pid);
+    return this.addTrack(pid, -1, '', [], time);
+  }
+
+  private addTrack(pid: number, ppid: number, name: string, argv: string[], time: number): ProcessTrack {
+    const track: ProcessTrack = {
+      pid,
+      ppid,
+      name,
+      argv,
+      startMs: time,
+      endMs: null,
+      samples: { timeMs: [], anon: [], file: [], shmem: [], swap: [] },
+      peakRss: 0,
+      peakRssMs: null,
+      pss: undefined,
+    };
+    this.processes.push(track);
+    this.processByPid.set(pid, track);
+    return track;
+  }
+
+  private event(record: unknown[], time: number): void {
+    const event = decodeEvent(record[2], record[3], time);
+    if (!event) {
+      this.damaged('is not a valid event record', false);
+      return;
+    }
+    this.events.push(event);
+  }
+
+  private endRecord(record: unknown[]): void {
+    const end = decodeEnd(record[2]);
+    if (!end) {
+      this.damaged('is not a valid END record', false);
+      return;
+    }
+    this.end = end;
+  }
+
+  /**
+   * A line that cannot be used. When it may have been a cgroup sample, later deltas would be applied to
+   * the wrong base, so the series waits for the next keyframe.
+   */
+  private damaged(what: string, breaksSeries: boolean): void {
+    this.damagedLines++;
+    if (this.damagedLines <= MAX_LINE_WARNINGS)
+      this.warnings.push(`line ${this.lineNumber} ${what}, skipped`);
+    if (breaksSeries && this.base && !this.seriesBreak)
+      this.seriesBreak = { line: this.lineNumber, dropped: 0 };
+  }
+
+  private buildSeries(): CgroupSeries {
+    const values = {} as Record<SampleField, Float64Array>;
+    SAMPLE_FIELDS.forEach((field, i) => {
+      values[field] = this.columns[i]?.build() ?? new Float64Array(0);
+    });
+    return { length: this.time.length, timeMs: this.time.build(), values };
+  }
+}
+
+/** @param complete false when the line had no newline after it: headroom stopped while writing it. */
+function decodeHeader(text: string | undefined, file: string, complete: boolean): CaptureHeader {
+  if (text === undefined || text.trim() === '') {
+    throw text === undefined
+      ? notACapture(file)
+      : new CaptureError(file, 'first line is empty, not a headroom capture');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    if (text.includes(CAPTURE_FORMAT)) {
+      throw new CaptureError(
+        file,
+        complete
+          ? 'capture header is damaged'
+          : 'capture header is incomplete (headroom stopped while writing it)',
+      );
+    }
+    throw notACapture(file);
+  }
+  if (!isObject(value) || value.format !== CAPTURE_FORMAT) throw notACapture(file);
+  const version = value.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new CaptureError(
+      file,
+      `capture has an invalid format version (${oneLine(JSON.stringify(version))})`,
+    );
+  }
+  if (version > CAPTURE_VERSION) {
+    throw new CaptureError(
+      file,
+      `capture format version ${version} is newer than this headroom reads (version ${CAPTURE_VERSION}); upgrade headroom`,
+    );
+  }
+  const problem = headerProblem(value);
+  if (problem) throw new CaptureError(file, `capture header is damaged (${problem})`);
+  const header = value as unknown as CaptureHeader;
+  // Older or hand-made headers may lack the optional parts; give them one shape.
+  if (typeof header.component !== 'string') header.component = null;
+  if (!Array.isArray(header.fields)) header.fields = [...SAMPLE_FIELDS];
+  return header;
+}
+
+/** The header fields readers rely on; undefined when all are sound. */
+function headerProblem(header: Record<string, unknown>): string | undefined {
+  if (!isNumber(header.startMs)) return 'startMs';
+  if (!isStringArray(header.command)) return 'command';
+  const cgroup = header.cgroup;
+  if (!isObject(cgroup)) return 'cgroup';
+  if (cgroup.version !== 1 && cgroup.version !== 2) return 'cgroup.version';
+  if (typeof cgroup.path !== 'string') return 'cgroup.path';
+  if (cgroup.mode !== 'own' && cgroup.mode !== 'observe') return 'cgroup.mode';
+  const limit = header.limit;
+  if (!isObject(limit)) return 'limit';
+  if (limit.bytes !== null && !isNumber(limit.bytes)) return 'limit.bytes';
+  if (typeof limit.source !== 'string') return 'limit.source';
+  return undefined;
+}
+
+function decodeEvent(kind: unknown, data: unknown, timeMs: number): CaptureEvent | undefined {
+  if (!isObject(data)) return undefined;
+  switch (kind) {
+    case 'oom-kill': {
+      const { count, victims } = data;
+      if (!isNumber(count) || !Array.isArray(victims)) return undefined;
+      const decoded: Array<{ pid: number; name: string }> = [];
+      for (const victim of victims) {
+        if (!isObject(victim) || !isNumber(victim.pid) || typeof victim.name !== 'string') return undefined;
+        decoded.push({ pid: victim.pid, name: victim.name });
+      }
+      return { kind, timeMs, count, victims: decoded };
+    }
+    case 'limit-hit': {
+      const { count, total } = data;
+      if (!isNumber(count) || !isNumber(total)) return undefined;
+      return { kind, timeMs, count, total };
+    }
+    case 'limit-change': {
+      const { limit, high } = data;
+      if (!isNumberOrNull(limit) || !isNumberOrNull(high)) return undefined;
+      return { kind, timeMs, limit, high };
+    }
+    case 'note':
+      return typeof data.message === 'string' ? { kind, timeMs, message: data.message } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function decodeEnd(value: unknown): EndRecord | undefined {
+  if (!isObject(value)) return undefined;
+  const { exitCode, signal, status, durationMs, peakBytes, oomKills, limitHits } = value;
+  if (
+    !isNumberOrNull(exitCode) ||
+    (signal !== null && typeof signal !== 'string') ||
+    !isNumber(status) ||
+    !isNumber(durationMs) ||
+    !isNumberOrNull(peakBytes) ||
+    !isNumber(oomKills) ||
+    !isNumber(limitHits)
+  ) {
+    return undefined;
+  }
+  return { exitCode, signal, status, durationMs, peakBytes, oomKills, limitHits };
+}
+
+/**
+ * The numbers of a sample line from `from` on, or undefined if any is not a number. Extra trailing
+ * columns (fields a newer writer appended) are ignored; missing ones make the line unusable.
+ */
+function numbers(record: unknown[], from: number): number[] | undefined {
+  const needed = from === 0 ? SAMPLE_FIELDS.length + 1 : SAMPLE_FIELDS.length;
+  if (record.length - from < needed) return undefined;
+  const out: number[] = new Array(needed);
+  for (let i = 0; i < needed; i++) {
+    const value = record[from + i];
+    if (!isNumber(value)) return undefined;
+    out[i] = value;
+  }
+  return out;
+}
+
+function notACapture(file: string): CaptureError {
+  return new CaptureError(file, 'not a headroom capture (first line is not a capture header)');
+}
+
+function ioReason(error: unknown): string {
+  switch (errnoCode(error)) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return oneLine(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isNumberOrNull(value: unknown): value is number | null {
+  return value === null || isNumber(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function plural(count: number, noun: string): string {
+  if (count === 1) return `1 ${noun}`;
+  return `${count} ${noun.endsWith('s') ? `${noun}es` : `${noun}s`}`;
+}
+
+/** Plain duration for warnings; record/ sits below report/ and cannot use its formatter. */
+function seconds(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 60) return `${minutes} min ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/** Messages are printed as one line; a file name may hold anything. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]/g, (ch) => (ch === '\n' ? '\\n' : '\\r'));
+}

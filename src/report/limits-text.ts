@@ -1,0 +1,81 @@
+import type { LimitsReport } from '../analyze/limits.js';
+import { describeLimitSource } from '../kernel/index.js';
+import { formatBytes, formatPercent } from './format.js';
+
+/** `headroom limits` for people: the real limit first, then what fills it, then what runtimes believe. */
+export function renderLimitsText(report: LimitsReport): string {
+  const lines: string[] = [];
+  const row = (label: string, text: string): void => {
+    lines.push(`${label.padEnd(13)}${text}`);
+  };
+  const host = report.host;
+  if (!report.available) {
+    row('memory limit', `unknown: ${report.reason}`);
+  } else {
+    const { limit, usage, cgroup } = report;
+    row(
+      'memory limit',
+      limit.bytes === null ? 'none (no cgroup on the way up sets one)' : formatBytes(limit.bytes),
+    );
+    row('  from', describeLimitSource(limit.source));
+    if (limit.ancestorsHidden) {
+      row(
+        '',
+        cgroup.version === 1
+          ? "ancestors above this mount are hidden; the kernel's hierarchical limit above covers them"
+          : 'ancestors above this cgroup namespace are hidden: a lower limit set there would not show here',
+      );
+    }
+    if (limit.high !== null) row('  throttled', `above ${formatBytes(limit.high)} (memory.high)`);
+    const used = limit.bytes === null ? '' : ` (${formatPercent(usage.usage, limit.bytes)} of the limit)`;
+    row('usage', `${formatBytes(usage.usage)}${used}`);
+    row(
+      '  made of',
+      `anon ${formatBytes(usage.anon)}, page cache ${formatBytes(usage.file)} (dirty ${formatBytes(usage.fileDirty)}, ` +
+        `writeback ${formatBytes(usage.fileWriteback)}), shmem ${formatBytes(usage.shmem)}, kernel ${formatBytes(usage.kernel)}, ` +
+        `swap ${formatBytes(usage.swap)}`,
+    );
+    row(
+      'working set',
+      `${formatBytes(usage.workingSet)} (usage minus inactive page cache: what docker stats and the kubelet show)`,
+    );
+    if (usage.peak !== null) row('peak', formatBytes(usage.peak));
+    row('events', `${usage.oomKills} OOM kills, ${usage.limitHits} limit hits`);
+    if (usage.pressure)
+      row(
+        'pressure',
+        `${usage.pressure.some.avg10.toFixed(2)}% of the last 10 s stalled on memory (PSI some)`,
+      );
+    row(
+      'swap',
+      limit.swapBytes === null
+        ? 'not limited by the cgroup'
+        : `up to ${formatBytes(limit.swapBytes)} on top of the limit`,
+    );
+    row(
+      'cgroup',
+      `v${cgroup.version} ${cgroup.path}${cgroup.readOnly ? ' (read-only: headroom run will observe it)' : ' (writable: headroom run makes a child cgroup per job)'}`,
+    );
+  }
+  if (host) {
+    row(
+      'host memory',
+      `${formatBytes(host.total)} total, ${formatBytes(host.available)} available, swap ${formatBytes(host.swapTotal)}`,
+    );
+    row('', 'this is what `free` and /proc/meminfo show inside a container, not the limit');
+  }
+  const limitBytes = report.available ? report.limit.bytes : null;
+  const heap = report.runtimes.nodeHeapLimit;
+  const heapNote =
+    limitBytes !== null && heap > limitBytes
+      ? ' — above the cgroup limit: the kernel kills before V8 can throw'
+      : '';
+  row('node heap', `${formatBytes(heap)} heap_size_limit${heapNote}`);
+  if (report.runtimes.pythonSees !== null) {
+    row(
+      'python sees',
+      `${formatBytes(report.runtimes.pythonSees)} (os.sysconf and psutil read the host, not the limit)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

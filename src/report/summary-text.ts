@@ -1,0 +1,175 @@
+import { constants } from 'node:os';
+import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
+import { formatBytes, formatDuration, formatPercent } from './format.js';
+import { sanitizeForTerminal } from './terminal-text.js';
+
+export interface SummaryTextOptions {
+  /** ANSI colors; off unless asked, since the text often lands in logs. */
+  color?: boolean;
+  /** Shown on a "capture" line so the user knows where to look next. */
+  capturePath?: string;
+}
+
+const LABEL_WIDTH = 13;
+const MAX_PROCESSES = 5;
+const MAX_KILLS = 3;
+const MAX_WARNINGS = 2;
+const MAX_COMMAND_CHARS = 80;
+
+interface Style {
+  strong(text: string): string;
+  label(text: string): string;
+  alert(text: string): string;
+  warn(text: string): string;
+}
+
+/**
+ * A few aligned lines for stderr at the end of a run and for `headroom summary`: how the job ended, the
+ * peak and what it was made of, OOM kills, the processes at the peak, where the limit comes from.
+ * Ends with a newline.
+ */
+export function renderSummaryText(summary: Summary, options: SummaryTextOptions = {}): string {
+  const style = styler(options.color === true);
+  const lines = [style.strong(headline(summary))];
+  const row = (label: string, text: string) => {
+    lines.push(`  ${style.label(label.padEnd(LABEL_WIDTH))}${text}`);
+  };
+  row('peak', peakText(summary));
+  row('made of', breakdownText(summary));
+  if (summary.oomKills.length > 0) row('OOM kills', style.alert(oomText(summary.oomKills)));
+  if (summary.limitHits > 0) row('limit hits', String(summary.limitHits));
+  const top = processesText(summary.processes);
+  if (top) row(top.label, top.text);
+  row('limit', limitText(summary));
+  if (options.capturePath) row('capture', sanitizeForTerminal(options.capturePath));
+  // Truncation first: it qualifies every figure above.
+  const warnings = [...summary.warnings].sort(
+    (a, b) => Number(!a.startsWith('capture is truncated')) - Number(!b.startsWith('capture is truncated')),
+  );
+  for (const warning of warnings.slice(0, MAX_WARNINGS)) {
+    row('warning', style.warn(sanitizeForTerminal(warning)));
+  }
+  if (warnings.length > MAX_WARNINGS) {
+    row('', style.warn(`and ${warnings.length - MAX_WARNINGS} more warnings`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function headline(summary: Summary): string {
+  const who = summary.component ? `headroom [${sanitizeForTerminal(summary.component)}]` : 'headroom';
+  return `${who}: ${commandText(summary.command)} ${outcome(summary)}`;
+}
+
+function outcome(summary: Summary): string {
+  const after = `after ${formatDuration(summary.durationMs)}`;
+  const { signal } = summary;
+  if (signal) {
+    const number = signalNumber(signal);
+    const numbered = number === undefined ? '' : ` (signal ${number})`;
+    if (signal === 'SIGKILL' && summary.oomKilled) return `killed by the OOM killer${numbered} ${after}`;
+    // Exit status 137 is often read as "OOM"; say when the kernel's counter disagrees.
+    if (signal === 'SIGKILL') return `killed by SIGKILL${numbered} ${after}, not by the OOM killer`;
+    return `killed by ${sanitizeForTerminal(signal)}${numbered} ${after}`;
+  }
+  if (summary.exitCode !== null) return `exited ${summary.exitCode} ${after}`;
+  return `has no recorded exit; the capture stops ${after}`;
+}
+
+function peakText(summary: Summary): string {
+  const { peak, limit } = summary;
+  let text = formatBytes(peak.bytes);
+  text +=
+    limit.bytes === null
+      ? ' (no limit)'
+      : ` of ${formatBytes(limit.bytes)} limit (${formatPercent(peak.bytes, limit.bytes)})`;
+  text += ` at ${formatDuration(peak.timeMs)}`;
+  if (peak.bytes > peak.sampledBytes) {
+    text += `, the kernel's high-water mark (highest sample ${formatBytes(peak.sampledBytes)})`;
+  }
+  return text;
+}
+
+function breakdownText(summary: Summary): string {
+  const b: MemoryBreakdown = summary.peak.breakdown;
+  const cache = [
+    b.fileDirty > 0 ? `dirty ${amount(b.fileDirty)}` : '',
+    b.fileWriteback > 0 ? `writeback ${amount(b.fileWriteback)}` : '',
+  ].filter(Boolean);
+  const parts = [
+    `page cache ${amount(b.file)}${cache.length > 0 ? ` (${cache.join(', ')})` : ''}`,
+    `anon ${amount(b.anon)}`,
+    `shmem ${amount(b.shmem)}`,
+    `kernel ${amount(b.kernel)}`,
+  ];
+  if (b.swap > 0) parts.push(`swap ${amount(b.swap)}`);
+  const text = parts.join(', ');
+  return summary.peak.bytes > summary.peak.sampledBytes ? `${text} (in the highest sample)` : text;
+}
+
+function oomText(kills: OomKill[]): string {
+  const shown = kills.slice(0, MAX_KILLS).map((kill) => {
+    const at = `at ${formatDuration(kill.timeMs)}`;
+    if (kill.pid === null) return `a process headroom did not see ${at}`;
+    return `${sanitizeForTerminal(kill.name || '?')} (pid ${kill.pid}) ${at}`;
+  });
+  const more = kills.length > MAX_KILLS ? `, and ${kills.length - MAX_KILLS} more` : '';
+  return `${kills.length} — ${shown.join(', ')}${more}`;
+}
+
+/** The processes holding memory at the peak; if none was running then, the biggest ever seen. */
+function processesText(processes: ProcessSummary[]): { label: string; text: string } | undefined {
+  const atPeak = processes
+    .filter((p) => p.rssAtPeakBytes > 0)
+    .sort((a, b) => b.rssAtPeakBytes - a.rssAtPeakBytes);
+  const [label, list, bytes] =
+    atPeak.length > 0
+      ? ['top at peak', atPeak, (p: ProcessSummary) => p.rssAtPeakBytes]
+      : ['largest', processes, (p: ProcessSummary) => p.peakRssBytes];
+  if (list.length === 0) return undefined;
+  const shown = list
+    .slice(0, MAX_PROCESSES)
+    .map((p) => `${processName(p)} (${p.pid}) ${formatBytes(bytes(p))}`);
+  const more = list.length > MAX_PROCESSES ? `, and ${list.length - MAX_PROCESSES} more` : '';
+  return { label, text: `${shown.join(', ')}${more}` };
+}
+
+function processName(process: ProcessSummary): string {
+  const name = process.name || process.argv[0]?.split('/').pop() || 'unknown';
+  return sanitizeForTerminal(name);
+}
+
+function limitText(summary: Summary): string {
+  const { limit, cgroup } = summary;
+  const where =
+    cgroup.mode === 'own'
+      ? `own cgroup, cgroup v${cgroup.version}`
+      : `observing this cgroup, headroom's memory subtracted, cgroup v${cgroup.version}`;
+  if (limit.bytes === null) return `none (${where} ${sanitizeForTerminal(cgroup.path)})`;
+  return `${formatBytes(limit.bytes)} from ${sanitizeForTerminal(limit.source)} (${where})`;
+}
+
+function commandText(command: string[]): string {
+  if (command.length === 0) return '(no command)';
+  const text = sanitizeForTerminal(command.map(shellQuote).join(' '));
+  return text.length > MAX_COMMAND_CHARS ? `${text.slice(0, MAX_COMMAND_CHARS - 1)}…` : text;
+}
+
+/** Quoted as a shell would need it, so an argument with spaces reads as one. */
+function shellQuote(arg: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function amount(bytes: number): string {
+  return bytes === 0 ? '0' : formatBytes(bytes);
+}
+
+function signalNumber(signal: string): number | undefined {
+  const signals: Record<string, number | undefined> = constants.signals;
+  return signals[signal];
+}
+
+function styler(color: boolean): Style {
+  const wrap = (code: string) => (text: string) => (color && text ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return { strong: wrap('1'), label: wrap('2'), alert: wrap('31'), warn: wrap('33') };
+}

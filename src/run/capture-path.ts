@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Where a run's capture goes when -o is not given: $HEADROOM_HOME (default .headroom/ in the working
+ * directory), named after the component or the program and the start time. An existing file is never
+ * reused: a numeric suffix is added instead.
+ */
+export function defaultCapturePath(options: {
+  home: string;
+  component: string | undefined;
+  command: string;
+  startMs: number;
+}): string {
+  fs.mkdirSync(options.home, { recursive: true });
+  const base =
+    (options.component ?? path.basename(options.command)).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) ||
+    'job';
+  const stamp = new Date(options.startMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  for (let n = 1; ; n++) {
+    const file = path.join(options.home, `${base}-${stamp}${n === 1 ? '' : `-${n}`}.jsonl`);
+    if (!fs.existsSync(file)) return file;
+  }
+}

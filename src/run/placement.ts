@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  createChildCgroup,
+  type HostPaths,
+  locateMemoryCgroup,
+  type MemoryCgroup,
+  realHost,
+  removeCgroup,
+} from '../kernel/index.js';
+import { HeadroomError } from './errors.js';
+
+export interface PlacementRequest {
+  memory?: number;
+  /** Memory plus swap as docker counts it; null = unlimited swap. */
+  memorySwap?: number | null;
+  /** Do not try to make a cgroup: observe the one headroom runs in. */
+  observe?: boolean;
+  host?: HostPaths;
+}
+
+export type Placement =
+  | { mode: 'own'; cgroup: MemoryCgroup; parent: MemoryCgroup }
+  | { mode: 'observe'; cgroup: MemoryCgroup; parent: MemoryCgroup; reason: string };
+
+const PREFIX = 'headroom-';
+
+/**
+ * A cgroup of the job's own below headroom's, so that the job's figures are its alone and --memory can
+ * be applied; otherwise the cgroup headroom is in, and the reason.
+ */
+export function placeJob(request: PlacementRequest): Placement {
+  const located = locateMemoryCgroup('self', request.host ?? realHost);
+  if (!located.ok) throw new HeadroomError(`cannot observe memory: ${located.message}`);
+  const parent = located.cgroup;
+  const limited = request.memory !== undefined || request.memorySwap !== undefined;
+  if (request.observe) {
+    if (limited)
+      throw new HeadroomError("--memory and --memory-swap need a cgroup of the job's own; drop --observe");
+    return { mode: 'observe', cgroup: parent, parent, reason: '--observe was given' };
+  }
+  const name = `${PREFIX}${process.pid}-${Date.now().toString(36)}`;
+  const limits: { memory?: number; memorySwap?: number | null } = {};
+  if (request.memory !== undefined) limits.memory = request.memory;
+  if (request.memorySwap !== undefined) limits.memorySwap = request.memorySwap;
+  const created = createChildCgroup(parent, name, limits);
+  if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent };
+  if (limited) throw new HeadroomError(`--memory needs a cgroup of the job's own, and ${created.reason}`);
+  return { mode: 'observe', cgroup: parent, parent, reason: created.reason };
+}
+
+/**
+ * Removes cgroups that an earlier headroom made and did not remove (it was killed and its sentinel
+ * too). Ones that still hold processes are left alone and reported.
+ */
+export function cleanStaleCgroups(parent: MemoryCgroup): string[] {
+  const notes: string[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(parent.dir).filter((entry) => entry.startsWith(PREFIX));
+  } catch {
+    return notes;
+  }
+  for (const entry of entries) {
+    const owner = Number(entry.slice(PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(owner) || isAlive(owner)) continue;
+    const dir = path.join(parent.dir, entry);
+    let procs = '';
+    try {
+      procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'latin1').trim();
+    } catch {
+      continue;
+    }
+    if (procs) {
+      notes.push(
+        `stale cgroup ${entry} from an earlier run still holds processes ${procs.split('\n').join(', ')}; left alone`,
+      );
+    } else if (removeCgroup(dir, 5)) {
+      notes.push(`removed stale cgroup ${entry} left by an earlier run`);
+    }
+  }
+  return notes;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,287 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Summary, summarize } from '../analyze/summarize.js';
+import { describeLimitSource, effectiveLimit, readHostMemory, removeCgroup } from '../kernel/index.js';
+import {
+  CAPTURE_FORMAT,
+  CAPTURE_VERSION,
+  type CaptureHeader,
+  SAMPLE_FIELDS,
+} from '../record/capture-format.js';
+import { readCapture } from '../record/capture-reader.js';
+import { CaptureWriter } from '../record/capture-writer.js';
+import { Sampler, type SamplerState } from '../record/sampler.js';
+import { formatBytes, formatDuration } from '../report/format.js';
+import { LiveStatus } from '../report/live-status.js';
+import { renderSummaryText } from '../report/summary-text.js';
+import { TOOL_VERSION } from '../version.js';
+import { defaultCapturePath } from './capture-path.js';
+import { EXIT_HEADROOM_ERROR, HeadroomError } from './errors.js';
+import { exitStatus } from './exit-status.js';
+import { forwardSignals } from './forward-signals.js';
+import { cleanStaleCgroups, type Placement, placeJob } from './placement.js';
+import { resolveCommand } from './resolve-command.js';
+import { startSentinel } from './sentinel.js';
+
+export interface RunOptions {
+  command: string;
+  args?: string[];
+  /** Memory limit in bytes for the job's own cgroup. */
+  memory?: number;
+  /** Memory plus swap in bytes, as docker's --memory-swap; null for unlimited swap. */
+  memorySwap?: number | null;
+  intervalMs?: number;
+  /** Capture file; by default a new file under `home`. */
+  output?: string;
+  /** Where captures go by default: $HEADROOM_HOME, else .headroom/ in the working directory. */
+  home?: string;
+  component?: string;
+  /** Observe the cgroup headroom runs in instead of making one for the job. */
+  observe?: boolean;
+  /** Seconds between a forwarded stop signal and SIGKILL. */
+  graceSeconds?: number;
+  /** Where headroom's own messages go (the job keeps its own stdout and stderr). */
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+  quiet?: boolean;
+  /** A status line on the terminal's last row while the job runs; default: when stderr is a terminal. */
+  live?: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface RunResult {
+  /** What headroom exits with: the job's status, 128+N for signal N. */
+  status: number;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  capture: string;
+  placement: Placement['mode'];
+  summary: Summary;
+}
+
+/**
+ * Runs a command in a memory cgroup of its own (or observes the one headroom is in), records the
+ * cgroup and every process of the job into a capture, and summarizes it when the job ends.
+ */
+export async function run(options: RunOptions): Promise<RunResult> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const stderr = options.stderr ?? process.stderr;
+  const say = (line: string): void => {
+    if (!options.quiet) stderr.write(`headroom: ${line}\n`);
+  };
+  const intervalMs = options.intervalMs ?? 100;
+  const graceSeconds = options.graceSeconds ?? 10;
+  const program = resolveCommand(options.command, env, cwd);
+
+  const requested: { memory?: number; memorySwap?: number | null } = {};
+  if (options.memory !== undefined) requested.memory = options.memory;
+  if (options.memorySwap !== undefined) requested.memorySwap = options.memorySwap;
+  const placement = placeJob({ ...requested, observe: options.observe ?? false });
+  for (const note of cleanStaleCgroups(placement.parent)) say(note);
+  if (placement.mode === 'observe') {
+    say(
+      `observing the cgroup headroom runs in (${placement.cgroup.path}), not one of the job's own: ${placement.reason}. ` +
+        "Its figures include every process in that cgroup; headroom's own memory is left out.",
+    );
+  }
+
+  const startMs = Date.now();
+  let writer: CaptureWriter;
+  let capture: string;
+  try {
+    const limit = effectiveLimit(placement.cgroup);
+    const host = readHostMemory();
+    capture = options.output
+      ? path.resolve(cwd, options.output)
+      : defaultCapturePath({
+          home: path.resolve(cwd, options.home ?? env.HEADROOM_HOME ?? '.headroom'),
+          component: options.component,
+          command: options.command,
+          startMs,
+        });
+    const header: CaptureHeader = {
+      format: CAPTURE_FORMAT,
+      version: CAPTURE_VERSION,
+      tool: `headroom ${TOOL_VERSION}`,
+      hostname: os.hostname(),
+      kernel: os.release(),
+      startMs,
+      intervalMs,
+      command: [options.command, ...(options.args ?? [])],
+      component: options.component ?? null,
+      cgroup: {
+        version: placement.cgroup.version,
+        path: placement.cgroup.path,
+        mode: placement.mode,
+        ...(placement.mode === 'observe' ? { observeReason: placement.reason } : {}),
+        ancestorsHidden: placement.cgroup.ancestorsHidden,
+      },
+      limit: {
+        bytes: limit.bytes,
+        source: describeLimitSource(limit.source),
+        high: limit.high,
+        swapBytes: limit.swapBytes,
+      },
+      requested: { memory: options.memory ?? null, memorySwap: options.memorySwap },
+      hostMemory: { total: host.total, swapTotal: host.swapTotal },
+      fields: [...SAMPLE_FIELDS],
+    };
+    if (options.output) fs.rmSync(capture, { force: true });
+    writer = new CaptureWriter(capture, header);
+  } catch (error) {
+    releaseCgroup(placement);
+    throw error instanceof HeadroomError
+      ? error
+      : new HeadroomError(`cannot start the capture: ${messageOf(error)}`);
+  }
+
+  const child = spawnJob(placement, program, options, env, cwd);
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  if (spawned || child.pid === undefined) {
+    writer.close();
+    releaseCgroup(placement);
+    throw new HeadroomError(`cannot start ${options.command}: ${messageOf(spawned)}`);
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+
+  const sentinel = startSentinel({
+    cgroupDir: placement.mode === 'own' ? placement.cgroup.dir : null,
+    jobPid: child.pid,
+    graceSeconds,
+    capture,
+    startMs,
+  });
+  const sampler = new Sampler({
+    cgroup: placement.cgroup,
+    writer,
+    startMs,
+    excludePids: new Set([process.pid, sentinel.pid]),
+    recordSelf: placement.mode === 'observe',
+  });
+  const first = safeTick(sampler, say);
+  const timer = setInterval(() => safeTick(sampler, say), intervalMs);
+
+  const live = options.live ?? (stderr.isTTY === true && !options.quiet);
+  const status = live && 'rows' in stderr ? new LiveStatus(stderr as NodeJS.WriteStream) : undefined;
+  status?.start();
+  const statusTimer = status
+    ? setInterval(() => sampler.state && status.update(statusLine(sampler.state, writer)), 1000)
+    : undefined;
+
+  const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
+  const { code, signal } = await exited;
+  stopForwarding();
+  clearInterval(timer);
+  if (statusTimer) clearInterval(statusTimer);
+  status?.stop();
+
+  let last: SamplerState | undefined;
+  try {
+    last = sampler.stop();
+  } catch (error) {
+    say(`could not take the final sample: ${messageOf(error)}`);
+  }
+  if (placement.mode === 'own') killAll(placement, child);
+  const jobStatus = exitStatus(code, signal);
+  const own = placement.mode === 'own';
+  writer.end(Date.now() - startMs, {
+    exitCode: code,
+    signal,
+    status: jobStatus,
+    durationMs: Date.now() - startMs,
+    // In observe mode the cgroup's high-water mark predates the job, so it says nothing about it.
+    peakBytes: own ? (last?.sample.peak ?? null) : null,
+    oomKills: (last?.sample.oomKills ?? 0) - (first?.sample.oomKills ?? 0),
+    limitHits: (last?.sample.limitHits ?? 0) - (first?.sample.limitHits ?? 0),
+  });
+  writer.close();
+  sentinel.release();
+  releaseCgroup(placement);
+
+  const summary = summarize(readCapture(capture));
+  if (!options.quiet)
+    stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));
+  return { status: jobStatus, exitCode: code, signal, capture, placement: placement.mode, summary };
+}
+
+function spawnJob(
+  placement: Placement,
+  program: string,
+  options: RunOptions,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): ChildProcess {
+  const args = options.args ?? [];
+  if (placement.mode === 'observe') {
+    return spawn(program, args, { stdio: 'inherit', env, cwd, argv0: options.command });
+  }
+  // The job joins its cgroup before exec, so not one of its pages is charged elsewhere.
+  const procs = path.join(placement.cgroup.dir, 'cgroup.procs');
+  const script = `echo $$ > "$0" || exit ${EXIT_HEADROOM_ERROR}; exec "$@"`;
+  return spawn('/bin/sh', ['-c', script, procs, program, ...args], { stdio: 'inherit', env, cwd });
+}
+
+function safeTick(sampler: Sampler, say: (line: string) => void): SamplerState | undefined {
+  try {
+    return sampler.tick();
+  } catch (error) {
+    say(`sampling failed: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+/** SIGKILL for everything left: the job's whole cgroup when it has one, else the job itself. */
+function killAll(placement: Placement, child: ChildProcess): void {
+  if (placement.mode === 'own') {
+    for (let round = 0; round < 5; round++) {
+      let pids: string[];
+      try {
+        pids = fs
+          .readFileSync(path.join(placement.cgroup.dir, 'cgroup.procs'), 'latin1')
+          .split('\n')
+          .filter(Boolean);
+      } catch {
+        return;
+      }
+      if (pids.length === 0) return;
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  } else {
+    child.kill('SIGKILL');
+  }
+}
+
+function releaseCgroup(placement: Placement): void {
+  if (placement.mode === 'own') removeCgroup(placement.cgroup.dir, 100);
+}
+
+function statusLine(state: SamplerState, writer: CaptureWriter): string {
+  const s = state.sample;
+  const limit =
+    s.limit === null ? '' : ` / ${formatBytes(s.limit)} (${Math.round((s.usage / s.limit) * 100)}%)`;
+  return (
+    `headroom ${formatDuration(state.timeMs)}  ${formatBytes(s.usage)}${limit}  anon ${formatBytes(s.anon)}` +
+    `  cache ${formatBytes(s.file)} (dirty ${formatBytes(s.fileDirty)})  shmem ${formatBytes(s.shmem)}` +
+    `  ${state.processCount} proc  peak ${formatBytes(state.maxUsage)}` +
+    (s.oomKills ? `  OOM kills ${s.oomKills}` : '') +
+    `  capture ${formatBytes(writer.bytesWritten)}`
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

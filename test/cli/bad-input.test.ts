@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { capturesIn, leftoverCgroups, runCli, scratchDir } from '../helpers/run-cli.js';
+
+let scratch: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  scratch = scratchDir();
+});
+afterEach(() => {
+  scratch.cleanup();
+  expect(leftoverCgroups()).toEqual([]);
+});
+
+/** One line on stderr starting "headroom:" (or commander's "error:"), nothing else, no stack trace. */
+function expectOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !line.startsWith('(run "headroom --help"'));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('headroom run rejects bad input with one line and the documented status', () => {
+  it.each([
+    ['abc', /--memory: "abc" is not a size/],
+    ['-1', /--memory: "-1" is not a size/],
+    ['0', /--memory: must be greater than 0/],
+    ['1k', /below the minimum of 6m/],
+  ])('--memory %s', async (value, pattern) => {
+    const result = await runCli(['run', '--memory', value, '--', 'true'], { cwd: scratch.dir });
+    expect(result.status).toBe(125);
+    expectOneLineError(result.stderr, pattern);
+    expect(capturesIn(scratch.dir)).toEqual([]);
+  });
+
+  it('accepts 2gb as docker does (2 GiB)', async () => {
+    const result = await runCli(['run', '--quiet', '--memory', '2gb', '-o', 'c.jsonl', '--', 'true'], {
+      cwd: scratch.dir,
+    });
+    expect(result.status).toBe(0);
+    const header = JSON.parse(
+      fs.readFileSync(path.join(scratch.dir, 'c.jsonl'), 'utf8').split('\n')[0] ?? '',
+    );
+    expect(header.limit.bytes).toBe(2 * 1024 ** 3);
+  });
+
+  it('--memory-swap below --memory, or without it', async () => {
+    const below = await runCli(['run', '--memory', '512m', '--memory-swap', '256m', '--', 'true'], {
+      cwd: scratch.dir,
+    });
+    expect(below.status).toBe(125);
+    expectOneLineError(below.stderr, /must be at least --memory/);
+    const alone = await runCli(['run', '--memory-swap', '1g', '--', 'true'], { cwd: scratch.dir });
+    expect(alone.status).toBe(125);
+    expectOneLineError(alone.stderr, /needs --memory/);
+  });
+
+  it('a missing command', async () => {
+    const result = await runCli(['run'], { cwd: scratch.dir });
+    expect(result.status).toBe(125);
+    expectOneLineError(result.stderr, /missing required argument/);
+  });
+
+  it('a command that does not exist exits 127', async () => {
+    const result = await runCli(['run', '--', 'no-such-command-xyz'], { cwd: scratch.dir });
+    expect(result.status).toBe(127);
+    expectOneLineError(result.stderr, /^headroom: no-such-command-xyz: command not found$/);
+    expect(capturesIn(scratch.dir)).toEqual([]);
+  });
+
+  it('a file that is not executable exits 126', async () => {
+    const file = path.join(scratch.dir, 'script.sh');
+    fs.writeFileSync(file, 'echo hi\n', { mode: 0o644 });
+    const result = await runCli(['run', '--', file], { cwd: scratch.dir });
+    expect(result.status).toBe(126);
+    expectOneLineError(result.stderr, /permission denied/);
+  });
+
+  it('an unknown option', async () => {
+    const result = await runCli(['run', '--frobnicate', '--', 'true'], { cwd: scratch.dir });
+    expect(result.status).toBe(125);
+    expectOneLineError(result.stderr, /unknown option '--frobnicate'/);
+  });
+
+  it('options after the command belong to the job', async () => {
+    const result = await runCli(['run', '--quiet', 'sh', '-c', 'echo "$@"', 'x', '--memory', 'abc'], {
+      cwd: scratch.dir,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('--memory abc\n');
+  });
+});
+
+describe('headroom summary rejects what is not a capture', () => {
+  it.each([
+    ['empty', ''],
+    ['garbage', '\u0000\u0001garbage\n'],
+    ['other JSON', '{"hello": "world"}\n'],
+  ])('%s file', async (_name, content) => {
+    const file = path.join(scratch.dir, 'bad.jsonl');
+    fs.writeFileSync(file, content);
+    const result = await runCli(['summary', file], { cwd: scratch.dir });
+    expect(result.status).toBe(1);
+    expectOneLineError(result.stderr, /^headroom: .*bad\.jsonl/);
+  });
+
+  it('a file that does not exist', async () => {
+    const result = await runCli(['summary', 'nope.jsonl'], { cwd: scratch.dir });
+    expect(result.status).toBe(1);
+    expectOneLineError(result.stderr, /nope\.jsonl/);
+  });
+
+  it('a truncated capture is read up to the cut, with a warning', async () => {
+    const capture = path.join(scratch.dir, 'c.jsonl');
+    const ran = await runCli(['run', '--quiet', '-o', capture, '--', 'sleep', '0.5'], { cwd: scratch.dir });
+    expect(ran.status).toBe(0);
+    const text = fs.readFileSync(capture, 'utf8');
+    fs.writeFileSync(capture, text.slice(0, Math.floor(text.length * 0.6)));
+    const result = await runCli(['summary', '--json', capture], { cwd: scratch.dir });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).truncated).toBe(true);
+    expect(result.stderr).toMatch(/warning/);
+  });
+});
