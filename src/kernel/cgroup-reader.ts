@@ -1,10 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { KernelFileError } from './errors.js';
 import type { MemoryCgroup } from './locate.js';
 import type { MemorySample } from './memory-sample.js';
 import { parseCount, parseFlatKeyed, parseLimit, parsePressure } from './parse.js';
 import { KeptOpenFile } from './read-file.js';
-import fs from 'node:fs';
-import { KernelFileError } from './errors.js';
 
 export interface CgroupReader {
   read(): MemorySample;
@@ -32,6 +32,25 @@ class Files {
     return this.required(name);
   }
 
+  /**
+   * Like optional, but also undefined when the file exists and refuses reads: PSI files do that with
+   * EOPNOTSUPP when PSI is off at boot on kernels that still show them (RHEL 9's 5.14 by default).
+   */
+  optionalReadable(name: string): KeptOpenFile | undefined {
+    const file = this.optional(name);
+    if (!file) return undefined;
+    try {
+      file.read();
+      return file;
+    } catch (error) {
+      if (error instanceof KernelFileError && (error.code === 'EOPNOTSUPP' || error.code === 'ENOTSUP')) {
+        file.close();
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
   closeAll(): void {
     for (const file of this.open) file.close();
   }
@@ -54,20 +73,28 @@ class V1Reader implements CgroupReader {
   private readonly memswLimit: KeptOpenFile | undefined;
   private readonly stat: KeptOpenFile;
   private readonly failcnt: KeptOpenFile;
+  private readonly memswFailcnt: KeptOpenFile | undefined;
   private readonly oomControl: KeptOpenFile;
   private readonly maxUsage: KeptOpenFile;
   private readonly kmem: KeptOpenFile | undefined;
 
   constructor(dir: string) {
     this.files = new Files(dir);
-    this.usage = this.files.required('memory.usage_in_bytes');
-    this.limit = this.files.required('memory.limit_in_bytes');
-    this.memswLimit = this.files.optional('memory.memsw.limit_in_bytes');
-    this.stat = this.files.required('memory.stat');
-    this.failcnt = this.files.required('memory.failcnt');
-    this.oomControl = this.files.required('memory.oom_control');
-    this.maxUsage = this.files.required('memory.max_usage_in_bytes');
-    this.kmem = this.files.optional('memory.kmem.usage_in_bytes');
+    try {
+      this.usage = this.files.required('memory.usage_in_bytes');
+      this.limit = this.files.required('memory.limit_in_bytes');
+      this.memswLimit = this.files.optional('memory.memsw.limit_in_bytes');
+      this.stat = this.files.required('memory.stat');
+      this.failcnt = this.files.required('memory.failcnt');
+      this.memswFailcnt = this.files.optional('memory.memsw.failcnt');
+      this.oomControl = this.files.required('memory.oom_control');
+      this.maxUsage = this.files.required('memory.max_usage_in_bytes');
+      this.kmem = this.files.optional('memory.kmem.usage_in_bytes');
+    } catch (error) {
+      // A file missing part way must not leak the descriptors opened before it.
+      this.files.closeAll();
+      throw error;
+    }
   }
 
   read(): MemorySample {
@@ -96,7 +123,11 @@ class V1Reader implements CgroupReader {
       swap: get(stat, 'total_swap'),
       workingSet: Math.max(0, usage - inactiveFile),
       oomKills: oom.get('oom_kill') ?? 0,
-      limitHits: parseCount(readText(this.failcnt), this.failcnt.file),
+      // With memsw limited to the memory limit, the charge fails on memsw first and only memsw.failcnt
+      // counts it (recent kernels, which track failcnt for the memory counter alone, count neither).
+      limitHits:
+        parseCount(readText(this.failcnt), this.failcnt.file) +
+        (this.memswFailcnt ? parseCount(readText(this.memswFailcnt), this.memswFailcnt.file) : 0),
       highHits: 0,
       peak: parseCount(readText(this.maxUsage), this.maxUsage.file),
       underOom: oom.get('under_oom') === 1,
@@ -122,15 +153,21 @@ class V2Reader implements CgroupReader {
 
   constructor(dir: string) {
     this.files = new Files(dir);
-    this.current = this.files.required('memory.current');
-    this.max = this.files.required('memory.max');
-    this.high = this.files.optional('memory.high');
-    this.swapMax = this.files.optional('memory.swap.max');
-    this.swapCurrent = this.files.optional('memory.swap.current');
-    this.stat = this.files.required('memory.stat');
-    this.events = this.files.required('memory.events');
-    this.peak = this.files.optional('memory.peak');
-    this.pressure = this.files.optional('memory.pressure');
+    try {
+      this.current = this.files.required('memory.current');
+      this.max = this.files.required('memory.max');
+      this.high = this.files.optional('memory.high');
+      this.swapMax = this.files.optional('memory.swap.max');
+      this.swapCurrent = this.files.optional('memory.swap.current');
+      this.stat = this.files.required('memory.stat');
+      this.events = this.files.required('memory.events');
+      this.peak = this.files.optional('memory.peak');
+      this.pressure = this.files.optionalReadable('memory.pressure');
+    } catch (error) {
+      // A file missing part way must not leak the descriptors opened before it.
+      this.files.closeAll();
+      throw error;
+    }
   }
 
   read(): MemorySample {
@@ -139,15 +176,17 @@ class V2Reader implements CgroupReader {
     const usage = parseCount(readText(this.current), this.current.file);
     const shmem = get(stat, 'shmem');
     const inactiveFile = get(stat, 'inactive_file');
-    // "kernel" appeared in 5.18; before it, its parts are listed separately.
-    const kernel = stat.has('kernel')
-      ? get(stat, 'kernel')
-      : get(stat, 'kernel_stack') +
-        get(stat, 'pagetables') +
-        get(stat, 'percpu') +
-        get(stat, 'sock') +
-        get(stat, 'slab_reclaimable') +
-        get(stat, 'slab_unreclaimable');
+    // "kernel" appeared in 5.18; before it, its parts are listed separately. Socket buffers are charged
+    // apart from "kernel" (it mirrors v1's kmem counter), so they are added in both cases.
+    const kernel =
+      (stat.has('kernel')
+        ? get(stat, 'kernel')
+        : get(stat, 'kernel_stack') +
+          get(stat, 'pagetables') +
+          get(stat, 'percpu') +
+          get(stat, 'vmalloc') +
+          get(stat, 'slab_reclaimable') +
+          get(stat, 'slab_unreclaimable')) + get(stat, 'sock');
     const sample: MemorySample = {
       usage,
       limit: parseLimit(readText(this.max), this.max.file),

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeErrno } from './read-file.js';
 import { errnoCode } from './errors.js';
 import type { MemoryCgroup } from './locate.js';
+import { describeErrno } from './read-file.js';
 
 export interface ChildLimits {
   /** Bytes; undefined leaves the limit as inherited. */
@@ -18,7 +18,8 @@ export type CreateResult = { ok: true; cgroup: MemoryCgroup } | { ok: false; rea
  * the hierarchy is read-only, we lack permission, or v2 has not delegated the memory controller.
  */
 export function createChildCgroup(parent: MemoryCgroup, name: string, limits: ChildLimits): CreateResult {
-  if (parent.readOnly) return { ok: false, reason: `the cgroup hierarchy at ${parent.mountDir} is mounted read-only` };
+  if (parent.readOnly)
+    return { ok: false, reason: `the cgroup hierarchy at ${parent.mountDir} is mounted read-only` };
   if (parent.version === 2) {
     const delegated = ensureV2MemoryDelegated(parent.dir);
     if (delegated !== true) return { ok: false, reason: delegated };
@@ -47,7 +48,10 @@ function ensureV2MemoryDelegated(dir: string): true | string {
   } catch (error) {
     // "No internal processes": a non-root v2 cgroup that holds processes cannot enable controllers for
     // children, which is the usual state of a container's own cgroup.
-    const why = errnoCode(error) === 'EBUSY' ? 'it holds processes (cgroup v2 "no internal processes" rule)' : describeErrno(error);
+    const why =
+      errnoCode(error) === 'EBUSY'
+        ? 'it holds processes (cgroup v2 "no internal processes" rule)'
+        : describeErrno(error);
     return `cannot enable the memory controller for children of ${dir}: ${why}`;
   }
 }
@@ -60,13 +64,21 @@ function applyLimits(cgroup: MemoryCgroup, limits: ChildLimits): true | string {
     if (limits.memorySwap !== undefined) {
       const memsw = path.join(cgroup.dir, 'memory.memsw.limit_in_bytes');
       if (!fs.existsSync(memsw)) {
-        if (limits.memorySwap !== null) return 'this kernel has no swap accounting (memory.memsw.*), so --memory-swap cannot be applied';
-      } else writes.push(['memory.memsw.limit_in_bytes', limits.memorySwap === null ? '-1' : String(limits.memorySwap)]);
+        if (limits.memorySwap !== null)
+          return 'this kernel has no swap accounting (memory.memsw.*), so --memory-swap cannot be applied';
+      } else
+        writes.push([
+          'memory.memsw.limit_in_bytes',
+          limits.memorySwap === null ? '-1' : String(limits.memorySwap),
+        ]);
     }
   } else {
     if (limits.memory !== undefined) writes.push(['memory.max', String(limits.memory)]);
     if (limits.memorySwap !== undefined) {
-      const swap = limits.memorySwap === null || limits.memory === undefined ? 'max' : String(limits.memorySwap - limits.memory);
+      const swap =
+        limits.memorySwap === null || limits.memory === undefined
+          ? 'max'
+          : String(limits.memorySwap - limits.memory);
       writes.push(['memory.swap.max', swap]);
     }
   }

@@ -86,7 +86,11 @@ function readLevel(version: CgroupVersion, dir: string): Omit<CgroupLevel, 'path
     return text === undefined ? null : parseLimit(text, file);
   };
   if (version === 1) {
-    return { limit: read('memory.limit_in_bytes'), high: null, swapFileLimit: read('memory.memsw.limit_in_bytes') };
+    return {
+      limit: read('memory.limit_in_bytes'),
+      high: null,
+      swapFileLimit: read('memory.memsw.limit_in_bytes'),
+    };
   }
   // The v2 root has none of these files: it is unlimited.
   return { limit: read('memory.max'), high: read('memory.high'), swapFileLimit: read('memory.swap.max') };
@@ -103,7 +107,9 @@ function minLimit(values: number[]): number | null {
 export function describeLimitSource(source: LimitSource | null): string {
   if (!source) return 'no limit set';
   const version = `cgroup v${source.version}`;
-  if (source.path === undefined) return `${source.file} (an ancestor above the visible hierarchy, ${version})`;
-  const where = source.depth === 0 ? 'this cgroup' : source.depth === 1 ? 'parent' : `ancestor ${source.depth} up`;
+  if (source.path === undefined)
+    return `${source.file} (an ancestor above the visible hierarchy, ${version})`;
+  const where =
+    source.depth === 0 ? 'this cgroup' : source.depth === 1 ? 'parent' : `ancestor ${source.depth} up`;
   return `${source.file} of ${source.path} (${where}, ${version})`;
 }

@@ -4,6 +4,8 @@ export class KernelFileError extends Error {
   constructor(
     readonly file: string,
     readonly reason: string,
+    /** The errno code when the failure came from the system ("ENOENT", "EOPNOTSUPP"). */
+    readonly code?: string,
   ) {
     super(`${file}: ${reason}`);
   }

@@ -12,10 +12,13 @@ export interface HostMemory {
 /** /proc/meminfo: the host's memory, which is what `free` and Python's os.sysconf see inside a container. */
 export function readHostMemory(host: HostPaths = realHost): HostMemory {
   const file = resolveHostPath(host, '/proc/meminfo');
-  const text = readKernelFile(file)
-    .replace(/:\s+/g, ' ')
-    .replace(/ kB$/gm, '');
+  const text = readKernelFile(file).replace(/:\s+/g, ' ').replace(/ kB$/gm, '');
   const info = parseFlatKeyed(text, file);
   const kib = (key: string): number => (info.get(key) ?? 0) * 1024;
-  return { total: kib('MemTotal'), available: kib('MemAvailable'), swapTotal: kib('SwapTotal'), swapFree: kib('SwapFree') };
+  return {
+    total: kib('MemTotal'),
+    available: kib('MemAvailable'),
+    swapTotal: kib('SwapTotal'),
+    swapFree: kib('SwapFree'),
+  };
 }

@@ -1,5 +1,5 @@
-export * from './child-cgroup.js';
 export * from './cgroup-reader.js';
+export * from './child-cgroup.js';
 export * from './effective-limit.js';
 export * from './errors.js';
 export * from './host-memory.js';

@@ -30,7 +30,11 @@ export type LocateResult =
 
 export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPaths = realHost): LocateResult {
   if (process.platform !== 'linux' && host.root === '/') {
-    return { ok: false, reason: 'not-linux', message: `cgroups are a Linux feature; this is ${process.platform}` };
+    return {
+      ok: false,
+      reason: 'not-linux',
+      message: `cgroups are a Linux feature; this is ${process.platform}`,
+    };
   }
   const cgroupFile = procPath(host, pid, 'cgroup');
   const mountinfoFile = procPath(host, pid, 'mountinfo');
@@ -52,7 +56,8 @@ export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPath
   return {
     ok: false,
     reason: 'no-memory-controller',
-    message: 'no memory cgroup controller is mounted (neither cgroup v1 "memory" nor cgroup v2 with memory enabled)',
+    message:
+      'no memory cgroup controller is mounted (neither cgroup v1 "memory" nor cgroup v2 with memory enabled)',
   };
 }
 
@@ -69,7 +74,8 @@ function place(
     relative = cgroupPath.slice(mount.root.length) || '/';
   }
   const mountDir = resolveHostPath(host, mount.mountPoint);
-  const dir = path.join(mountDir, relative);
+  // path.join keeps the trailing slash of "/", and callers compare dir with mountDir.
+  const dir = relative === '/' ? mountDir : path.join(mountDir, relative);
   return {
     version,
     path: cgroupPath,

@@ -16,7 +16,7 @@ export function parseMountinfo(text: string, file: string): Mount[] {
     if (!line) continue;
     const fields = line.split(' ');
     const dash = fields.indexOf('-', 6);
-    if (fields.length < 10 || dash === -1 || dash + 3 >= fields.length + 1) {
+    if (fields.length < 10 || dash === -1 || dash + 3 >= fields.length) {
       throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     }
     const options = (fields[5] ?? '').split(',');
@@ -49,11 +49,17 @@ export function parseProcCgroup(text: string, file: string): CgroupMembership[] 
     if (!line) continue;
     const first = line.indexOf(':');
     const second = line.indexOf(':', first + 1);
-    if (first === -1 || second === -1) throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
+    if (first === -1 || second === -1)
+      throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     const hierarchyId = Number(line.slice(0, first));
-    if (!Number.isInteger(hierarchyId)) throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
+    if (!Number.isInteger(hierarchyId))
+      throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     const controllers = line.slice(first + 1, second);
-    result.push({ hierarchyId, controllers: controllers ? controllers.split(',') : [], path: line.slice(second + 1) });
+    result.push({
+      hierarchyId,
+      controllers: controllers ? controllers.split(',') : [],
+      path: line.slice(second + 1),
+    });
   }
   return result;
 }

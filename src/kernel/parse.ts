@@ -30,9 +30,14 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
     if (end > start) {
       const space = text.indexOf(' ', start);
       if (space === -1 || space > end) {
-        throw new KernelFileError(file, `expected "key value" lines, found "${truncate(text.slice(start, end))}"`);
+        throw new KernelFileError(
+          file,
+          `expected "key value" lines, found "${truncate(text.slice(start, end))}"`,
+        );
       }
-      const value = Number(text.slice(space + 1, end));
+      const raw = text.slice(space + 1, end);
+      // Number('') is 0, so an empty value would pass for a zero counter.
+      const value = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(value)) {
         throw new KernelFileError(file, `bad value in line "${truncate(text.slice(start, end))}"`);
       }
@@ -68,7 +73,12 @@ export function parsePressure(text: string, file: string): Pressure {
       if (!Number.isFinite(value)) throw new KernelFileError(file, `bad PSI line "${truncate(line)}"`);
       return value;
     };
-    lines.set(kind ?? '', { avg10: get('avg10'), avg60: get('avg60'), avg300: get('avg300'), total: get('total') });
+    lines.set(kind ?? '', {
+      avg10: get('avg10'),
+      avg60: get('avg60'),
+      avg300: get('avg300'),
+      total: get('total'),
+    });
   }
   const some = lines.get('some');
   if (!some) throw new KernelFileError(file, 'no "some" line');

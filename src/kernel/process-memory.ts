@@ -1,6 +1,7 @@
-import { type HostPaths, procPath, realHost } from './host-paths.js';
-import { KeptOpenFile } from './read-file.js';
 import fs from 'node:fs';
+import { errnoCode, KernelFileError } from './errors.js';
+import { type HostPaths, procPath, realHost } from './host-paths.js';
+import { describeErrno, KeptOpenFile } from './read-file.js';
 
 /** A process's resident memory from /proc/PID/status, in bytes. */
 export interface ProcessMemory {
@@ -119,9 +120,14 @@ export function readPss(pid: number, host: HostPaths = realHost): ProcessPss | u
   };
 }
 
-/** Pids in a cgroup (cgroup.procs lists thread-group leaders, in both v1 and v2). */
-export function readCgroupPids(procsFile: KeptOpenFile): number[] {
-  const text = procsFile.read();
+/**
+ * Pids in a cgroup (cgroup.procs lists thread-group leaders, in both v1 and v2), from a kept file or the
+ * file's path; empty once the cgroup is gone.
+ */
+export function readCgroupPids(procsFile: KeptOpenFile | string): number[] {
+  // v1 serves cgroup.procs from a pid list built when a descriptor first reads it and kept while reads
+  // come less than a second apart, so re-reading a kept descriptor at sampling rate never sees a change.
+  const text = typeof procsFile === 'string' ? readProcsFile(procsFile) : procsFile.readFresh();
   if (text === undefined) return [];
   const pids: number[] = [];
   let value = 0;
@@ -139,4 +145,14 @@ export function readCgroupPids(procsFile: KeptOpenFile): number[] {
   }
   if (inNumber) pids.push(value);
   return pids;
+}
+
+function readProcsFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENODEV') return undefined;
+    throw new KernelFileError(file, describeErrno(error), code);
+  }
 }

@@ -6,7 +6,7 @@ export function readKernelFile(file: string): string {
   try {
     return fs.readFileSync(file, 'latin1');
   } catch (error) {
-    throw new KernelFileError(file, describeErrno(error));
+    throw new KernelFileError(file, describeErrno(error), errnoCode(error));
   }
 }
 
@@ -17,7 +17,7 @@ export function readOptionalKernelFile(file: string): string | undefined {
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
-    throw new KernelFileError(file, describeErrno(error));
+    throw new KernelFileError(file, describeErrno(error), code);
   }
 }
 
@@ -50,7 +50,7 @@ export class KeptOpenFile {
     try {
       this.fd = fs.openSync(file, 'r');
     } catch (error) {
-      throw new KernelFileError(file, describeErrno(error));
+      throw new KernelFileError(file, describeErrno(error), errnoCode(error));
     }
   }
 
@@ -68,11 +68,29 @@ export class KeptOpenFile {
           this.close();
           return undefined;
         }
-        throw new KernelFileError(this.file, describeErrno(error));
+        throw new KernelFileError(this.file, describeErrno(error), code);
       }
       if (length < buffer.length) return buffer.toString('latin1', 0, length);
       buffer = Buffer.allocUnsafe(buffer.length * 2);
       KeptOpenFile.buffer = buffer;
+    }
+  }
+
+  /**
+   * The current content through a new descriptor, for files whose content is fixed per open descriptor
+   * (v1 cgroup.procs); undefined once the file is gone or this was closed.
+   */
+  readFresh(): string | undefined {
+    if (this.fd === undefined) return undefined;
+    try {
+      return fs.readFileSync(this.file, 'latin1');
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ESRCH' || code === 'ENODEV' || code === 'ENOENT') {
+        this.close();
+        return undefined;
+      }
+      throw new KernelFileError(this.file, describeErrno(error), code);
     }
   }
 

@@ -1,0 +1,370 @@
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type CgroupReader,
+  KernelFileError,
+  locateMemoryCgroup,
+  type MemoryCgroup,
+  openCgroupReader,
+} from '../../src/kernel/index.js';
+import { type FixtureHost, GiB, MiB, V1_UNLIMITED, v1Tree, v2Tree } from '../fixtures/cgroup-tree.js';
+
+let fixture: FixtureHost | undefined;
+let reader: CgroupReader | undefined;
+afterEach(() => {
+  reader?.close();
+  reader = undefined;
+  fixture?.cleanup();
+  fixture = undefined;
+  vi.restoreAllMocks();
+});
+
+function located(f: FixtureHost): MemoryCgroup {
+  fixture = f;
+  const result = locateMemoryCgroup('self', f.host);
+  if (!result.ok) throw new Error(`expected a cgroup, got ${result.reason}`);
+  return result.cgroup;
+}
+
+function open(cgroup: MemoryCgroup): CgroupReader {
+  reader = openCgroupReader(cgroup);
+  return reader;
+}
+
+function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Makes reads of one kernel file fail with an errno, as the kernel does for some files. */
+function failReadsOf(fileName: string, code: string): void {
+  const readSync = fs.readSync;
+  vi.spyOn(fs, 'readSync').mockImplementation(((fd: number, ...rest: unknown[]) => {
+    if (fs.readlinkSync(`/proc/self/fd/${fd}`).endsWith(`/${fileName}`)) {
+      throw Object.assign(new Error(`${code}: simulated`), { code });
+    }
+    return (readSync as (fd: number, ...args: unknown[]) => number)(fd, ...rest);
+  }) as typeof fs.readSync);
+}
+
+const PSI =
+  'some avg10=2.50 avg60=1.25 avg300=0.40 total=81234567\nfull avg10=1.00 avg60=0.50 avg300=0.10 total=40000000\n';
+
+describe('v2 reader', () => {
+  const stat = {
+    anon: 300 * MiB,
+    file: 200 * MiB,
+    kernel: 12 * MiB,
+    kernel_stack: MiB,
+    pagetables: 2 * MiB,
+    sock: 3 * MiB,
+    shmem: 50 * MiB,
+    file_mapped: 20 * MiB,
+    file_dirty: 8 * MiB,
+    file_writeback: 4 * MiB,
+    active_file: 120 * MiB,
+    inactive_file: 80 * MiB,
+    slab_reclaimable: 5 * MiB,
+    slab_unreclaimable: 3 * MiB,
+  };
+
+  it('reads the full sample', () => {
+    const cgroup = located(
+      v2Tree(
+        {
+          '/job': {
+            'memory.current': 520 * MiB,
+            'memory.max': GiB,
+            'memory.high': 900 * MiB,
+            'memory.swap.max': 256 * MiB,
+            'memory.swap.current': 16 * MiB,
+            'memory.peak': 700 * MiB,
+            'memory.stat': stat,
+            'memory.events': { low: 0, high: 14, max: 9, oom: 3, oom_kill: 2, oom_group_kill: 0 },
+            'memory.pressure': PSI,
+          },
+        },
+        { self: '/job' },
+      ),
+    );
+    expect(open(cgroup).read()).toEqual({
+      usage: 520 * MiB,
+      limit: GiB,
+      high: 900 * MiB,
+      swapLimit: 256 * MiB,
+      anon: 300 * MiB,
+      // v2 "file" includes tmpfs/shm; the model keeps shmem apart.
+      file: 150 * MiB,
+      activeFile: 120 * MiB,
+      inactiveFile: 80 * MiB,
+      fileDirty: 8 * MiB,
+      fileWriteback: 4 * MiB,
+      shmem: 50 * MiB,
+      // "kernel" leaves out socket buffers, which the model counts as kernel memory.
+      kernel: 15 * MiB,
+      swap: 16 * MiB,
+      workingSet: 440 * MiB,
+      oomKills: 2,
+      limitHits: 9,
+      highHits: 14,
+      peak: 700 * MiB,
+      underOom: false,
+      pressure: {
+        some: { avg10: 2.5, avg60: 1.25, avg300: 0.4, total: 81_234_567 },
+        full: { avg10: 1, avg60: 0.5, avg300: 0.1, total: 40_000_000 },
+      },
+    });
+  });
+
+  it('"max" limits are null', () => {
+    const sample = open(located(v2Tree({ '/job': {} }, { self: '/job' }))).read();
+    expect(sample.limit).toBeNull();
+    expect(sample.high).toBeNull();
+    expect(sample.swapLimit).toBeNull();
+  });
+
+  it('before 5.18 (no "kernel" key) sums the parts', () => {
+    const { kernel: _, ...older } = stat;
+    const f = v2Tree({ '/job': {} }, { self: '/job' });
+    // Replaces the whole file: the defaults include "kernel".
+    f.write(
+      '/sys/fs/cgroup/job/memory.stat',
+      Object.entries({ ...older, percpu: MiB / 2, vmalloc: MiB / 4 })
+        .map(([k, v]) => `${k} ${v}\n`)
+        .join(''),
+    );
+    const sample = open(located(f)).read();
+    // kernel_stack + pagetables + percpu + vmalloc + sock + slab_reclaimable + slab_unreclaimable
+    expect(sample.kernel).toBe(MiB + 2 * MiB + MiB / 2 + MiB / 4 + 3 * MiB + 5 * MiB + 3 * MiB);
+  });
+
+  it('before 5.19 (no memory.peak) peak is null', () => {
+    const sample = open(located(v2Tree({ '/job': { 'memory.peak': null } }, { self: '/job' }))).read();
+    expect(sample.peak).toBeNull();
+  });
+
+  it('without PSI files or swap files reads no pressure and no swap', () => {
+    const cgroup = located(
+      v2Tree(
+        {
+          '/job': {
+            'memory.pressure': null,
+            'memory.swap.max': null,
+            'memory.swap.current': null,
+            'memory.high': null,
+          },
+        },
+        { self: '/job' },
+      ),
+    );
+    const sample = open(cgroup).read();
+    expect(sample.pressure).toBeUndefined();
+    expect(sample.swap).toBe(0);
+    expect(sample.swapLimit).toBeNull();
+    expect(sample.high).toBeNull();
+  });
+
+  it('a kernel booted with psi=0 has memory.pressure but refuses reads (EOPNOTSUPP): no pressure, no error', () => {
+    const cgroup = located(v2Tree({ '/job': { 'memory.current': 4096 } }, { self: '/job' }));
+    failReadsOf('memory.pressure', 'EOPNOTSUPP');
+    const sample = open(cgroup).read();
+    expect(sample.usage).toBe(4096);
+    expect(sample.pressure).toBeUndefined();
+  });
+
+  it('re-reads through the kept-open files', () => {
+    const f = v2Tree({ '/job': { 'memory.current': MiB } }, { self: '/job' });
+    const r = open(located(f));
+    expect(r.read().usage).toBe(MiB);
+    f.write('/sys/fs/cgroup/job/memory.current', `${5 * MiB}\n`);
+    f.write(
+      '/sys/fs/cgroup/job/memory.events',
+      'low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n',
+    );
+    const sample = r.read();
+    expect(sample.usage).toBe(5 * MiB);
+    expect(sample.oomKills).toBe(1);
+  });
+
+  it('workingSet never goes below zero', () => {
+    const cgroup = located(
+      v2Tree(
+        { '/job': { 'memory.current': MiB, 'memory.stat': { inactive_file: 2 * MiB } } },
+        { self: '/job' },
+      ),
+    );
+    expect(open(cgroup).read().workingSet).toBe(0);
+  });
+
+  it('a missing memory.current is a KernelFileError naming it, and leaks no descriptors', () => {
+    const f = v2Tree({ '/job': { 'memory.current': null } }, { self: '/job' });
+    const cgroup = located(f);
+    const before = openFds();
+    expect(() => openCgroupReader(cgroup)).toThrow(KernelFileError);
+    expect(() => openCgroupReader(cgroup)).toThrow(`${f.cgroupDir('/job')}/memory.current: does not exist`);
+    expect(openFds()).toBe(before);
+  });
+
+  it('a required file missing after the first ones opened leaks no descriptors', () => {
+    const cgroup = located(v2Tree({ '/job': { 'memory.events': null } }, { self: '/job' }));
+    const before = openFds();
+    expect(() => openCgroupReader(cgroup)).toThrow(/memory\.events: does not exist/);
+    expect(openFds()).toBe(before);
+  });
+
+  it('a memory.stat line without a value is a KernelFileError naming memory.stat', () => {
+    const f = v2Tree({ '/job': { 'memory.stat': 'anon 4096\nfile\n' } }, { self: '/job' });
+    const r = open(located(f));
+    expect(() => r.read()).toThrow(KernelFileError);
+    expect(() => r.read()).toThrow(
+      `${f.cgroupDir('/job')}/memory.stat: expected "key value" lines, found "file"`,
+    );
+  });
+
+  it('a malformed memory.current or memory.max is a KernelFileError naming it', () => {
+    const f = v2Tree({ '/a': { 'memory.current': 'lots' }, '/b': { 'memory.max': 'abc' } }, { self: '/a' });
+    const a = open(located(f));
+    expect(() => a.read()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
+    a.close();
+    reader = openCgroupReader({ version: 2, dir: f.cgroupDir('/b') });
+    expect(() => reader?.read()).toThrow(`${f.cgroupDir('/b')}/memory.max: expected a number, found "abc"`);
+  });
+
+  it('a cgroup removed under the reader is a KernelFileError saying so', () => {
+    const cgroup = located(v2Tree({ '/job': {} }, { self: '/job' }));
+    const r = open(cgroup);
+    // kernfs answers reads of a removed cgroup's open files with ENODEV.
+    failReadsOf('memory.stat', 'ENODEV');
+    expect(() => r.read()).toThrow(/memory\.stat: cgroup was removed/);
+  });
+});
+
+describe('v1 reader', () => {
+  it('uses the hierarchical total_* counters, failcnt, max_usage, memsw, kmem and oom_control', () => {
+    const cgroup = located(
+      v1Tree(
+        {
+          '/job': {
+            'memory.usage_in_bytes': 600 * MiB,
+            'memory.max_usage_in_bytes': 800 * MiB,
+            'memory.limit_in_bytes': GiB,
+            'memory.memsw.limit_in_bytes': GiB + 256 * MiB,
+            'memory.failcnt': 42,
+            'memory.kmem.usage_in_bytes': 7 * MiB,
+            'memory.oom_control': { oom_kill_disable: 0, under_oom: 0, oom_kill: 3 },
+            'memory.stat': {
+              // Local counters cover this cgroup alone; children the job made show only in total_*.
+              cache: MiB,
+              rss: MiB,
+              shmem: 0,
+              total_cache: 250 * MiB,
+              total_rss: 330 * MiB,
+              total_shmem: 40 * MiB,
+              total_dirty: 6 * MiB,
+              total_writeback: 2 * MiB,
+              total_swap: 10 * MiB,
+              total_active_file: 150 * MiB,
+              total_inactive_file: 60 * MiB,
+            },
+          },
+        },
+        { self: '/job' },
+      ),
+    );
+    expect(open(cgroup).read()).toEqual({
+      usage: 600 * MiB,
+      limit: GiB,
+      high: null,
+      swapLimit: 256 * MiB,
+      anon: 330 * MiB,
+      file: 210 * MiB,
+      activeFile: 150 * MiB,
+      inactiveFile: 60 * MiB,
+      fileDirty: 6 * MiB,
+      fileWriteback: 2 * MiB,
+      shmem: 40 * MiB,
+      kernel: 7 * MiB,
+      swap: 10 * MiB,
+      workingSet: 540 * MiB,
+      oomKills: 3,
+      limitHits: 42,
+      highHits: 0,
+      peak: 800 * MiB,
+      underOom: false,
+    });
+  });
+
+  it('the unlimited number reads as no limit, and under_oom 1 as underOom', () => {
+    const cgroup = located(
+      v1Tree(
+        {
+          '/job': {
+            'memory.limit_in_bytes': V1_UNLIMITED,
+            'memory.oom_control': { oom_kill_disable: 1, under_oom: 1, oom_kill: 0 },
+          },
+        },
+        { self: '/job' },
+      ),
+    );
+    const sample = open(cgroup).read();
+    expect(sample.limit).toBeNull();
+    expect(sample.swapLimit).toBeNull();
+    expect(sample.underOom).toBe(true);
+    expect(sample.oomKills).toBe(0);
+  });
+
+  it('without swap accounting or kmem files reads no swap limit and zero kernel', () => {
+    const cgroup = located(
+      v1Tree(
+        { '/job': { 'memory.limit_in_bytes': GiB, 'memory.kmem.usage_in_bytes': null } },
+        { self: '/job', swapAccounting: false },
+      ),
+    );
+    const sample = open(cgroup).read();
+    expect(sample.limit).toBe(GiB);
+    expect(sample.swapLimit).toBeNull();
+    expect(sample.kernel).toBe(0);
+  });
+
+  it('limit hits include memsw.failcnt: with memsw = memory the charge fails there first', () => {
+    const cgroup = located(
+      v1Tree(
+        {
+          '/job': {
+            'memory.limit_in_bytes': GiB,
+            'memory.memsw.limit_in_bytes': GiB,
+            'memory.failcnt': 2,
+            'memory.memsw.failcnt': 5,
+          },
+        },
+        { self: '/job' },
+      ),
+    );
+    const sample = open(cgroup).read();
+    expect(sample.limitHits).toBe(7);
+    expect(sample.swapLimit).toBe(0);
+  });
+
+  it('an old kernel without oom_kill in oom_control reads zero kills', () => {
+    const cgroup = located(
+      v1Tree({ '/job': { 'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\n' } }, { self: '/job' }),
+    );
+    expect(open(cgroup).read().oomKills).toBe(0);
+  });
+
+  it('a missing memory.failcnt is a KernelFileError naming it', () => {
+    const f = v1Tree({ '/job': { 'memory.failcnt': null } }, { self: '/job' });
+    const cgroup = located(f);
+    expect(() => openCgroupReader(cgroup)).toThrow(`${f.cgroupDir('/job')}/memory.failcnt: does not exist`);
+  });
+
+  it('a malformed memory.oom_control is a KernelFileError naming it', () => {
+    const f = v1Tree(
+      { '/job': { 'memory.oom_control': 'oom_kill_disable 0\nunder_oom\n' } },
+      { self: '/job' },
+    );
+    const r = open(located(f));
+    expect(() => r.read()).toThrow(
+      `${f.cgroupDir('/job')}/memory.oom_control: expected "key value" lines, found "under_oom"`,
+    );
+  });
+});

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readHostMemory } from '../../src/kernel/index.js';
+import { type FixtureHost, fixtureHost, meminfo } from '../fixtures/cgroup-tree.js';
+
+let fixture: FixtureHost | undefined;
+afterEach(() => {
+  fixture?.cleanup();
+  fixture = undefined;
+});
+
+describe('readHostMemory', () => {
+  it('reads MemTotal, MemAvailable and swap from /proc/meminfo in bytes', () => {
+    fixture = fixtureHost();
+    fixture.write(
+      '/proc/meminfo',
+      meminfo({ MemTotal: 8_000_000, MemAvailable: 5_000_000, SwapTotal: 1_000_000, SwapFree: 250_000 }),
+    );
+    expect(readHostMemory(fixture.host)).toEqual({
+      total: 8_000_000 * 1024,
+      available: 5_000_000 * 1024,
+      swapTotal: 1_000_000 * 1024,
+      swapFree: 250_000 * 1024,
+    });
+  });
+
+  it('a missing /proc/meminfo is an error naming it', () => {
+    const f = fixtureHost();
+    fixture = f;
+    f.remove('/proc/meminfo');
+    expect(() => readHostMemory(f.host)).toThrow(`${f.root}/proc/meminfo: does not exist`);
+  });
+
+  it('reads the real machine', () => {
+    const memory = readHostMemory();
+    expect(memory.total).toBeGreaterThan(64 * 1024 * 1024);
+    expect(memory.available).toBeGreaterThan(0);
+    expect(memory.available).toBeLessThanOrEqual(memory.total);
+    expect(memory.swapFree).toBeLessThanOrEqual(memory.swapTotal);
+  });
+});
