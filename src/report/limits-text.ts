@@ -17,7 +17,7 @@ export function renderLimitsText(report: LimitsReport): string {
       'memory limit',
       limit.bytes === null ? 'none (no cgroup on the way up sets one)' : formatBytes(limit.bytes),
     );
-    row('  from', describeLimitSource(limit.source));
+    if (limit.source) row('  from', describeLimitSource(limit.source));
     if (limit.ancestorsHidden) {
       row(
         '',

@@ -140,12 +140,10 @@ function processName(process: ProcessSummary): string {
 
 function limitText(summary: Summary): string {
   const { limit, cgroup } = summary;
-  const where =
-    cgroup.mode === 'own'
-      ? `own cgroup, cgroup v${cgroup.version}`
-      : `observing this cgroup, headroom's memory subtracted, cgroup v${cgroup.version}`;
-  if (limit.bytes === null) return `none (${where} ${sanitizeForTerminal(cgroup.path)})`;
-  return `${formatBytes(limit.bytes)} from ${sanitizeForTerminal(limit.source)} (${where})`;
+  const observing = cgroup.mode === 'observe' ? "; observed headroom's own cgroup, its memory left out" : '';
+  if (limit.bytes === null)
+    return `none (cgroup v${cgroup.version} ${sanitizeForTerminal(cgroup.path)}${observing})`;
+  return `${formatBytes(limit.bytes)} from ${sanitizeForTerminal(limit.source)}${observing}`;
 }
 
 function commandText(command: string[]): string {

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Summary, summarize } from '../analyze/summarize.js';
-import { describeLimitSource, effectiveLimit, readHostMemory, removeCgroup } from '../kernel/index.js';
+import {
+  describeLimitSource,
+  effectiveLimit,
+  type LimitSource,
+  readHostMemory,
+  removeCgroup,
+} from '../kernel/index.js';
 import {
   CAPTURE_FORMAT,
   CAPTURE_VERSION,
@@ -121,7 +127,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       },
       limit: {
         bytes: limit.bytes,
-        source: describeLimitSource(limit.source),
+        source: limitSourceText(limit.source, placement),
         high: limit.high,
         swapBytes: limit.swapBytes,
       },
@@ -280,6 +286,14 @@ function statusLine(state: SamplerState, writer: CaptureWriter): string {
     (s.oomKills ? `  OOM kills ${s.oomKills}` : '') +
     `  capture ${formatBytes(writer.bytesWritten)}`
   );
+}
+
+/** Where the job's limit comes from, in the job's terms: depth 0 of a fresh cgroup is headroom's --memory. */
+function limitSourceText(source: LimitSource | null, placement: Placement): string {
+  if (source && placement.mode === 'own' && source.depth === 0) {
+    return `--memory, on the job's own cgroup (${source.file}, cgroup v${source.version})`;
+  }
+  return describeLimitSource(source);
 }
 
 function messageOf(error: unknown): string {

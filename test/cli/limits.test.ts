@@ -1,0 +1,69 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
+import { runCli, scratchDir } from '../helpers/run-cli.js';
+
+let fixture: FixtureHost | undefined;
+const scratch = scratchDir();
+afterEach(() => {
+  fixture?.cleanup();
+  fixture = undefined;
+});
+afterAll(() => scratch.cleanup());
+
+describe('headroom limits', () => {
+  it('on this machine: cgroup v1, its usage and the runtimes beside it', async () => {
+    const result = await runCli(['limits', '--json'], { cwd: scratch.dir });
+    expect(result.status).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.available).toBe(true);
+    expect(report.cgroup.version).toBe(1);
+    expect(report.usage.usage).toBeGreaterThan(0);
+    expect(report.host.total).toBeGreaterThan(report.usage.usage);
+    expect(report.runtimes.nodeHeapLimit).toBeGreaterThan(16 * MiB);
+    const text = await runCli(['limits'], { cwd: scratch.dir });
+    expect(text.stdout).toMatch(/^memory limit/);
+    expect(text.stdout).toMatch(/node heap/);
+  });
+
+  it('inside a read-only v2 container whose parent sets the lower limit', async () => {
+    fixture = v2Tree(
+      {
+        '/kubepods/pod1': { 'memory.max': String(256 * MiB) },
+        '/kubepods/pod1/c1': {
+          'memory.max': String(512 * MiB),
+          'memory.current': String(200 * MiB),
+          'memory.events': { oom_kill: 2, max: 17 },
+        },
+      },
+      { self: '/kubepods/pod1/c1', readOnly: true },
+    );
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const json = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
+    expect(json.limit.bytes).toBe(256 * MiB);
+    expect(json.limit.source).toMatchObject({
+      path: '/kubepods/pod1',
+      depth: 1,
+      file: 'memory.max',
+      version: 2,
+    });
+    expect(json.usage.oomKills).toBe(2);
+    expect(json.usage.limitHits).toBe(17);
+    expect(json.cgroup.readOnly).toBe(true);
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/memory limit 256 MiB/);
+    expect(text.stdout).toMatch(/from\s+memory\.max of \/kubepods\/pod1 \(parent, cgroup v2\)/);
+    expect(text.stdout).toMatch(/2 OOM kills, 17 limit hits/);
+    expect(text.stdout).toMatch(/read-only: headroom run will observe it/);
+    expect(text.stdout).toMatch(/node heap .* above the cgroup limit/);
+  });
+
+  it('says so, with exit status 1, when there is no memory controller', async () => {
+    fixture = v2Tree({ '/c1': {} }, { self: '/c1' });
+    fixture.write('/sys/fs/cgroup/c1/cgroup.controllers', 'cpu io pids\n');
+    const result = await runCli(['limits'], { cwd: scratch.dir, env: { HEADROOM_SYSROOT: fixture.root } });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/memory limit unknown: no memory cgroup controller is mounted/);
+    expect(result.stdout).toMatch(/host memory/);
+  });
+});
