@@ -20,9 +20,11 @@ export async function main(argv: string[]): Promise<number> {
     .description("Run jobs under memory observation and explain what filled their container's memory")
     .version(TOOL_VERSION, '-V, --version')
     .enablePositionalOptions()
-    .showHelpAfterError('(run "headroom --help" for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      // One line, in headroom's voice: "headroom: unknown option '--x' (see headroom --help)".
+      outputError: (text, write) => write(`headroom: ${text.trim().replace(/^error: /, '')} (see headroom --help)\n`),
+    });
   limitsCommand(program, setStatus);
   runCommand(program, setStatus);
   summaryCommand(program, setStatus);

@@ -12,7 +12,7 @@ export function defaultCapturePath(options: {
   command: string;
   startMs: number;
 }): string {
-  fs.mkdirSync(options.home, { recursive: true });
+  makeDirectories(options.home);
   const base =
     (options.component ?? path.basename(options.command)).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) ||
     'job';
@@ -24,4 +24,15 @@ export function defaultCapturePath(options: {
     const file = path.join(options.home, `${base}-${stamp}${n === 1 ? '' : `-${n}`}.jsonl`);
     if (!fs.existsSync(file)) return file;
   }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some pseudo file systems
+ * (seen with a path under /proc), and a wrong $HEADROOM_HOME must give an error, not a hang.
+ */
+function makeDirectories(dir: string): void {
+  const absolute = path.resolve(dir);
+  if (fs.existsSync(absolute)) return;
+  makeDirectories(path.dirname(absolute));
+  fs.mkdirSync(absolute);
 }

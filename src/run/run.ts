@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Summary, summarize } from '../analyze/summarize.js';
 import {
+  describeErrno,
   describeLimitSource,
   effectiveLimit,
   type LimitSource,
@@ -141,7 +142,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     releaseCgroup(placement);
     throw error instanceof HeadroomError
       ? error
-      : new HeadroomError(`cannot start the capture: ${messageOf(error)}`);
+      : new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
   }
 
   const child = spawnJob(placement, program, options, env, cwd);
@@ -294,6 +295,16 @@ function limitSourceText(source: LimitSource | null, placement: Placement): stri
     return `--memory, on the job's own cgroup (${source.file}, cgroup v${source.version})`;
   }
   return describeLimitSource(source);
+}
+
+/** "ENOENT: no such file or directory, open '/x'" -> "/x: no such file or directory". */
+function describeFileError(error: unknown): string {
+  const { path: file, code } = error as NodeJS.ErrnoException;
+  if (typeof file === 'string' && code === 'ENOENT' && !fs.existsSync(path.dirname(file))) {
+    return `${path.dirname(file)}: no such directory`;
+  }
+  if (typeof file === 'string' && code) return `${file}: ${describeErrno(error)}`;
+  return messageOf(error);
 }
 
 function messageOf(error: unknown): string {

@@ -85,6 +85,21 @@ describe('headroom run rejects bad input with one line and the documented status
     expectOneLineError(result.stderr, /unknown option '--frobnicate'/);
   });
 
+  it('a capture that cannot be written: missing directory, or $HEADROOM_HOME somewhere impossible', async () => {
+    const output = await runCli(['run', '-o', '/nonexistent-dir/c.jsonl', '--', 'true'], { cwd: scratch.dir });
+    expect(output.status).toBe(125);
+    expectOneLineError(output.stderr, /^headroom: cannot write the capture: \/nonexistent-dir: no such directory$/);
+    const home = await runCli(['run', '--', 'true'], { cwd: scratch.dir, env: { HEADROOM_HOME: '/proc/headroom-x' } });
+    expect(home.status).toBe(125);
+    expectOneLineError(home.stderr, /^headroom: cannot write the capture: \/proc\/headroom-x/);
+  });
+
+  it('an unknown command', async () => {
+    const result = await runCli(['frobnicate'], { cwd: scratch.dir });
+    expect(result.status).toBe(2);
+    expectOneLineError(result.stderr, /unknown command 'frobnicate'/);
+  });
+
   it('options after the command belong to the job', async () => {
     const result = await runCli(['run', '--quiet', 'sh', '-c', 'echo "$@"', 'x', '--memory', 'abc'], {
       cwd: scratch.dir,

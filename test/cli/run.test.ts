@@ -112,6 +112,20 @@ describe('headroom run in a cgroup of its own (real cgroup v1)', () => {
     for (const worker of workers) expect(worker.ppid).toBe(parent?.pid);
   });
 
+  it('follows grandchildren and programs they exec', async () => {
+    const result = await runCli(['run', '--', path.join(jobsDir, 'grandchild.sh')], { cwd: scratch.dir });
+    expect(result.status).toBe(0);
+    const summary = await summaryOf(onlyCapture());
+    const python = summary.processes.find((p) => p.name === 'python3');
+    expect(python?.argv[0]).toMatch(/python3$/);
+    expect(python?.argv[1]).toBe('-c');
+    expect(python?.peakRssBytes).toBeGreaterThan(30 * MiB);
+    const parent = summary.processes.find((p) => p.pid === python?.ppid);
+    expect(parent?.name).toBe('sh');
+    const job = summary.processes.find((p) => p.pid === parent?.ppid);
+    expect(job?.argv.join(' ')).toMatch(/grandchild\.sh$/);
+  });
+
   it('passes the job its stdio and exit status, and keeps its own words on stderr', async () => {
     const result = await runCli(['run', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'], {
       cwd: scratch.dir,
