@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+
+/** Clock ticks per second for utime/stime in /proc/PID/stat (sysconf(_SC_CLK_TCK), 100 on Linux). */
+export const CLK_TCK = 100;
+
+/** utime + stime of a whole process (all threads) in clock ticks, or undefined once it is gone. */
+export function cpuTicks(pid) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Nanoseconds on CPU summed over the process's current threads (schedstat), or undefined. */
+export function cpuNanos(pid) {
+  let tids;
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const tid of tids) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // thread exited
+    }
+  }
+  return total;
+}
+
+/** The kB fields of /proc/PID/status we care about, in bytes, or undefined once it is gone. */
+export function memoryStatus(pid) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const result = {};
+  for (const key of ['VmRSS', 'VmHWM', 'RssAnon', 'RssFile', 'RssShmem']) {
+    const match = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    result[key] = match ? Number(match[1]) * 1024 : 0;
+  }
+  return result;
+}
