@@ -23,7 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({
       // One line, in headroom's voice: "headroom: unknown option '--x' (see headroom --help)".
-      outputError: (text, write) => write(`headroom: ${text.trim().replace(/^error: /, '')} (see headroom --help)\n`),
+      outputError: (text, write) =>
+        write(`headroom: ${text.trim().replace(/^error: /, '')} (see headroom --help)\n`),
     });
   limitsCommand(program, setStatus);
   runCommand(program, setStatus);

@@ -86,10 +86,18 @@ describe('headroom run rejects bad input with one line and the documented status
   });
 
   it('a capture that cannot be written: missing directory, or $HEADROOM_HOME somewhere impossible', async () => {
-    const output = await runCli(['run', '-o', '/nonexistent-dir/c.jsonl', '--', 'true'], { cwd: scratch.dir });
+    const output = await runCli(['run', '-o', '/nonexistent-dir/c.jsonl', '--', 'true'], {
+      cwd: scratch.dir,
+    });
     expect(output.status).toBe(125);
-    expectOneLineError(output.stderr, /^headroom: cannot write the capture: \/nonexistent-dir: no such directory$/);
-    const home = await runCli(['run', '--', 'true'], { cwd: scratch.dir, env: { HEADROOM_HOME: '/proc/headroom-x' } });
+    expectOneLineError(
+      output.stderr,
+      /^headroom: cannot write the capture: \/nonexistent-dir: no such directory$/,
+    );
+    const home = await runCli(['run', '--', 'true'], {
+      cwd: scratch.dir,
+      env: { HEADROOM_HOME: '/proc/headroom-x' },
+    });
     expect(home.status).toBe(125);
     expectOneLineError(home.stderr, /^headroom: cannot write the capture: \/proc\/headroom-x/);
   });
