@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { run } from '../run/run.js';
 import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
 
 interface RunFlags {
@@ -47,6 +46,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
         throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
       }
       const [command, ...args] = words;
+      const { run } = await import('../run/run.js');
       const result = await run({
         command: command ?? '',
         args,

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { summarize } from '../analyze/summarize.js';
-import { CaptureError, readCapture } from '../record/capture-reader.js';
-import { renderSummaryText } from '../report/summary-text.js';
 
 export function summaryCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -9,7 +6,12 @@ export function summaryCommand(program: Command, setStatus: (code: number) => vo
     .description('peak, what filled it, top processes, OOM kills and limit hits of one capture')
     .argument('<capture>', 'a capture file written by headroom run')
     .option('--json', 'print the summary as JSON (stable; see README)')
-    .action((file: string, flags: { json?: boolean }) => {
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const [{ summarize }, { CaptureError, readCapture }, { renderSummaryText }] = await Promise.all([
+        import('../analyze/summarize.js'),
+        import('../record/capture-reader.js'),
+        import('../report/summary-text.js'),
+      ]);
       let capture: ReturnType<typeof readCapture>;
       try {
         capture = readCapture(file);

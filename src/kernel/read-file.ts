@@ -39,8 +39,8 @@ export function describeErrno(error: unknown): string {
 
 /**
  * A kernel file kept open and re-read from offset 0: the kernel regenerates the content on every read,
- * and this skips the open/close that dominates the cost of small reads (measured: about 1.3 µs against
- * 12.7 µs for /proc/PID/status).
+ * and this skips the open and close of each small read. What the read itself costs depends on the file:
+ * measured on this kernel, /proc/PID/statm about 1.4 µs, /proc/PID/status about 8 µs.
  */
 export class KeptOpenFile {
   private static buffer = Buffer.allocUnsafe(64 * 1024);
@@ -56,6 +56,15 @@ export class KeptOpenFile {
 
   /** The current content, or undefined once the process or cgroup behind the file is gone. */
   read(): string | undefined {
+    const bytes = this.readBytes();
+    return bytes === undefined ? undefined : bytes.toString('latin1');
+  }
+
+  /**
+   * The current content as a view of a buffer shared by every KeptOpenFile, valid until the next read:
+   * for parsing numbers on the hot path without making a string.
+   */
+  readBytes(): Buffer | undefined {
     if (this.fd === undefined) return undefined;
     let buffer = KeptOpenFile.buffer;
     for (;;) {
@@ -70,27 +79,9 @@ export class KeptOpenFile {
         }
         throw new KernelFileError(this.file, describeErrno(error), code);
       }
-      if (length < buffer.length) return buffer.toString('latin1', 0, length);
+      if (length < buffer.length) return buffer.subarray(0, length);
       buffer = Buffer.allocUnsafe(buffer.length * 2);
       KeptOpenFile.buffer = buffer;
-    }
-  }
-
-  /**
-   * The current content through a new descriptor, for files whose content is fixed per open descriptor
-   * (v1 cgroup.procs); undefined once the file is gone or this was closed.
-   */
-  readFresh(): string | undefined {
-    if (this.fd === undefined) return undefined;
-    try {
-      return fs.readFileSync(this.file, 'latin1');
-    } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ESRCH' || code === 'ENODEV' || code === 'ENOENT') {
-        this.close();
-        return undefined;
-      }
-      throw new KernelFileError(this.file, describeErrno(error), code);
     }
   }
 

@@ -15,7 +15,8 @@
  *   ["END", t, EndRecord]                      the job ended and headroom finished cleanly
  *
  * Times in records other than cgroup samples are absolute ms since header.startMs. Unlimited or unknown
- * values in the sample series are written as -1.
+ * values in the sample series are written as -1. The peak column holds peak minus usage (KiB), so that it
+ * costs nothing while usage climbs to new highs.
  */
 export const CAPTURE_FORMAT = 'headroom-capture';
 export const CAPTURE_VERSION = 1;

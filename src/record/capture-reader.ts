@@ -12,6 +12,8 @@ import {
 } from './capture-format.js';
 
 const KIB = 1024;
+const USAGE = SAMPLE_FIELDS.indexOf('usage');
+const PEAK = SAMPLE_FIELDS.indexOf('peak');
 /** Lines this long are damage (or not a capture): a real record is a few KiB at most, argv included. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -407,7 +409,9 @@ class CaptureDecoder {
     this.time.push(this.baseTimeMs);
     this.lastTimeMs = Math.max(this.lastTimeMs, this.baseTimeMs);
     SAMPLE_FIELDS.forEach((field, i) => {
-      const value = base[i] ?? -1;
+      let value = base[i] ?? -1;
+      // The file holds peak as its distance above usage (see capture-format).
+      if (i === PEAK && value >= 0) value += base[USAGE] ?? 0;
       const column = this.columns[i];
       if (!column) return;
       if (UNSCALED_FIELDS.has(field)) column.push(value);

@@ -13,6 +13,8 @@ import {
 export type SampleValues = Record<SampleField, number>;
 
 const KIB = 1024;
+const USAGE = SAMPLE_FIELDS.indexOf('usage');
+const PEAK = SAMPLE_FIELDS.indexOf('peak');
 
 /**
  * Appends capture records. Each call writes straight through to the file (no buffering in the process),
@@ -41,6 +43,11 @@ export class CaptureWriter {
       const value = values[field];
       return value < 0 || UNSCALED_FIELDS.has(field) ? value : Math.round(value / KIB);
     });
+    // peak is written as its distance above usage: while usage climbs to a new high both move together,
+    // and the delta of their difference stays 0 instead of repeating usage's large delta.
+    const usage = scaled[USAGE] as number;
+    const peak = scaled[PEAK] as number;
+    if (peak >= 0) scaled[PEAK] = Math.max(0, peak - usage);
     const previous = this.previous;
     if (!previous || this.samplesSinceKeyframe >= KEYFRAME_EVERY) {
       this.line(['K', timeMs, ...scaled]);

@@ -4,12 +4,11 @@ import {
   type MemoryCgroup,
   type MemorySample,
   openCgroupReader,
-  type ProcessMemory,
   ProcessReader,
   readCgroupPids,
-  readPss,
 } from '../kernel/index.js';
 import type { CaptureWriter, SampleValues } from './capture-writer.js';
+import { ProcessTracker, type Vanished } from './process-tracker.js';
 
 export interface SamplerOptions {
   cgroup: MemoryCgroup;
@@ -33,23 +32,14 @@ export interface SamplerState {
   maxUsage: number;
 }
 
-interface Tracked {
-  reader: ProcessReader;
-  name: string;
-  written: ProcessMemory | undefined;
-  last: ProcessMemory;
-  nextPssMs: number;
-}
-
 /** An OOM kill whose victim may not have been reaped yet when the counter rose. */
 interface PendingOom {
   timeMs: number;
   count: number;
-  victims: Array<{ pid: number; name: string; size: number }>;
+  victims: Vanished[];
   ticksLeft: number;
 }
 
-const PROCESS_CHANGE_FLOOR = 64 * 1024;
 const LIMIT_HIT_QUIET_MS = 1000;
 
 /**
@@ -59,7 +49,7 @@ const LIMIT_HIT_QUIET_MS = 1000;
 export class Sampler {
   private readonly reader: CgroupReader;
   private readonly procsFile: string;
-  private readonly tracked = new Map<number, Tracked>();
+  private readonly processes: ProcessTracker;
   private readonly self: ProcessReader | undefined;
   private readonly now: () => number;
   private previous: MemorySample | undefined;
@@ -72,6 +62,7 @@ export class Sampler {
     this.reader = openCgroupReader(options.cgroup);
     this.procsFile = path.join(options.cgroup.dir, 'cgroup.procs');
     this.self = options.recordSelf ? new ProcessReader(process.pid) : undefined;
+    this.processes = new ProcessTracker(options.writer, options.excludePids, options.pssBudget);
     this.now = options.now ?? Date.now;
   }
 
@@ -79,16 +70,17 @@ export class Sampler {
     const timeMs = this.now() - this.options.startMs;
     const sample = this.reader.read();
     const writer = this.options.writer;
-    const self = this.self?.read();
-    const selfBytes = self ? self.rssAnon + self.rssShmem : 0;
+    const self = this.self?.readResident();
+    // Anonymous memory only: headroom's file pages (the node binary) are shared and mostly charged elsewhere.
+    const selfBytes = self ? self.resident - self.shared : 0;
     writer.sample(timeMs, toValues(sample, selfBytes));
     if (sample.usage - selfBytes > this.maxUsage) this.maxUsage = sample.usage - selfBytes;
 
-    const vanished = this.sampleProcesses(timeMs);
+    const vanished = this.processes.sample(timeMs, readCgroupPids(this.procsFile));
     this.recordEvents(timeMs, sample, vanished);
     writer.flush();
     this.previous = sample;
-    this.state = { timeMs, sample, processCount: this.tracked.size, maxUsage: this.maxUsage };
+    this.state = { timeMs, sample, processCount: this.processes.count, maxUsage: this.maxUsage };
     return this.state;
   }
 
@@ -98,76 +90,13 @@ export class Sampler {
     if (this.pendingOom) this.emitOom(this.pendingOom);
     this.pendingOom = undefined;
     this.options.writer.flush();
-    for (const tracked of this.tracked.values()) tracked.reader.close();
-    this.tracked.clear();
+    this.processes.close();
     this.reader.close();
     this.self?.close();
     return state;
   }
 
-  private sampleProcesses(timeMs: number): Array<{ pid: number; name: string; size: number }> {
-    const writer = this.options.writer;
-    const seen = new Set<number>();
-    const vanished: Array<{ pid: number; name: string; size: number }> = [];
-    const pssBudget = this.options.pssBudget ?? 0.01;
-    for (const pid of readCgroupPids(this.procsFile)) {
-      if (this.options.excludePids.has(pid)) continue;
-      let tracked = this.tracked.get(pid);
-      let memory: ProcessMemory | undefined;
-      if (tracked) {
-        memory = tracked.reader.read();
-      } else {
-        let reader: ProcessReader;
-        try {
-          reader = new ProcessReader(pid);
-        } catch {
-          continue; // exited between listing and opening
-        }
-        memory = reader.read();
-        if (!memory) {
-          reader.close();
-          continue;
-        }
-        writer.processStart(timeMs, pid, memory.ppid, memory.name, reader.argv());
-        tracked = { reader, name: memory.name, written: undefined, last: memory, nextPssMs: timeMs };
-        this.tracked.set(pid, tracked);
-      }
-      if (!memory) continue; // gone: handled below as not seen
-      seen.add(pid);
-      if (memory.name !== tracked.name) {
-        // exec'd another program under the same pid
-        tracked.name = memory.name;
-        writer.processStart(timeMs, pid, memory.ppid, memory.name, tracked.reader.argv());
-      }
-      tracked.last = memory;
-      if (!tracked.written || changed(tracked.written, memory)) {
-        writer.processMemory(timeMs, memory);
-        tracked.written = memory;
-      }
-      if (timeMs >= tracked.nextPssMs) {
-        const started = performance.now();
-        const pss = readPss(pid);
-        const cost = performance.now() - started;
-        if (pss) writer.processPss(timeMs, pid, pss);
-        tracked.nextPssMs = timeMs + Math.max(1000, cost / pssBudget);
-      }
-    }
-    for (const [pid, tracked] of this.tracked) {
-      if (seen.has(pid)) continue;
-      const last = tracked.last;
-      vanished.push({ pid, name: tracked.name, size: last.rssAnon + last.rssShmem + last.swap });
-      writer.processExit(timeMs, pid);
-      tracked.reader.close();
-      this.tracked.delete(pid);
-    }
-    return vanished;
-  }
-
-  private recordEvents(
-    timeMs: number,
-    sample: MemorySample,
-    vanished: Array<{ pid: number; name: string; size: number }>,
-  ): void {
+  private recordEvents(timeMs: number, sample: MemorySample, vanished: Vanished[]): void {
     const writer = this.options.writer;
     const previous = this.previous;
     if (this.pendingOom) {
@@ -206,17 +135,6 @@ export class Sampler {
       .map(({ pid, name }) => ({ pid, name }));
     this.options.writer.event({ kind: 'oom-kill', timeMs: pending.timeMs, count: pending.count, victims });
   }
-}
-
-function changed(before: ProcessMemory, after: ProcessMemory): boolean {
-  const total = before.rssAnon + before.rssFile + before.rssShmem + before.swap;
-  const floor = Math.max(PROCESS_CHANGE_FLOOR, total / 100);
-  return (
-    Math.abs(after.rssAnon - before.rssAnon) >= floor ||
-    Math.abs(after.rssFile - before.rssFile) >= floor ||
-    Math.abs(after.rssShmem - before.rssShmem) >= floor ||
-    Math.abs(after.swap - before.swap) >= floor
-  );
 }
 
 function toValues(sample: MemorySample, self: number): SampleValues {

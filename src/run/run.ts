@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Summary, summarize } from '../analyze/summarize.js';
+import type { Summary } from '../analyze/summarize.js';
 import {
   describeErrno,
   describeLimitSource,
@@ -17,12 +17,10 @@ import {
   type CaptureHeader,
   SAMPLE_FIELDS,
 } from '../record/capture-format.js';
-import { readCapture } from '../record/capture-reader.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import { LiveStatus } from '../report/live-status.js';
-import { renderSummaryText } from '../report/summary-text.js';
 import { TOOL_VERSION } from '../version.js';
 import { defaultCapturePath } from './capture-path.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from './errors.js';
@@ -174,6 +172,9 @@ export async function run(options: RunOptions): Promise<RunResult> {
     recordSelf: placement.mode === 'observe',
   });
   const first = safeTick(sampler, say);
+  // The first tick usually comes before the job has joined its cgroup; a second one soon after catches
+  // the job even when it is shorter than the interval.
+  const early = setTimeout(() => safeTick(sampler, say), Math.min(20, intervalMs));
   const timer = setInterval(() => safeTick(sampler, say), intervalMs);
 
   const live = options.live ?? (stderr.isTTY === true && !options.quiet);
@@ -186,6 +187,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
   const { code, signal } = await exited;
   stopForwarding();
+  clearTimeout(early);
   clearInterval(timer);
   if (statusTimer) clearInterval(statusTimer);
   status?.stop();
@@ -213,6 +215,13 @@ export async function run(options: RunOptions): Promise<RunResult> {
   sentinel.release();
   releaseCgroup(placement);
 
+  // Loaded only now: the reader and renderers are not needed while the job runs, and every module
+  // loaded early stays in headroom's memory, which counts against the job's limit in observe mode.
+  const [{ summarize }, { readCapture }, { renderSummaryText }] = await Promise.all([
+    import('../analyze/summarize.js'),
+    import('../record/capture-reader.js'),
+    import('../report/summary-text.js'),
+  ]);
   const summary = summarize(readCapture(capture));
   if (!options.quiet)
     stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));

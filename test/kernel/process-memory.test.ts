@@ -9,6 +9,7 @@ import {
   readArgv,
   readCgroupPids,
   readPss,
+  systemPageSize,
 } from '../../src/kernel/index.js';
 import {
   type FixtureHost,
@@ -151,12 +152,10 @@ describe('readPss', () => {
 });
 
 describe('readCgroupPids', () => {
-  function procsFile(content: string): KeptOpenFile {
+  function procsFile(content: string): string {
     const f = host();
     f.write('/sys/fs/cgroup/job/cgroup.procs', content);
-    const file = new KeptOpenFile(f.at('/sys/fs/cgroup/job/cgroup.procs'));
-    opened.push(file);
-    return file;
+    return f.at('/sys/fs/cgroup/job/cgroup.procs');
   }
 
   it('reads one pid a line, with or without a final newline', () => {
@@ -169,16 +168,10 @@ describe('readCgroupPids', () => {
     expect(readCgroupPids(procsFile(''))).toEqual([]);
   });
 
-  it('reads by path too; a missing file (removed cgroup) has no pids', () => {
-    const file = procsFile('31\n32\n').file;
+  it('a missing file (removed cgroup) has no pids', () => {
+    const file = procsFile('31\n32\n');
     expect(readCgroupPids(file)).toEqual([31, 32]);
     expect(readCgroupPids(`${file}.gone`)).toEqual([]);
-  });
-
-  it('a closed (removed) cgroup has no pids', () => {
-    const file = procsFile('1\n');
-    file.close();
-    expect(readCgroupPids(file)).toEqual([]);
   });
 });
 
@@ -214,5 +207,23 @@ describe('ProcessReader', () => {
     expect(() => new ProcessReader(404, f.host)).toThrow(
       `${path.join(f.root, '/proc/404/status')}: does not exist`,
     );
+  });
+});
+
+describe('ProcessReader.readResident (statm)', () => {
+  it('agrees with status for a real process: resident = anon + file + shmem, shared = file + shmem', () => {
+    const reader = new ProcessReader(process.pid);
+    try {
+      const status = reader.read();
+      const resident = reader.readResident();
+      if (!status || !resident) throw new Error('own process unreadable');
+      const fromStatus = status.rssAnon + status.rssFile + status.rssShmem;
+      expect(Math.abs(resident.resident - fromStatus)).toBeLessThan(2 * 1024 * 1024);
+      expect(Math.abs(resident.shared - (status.rssFile + status.rssShmem))).toBeLessThan(2 * 1024 * 1024);
+      expect(resident.text).toBeGreaterThan(0);
+      expect(systemPageSize()).toBe(4096);
+    } finally {
+      reader.close();
+    }
   });
 });

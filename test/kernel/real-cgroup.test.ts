@@ -80,7 +80,7 @@ describe.runIf(process.platform === 'linux')('the real machine', () => {
     expect(self.path).toBe(expectedPath);
     const procs = new KeptOpenFile(path.join(self.dir, 'cgroup.procs'));
     opened.push(procs);
-    expect(readCgroupPids(procs)).toContain(process.pid);
+    expect(readCgroupPids(procs.file)).toContain(process.pid);
   });
 
   it('reads the effective limit and a sample of its own cgroup', () => {
@@ -114,12 +114,12 @@ describe.runIf(writable && self?.version === 1)('a child cgroup on the real cgro
     // Opened and read before the process joins, as a sampler does, and re-read at once after.
     const procs = new KeptOpenFile(path.join(cgroup.dir, 'cgroup.procs'));
     opened.push(procs);
-    expect(readCgroupPids(procs)).toEqual([]);
+    expect(readCgroupPids(procs.file)).toEqual([]);
     const sleeper = spawnChild('sleep', ['60']);
     await once(sleeper, 'spawn');
     const pid = sleeper.pid ?? 0;
     writeCgroupFile(cgroup, 'cgroup.procs', String(pid));
-    expect(readCgroupPids(procs)).toEqual([pid]);
+    expect(readCgroupPids(procs.file)).toEqual([pid]);
 
     const reader = new ProcessReader(pid);
     opened.push(reader);
@@ -139,7 +139,7 @@ describe.runIf(writable && self?.version === 1)('a child cgroup on the real cgro
     await once(sleeper, 'exit');
     expect(reader.read()).toBeUndefined();
     // The kernel drops the task from the cgroup as it releases it, which may trail the reaping a little.
-    await expect.poll(() => readCgroupPids(procs)).toEqual([]);
+    await expect.poll(() => readCgroupPids(procs.file)).toEqual([]);
     procs.close();
     sample.close();
     expect(removeCgroup(cgroup.dir)).toBe(true);

@@ -1,0 +1,145 @@
+import { type ProcessMemory, ProcessReader, type ResidentMemory, readPss } from '../kernel/index.js';
+import type { CaptureWriter } from './capture-writer.js';
+import { PssBudget } from './pss-budget.js';
+
+/** A process that left the cgroup since the last sample, with the size the OOM killer would have seen. */
+export interface Vanished {
+  pid: number;
+  name: string;
+  size: number;
+}
+
+interface Tracked {
+  reader: ProcessReader;
+  name: string;
+  /** statm when status was last read: status is read again only when statm moves past the floor. */
+  resident: ResidentMemory;
+  statusMs: number;
+  last: ProcessMemory;
+  written: ProcessMemory;
+}
+
+const CHANGE_FLOOR = 64 * 1024;
+/** status also carries swap and the name: re-read it this often even when statm holds still. */
+const STATUS_REFRESH_MS = 5000;
+
+/**
+ * Follows every process of the job: a P record when one appears or execs another program, a p record
+ * when its resident memory moved by more than 64 KiB or 1 %, X when it is gone, S for PSS on a budget.
+ */
+export class ProcessTracker {
+  private readonly tracked = new Map<number, Tracked>();
+  private readonly pss: PssBudget;
+
+  constructor(
+    private readonly writer: CaptureWriter,
+    private readonly excludePids: ReadonlySet<number>,
+    pssShare = 0.01,
+  ) {
+    this.pss = new PssBudget(pssShare);
+  }
+
+  get count(): number {
+    return this.tracked.size;
+  }
+
+  sample(timeMs: number, pids: number[]): Vanished[] {
+    const seen = new Set<number>();
+    for (const pid of pids) {
+      if (this.excludePids.has(pid)) continue;
+      const alive = this.tracked.has(pid) ? this.update(pid, timeMs) : this.start(pid, timeMs);
+      if (alive) seen.add(pid);
+    }
+    const vanished: Vanished[] = [];
+    for (const [pid, tracked] of this.tracked) {
+      if (seen.has(pid)) continue;
+      const { rssAnon, rssShmem, swap } = tracked.last;
+      vanished.push({ pid, name: tracked.name, size: rssAnon + rssShmem + swap });
+      this.writer.processExit(timeMs, pid);
+      tracked.reader.close();
+      this.tracked.delete(pid);
+      this.pss.remove(pid);
+    }
+    this.pss.spend(timeMs, (pid) => this.readPss(pid, timeMs));
+    return vanished;
+  }
+
+  close(): void {
+    for (const tracked of this.tracked.values()) tracked.reader.close();
+    this.tracked.clear();
+  }
+
+  private start(pid: number, timeMs: number): boolean {
+    let reader: ProcessReader;
+    try {
+      reader = new ProcessReader(pid);
+    } catch {
+      return false; // exited between listing and opening
+    }
+    const resident = reader.readResident();
+    const memory = reader.read();
+    if (!resident || !memory) {
+      reader.close();
+      return false;
+    }
+    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, reader.argv());
+    this.writer.processMemory(timeMs, memory);
+    this.tracked.set(pid, {
+      reader,
+      name: memory.name,
+      resident,
+      statusMs: timeMs,
+      last: memory,
+      written: memory,
+    });
+    this.pss.add(pid);
+    return true;
+  }
+
+  private update(pid: number, timeMs: number): boolean {
+    const tracked = this.tracked.get(pid) as Tracked;
+    const resident = tracked.reader.readResident();
+    if (!resident) return false;
+    const before = tracked.resident;
+    const floor = Math.max(CHANGE_FLOOR, before.resident / 100);
+    const moved =
+      Math.abs(resident.resident - before.resident) >= floor ||
+      Math.abs(resident.shared - before.shared) >= floor ||
+      resident.text !== before.text;
+    if (!moved && timeMs - tracked.statusMs < STATUS_REFRESH_MS) return true;
+
+    const memory = tracked.reader.read();
+    if (!memory) return false;
+    tracked.resident = resident;
+    tracked.statusMs = timeMs;
+    tracked.last = memory;
+    if (memory.name !== tracked.name) {
+      // exec'd another program under the same pid
+      tracked.name = memory.name;
+      this.writer.processStart(timeMs, pid, memory.ppid, memory.name, tracked.reader.argv());
+    }
+    if (changed(tracked.written, memory)) {
+      this.writer.processMemory(timeMs, memory);
+      tracked.written = memory;
+    }
+    return true;
+  }
+
+  private readPss(pid: number, timeMs: number): number {
+    const started = performance.now();
+    const pss = readPss(pid);
+    if (pss) this.writer.processPss(timeMs, pid, pss);
+    return performance.now() - started;
+  }
+}
+
+function changed(before: ProcessMemory, after: ProcessMemory): boolean {
+  const total = before.rssAnon + before.rssFile + before.rssShmem + before.swap;
+  const floor = Math.max(CHANGE_FLOOR, total / 100);
+  return (
+    Math.abs(after.rssAnon - before.rssAnon) >= floor ||
+    Math.abs(after.rssFile - before.rssFile) >= floor ||
+    Math.abs(after.rssShmem - before.rssShmem) >= floor ||
+    Math.abs(after.swap - before.swap) >= floor
+  );
+}
