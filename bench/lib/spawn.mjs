@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const HEADROOM = path.join(ROOT, 'bin/headroom.js');
+export const HEADROOM = path.join(ROOT, 'bin/headroom.cjs');
 export const JOBS = path.join(ROOT, 'bench/jobs');
 
 /** Starts a process; `done` resolves with its exit and the wall time from spawn to exit in ms. */

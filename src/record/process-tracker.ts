@@ -34,7 +34,7 @@ export class ProcessTracker {
   constructor(
     private readonly writer: CaptureWriter,
     private readonly excludePids: ReadonlySet<number>,
-    pssShare = 0.01,
+    pssShare?: number,
   ) {
     this.pss = new PssBudget(pssShare);
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const cliPath = path.join(repoRoot, 'bin/headroom.js');
+export const cliPath = path.join(repoRoot, 'bin/headroom.cjs');
 export const jobsDir = path.join(repoRoot, 'test/fixtures/jobs');
 
 export interface CliResult {
