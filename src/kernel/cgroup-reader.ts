@@ -3,11 +3,25 @@ import path from 'node:path';
 import { KernelFileError } from './errors.js';
 import type { MemoryCgroup } from './locate.js';
 import type { MemorySample } from './memory-sample.js';
-import { parseCount, parseFlatKeyed, parseLimit, parsePressure } from './parse.js';
+import {
+  type FlatKeyed,
+  type Pressure,
+  parseCount,
+  parseLimit,
+  parsePressure,
+  readFlatKeyed,
+} from './parse.js';
 import { KeptOpenFile } from './read-file.js';
 
 export interface CgroupReader {
-  read(): MemorySample;
+  /**
+   * `full` false re-reads only usage and the breakdown and repeats the rest (event counters, limits,
+   * high-water mark, kmem, swap, PSI) from the last full read: at 10 Hz every file read is a syscall,
+   * and on a quiet job these are most of headroom's own CPU. Callers read in full when usage moves.
+   */
+  read(full?: boolean): MemorySample;
+  /** usage alone (v1 usage_in_bytes, v2 memory.current): one read, to decide how much more to read. */
+  readUsage(): number;
   close(): void;
 }
 
@@ -62,7 +76,7 @@ function readText(file: KeptOpenFile): string {
   return text;
 }
 
-function get(stat: Map<string, number>, key: string): number {
+function get(stat: FlatKeyed, key: string): number {
   return stat.get(key) ?? 0;
 }
 
@@ -97,12 +111,40 @@ class V1Reader implements CgroupReader {
     }
   }
 
-  read(): MemorySample {
-    const stat = parseFlatKeyed(readText(this.stat), this.stat.file);
-    const oom = parseFlatKeyed(readText(this.oomControl), this.oomControl.file);
+  private slow:
+    | {
+        limit: number | null;
+        memsw: number | null;
+        kmem: number;
+        memswHits: number;
+        peak: number;
+        oomKills: number;
+        underOom: boolean;
+        hits: number;
+      }
+    | undefined;
+
+  readUsage(): number {
+    return parseCount(readText(this.usage), this.usage.file);
+  }
+
+  read(full = true): MemorySample {
+    const stat = readFlatKeyed(readText(this.stat), this.stat.file, full);
     const usage = parseCount(readText(this.usage), this.usage.file);
-    const limit = parseLimit(readText(this.limit), this.limit.file);
-    const memsw = this.memswLimit ? parseLimit(readText(this.memswLimit), this.memswLimit.file) : null;
+    if (full || !this.slow) {
+      const oom = readFlatKeyed(readText(this.oomControl), this.oomControl.file, full);
+      this.slow = {
+        oomKills: oom.get('oom_kill') ?? 0,
+        underOom: oom.get('under_oom') === 1,
+        hits: parseCount(readText(this.failcnt), this.failcnt.file),
+        limit: parseLimit(readText(this.limit), this.limit.file),
+        memsw: this.memswLimit ? parseLimit(readText(this.memswLimit), this.memswLimit.file) : null,
+        kmem: this.kmem ? parseCount(readText(this.kmem), this.kmem.file) : 0,
+        memswHits: this.memswFailcnt ? parseCount(readText(this.memswFailcnt), this.memswFailcnt.file) : 0,
+        peak: parseCount(readText(this.maxUsage), this.maxUsage.file),
+      };
+    }
+    const { limit, memsw, kmem, memswHits, peak, oomKills, underOom, hits } = this.slow;
     // total_* are hierarchical: they include any child cgroups the job made.
     const shmem = get(stat, 'total_shmem');
     const activeFile = get(stat, 'total_active_file');
@@ -119,18 +161,17 @@ class V1Reader implements CgroupReader {
       fileDirty: get(stat, 'total_dirty'),
       fileWriteback: get(stat, 'total_writeback'),
       shmem,
-      kernel: this.kmem ? parseCount(readText(this.kmem), this.kmem.file) : 0,
+      kernel: kmem,
       swap: get(stat, 'total_swap'),
       workingSet: Math.max(0, usage - inactiveFile),
-      oomKills: oom.get('oom_kill') ?? 0,
+      oomKills,
       // With memsw limited to the memory limit, the charge fails on memsw first and only memsw.failcnt
       // counts it (recent kernels, which track failcnt for the memory counter alone, count neither).
-      limitHits:
-        parseCount(readText(this.failcnt), this.failcnt.file) +
-        (this.memswFailcnt ? parseCount(readText(this.memswFailcnt), this.memswFailcnt.file) : 0),
+      limitHits: hits + memswHits,
       highHits: 0,
-      peak: parseCount(readText(this.maxUsage), this.maxUsage.file),
-      underOom: oom.get('under_oom') === 1,
+      // usage read after the high-water mark may already be above it
+      peak: Math.max(peak, usage),
+      underOom,
     };
   }
 
@@ -170,10 +211,42 @@ class V2Reader implements CgroupReader {
     }
   }
 
-  read(): MemorySample {
-    const stat = parseFlatKeyed(readText(this.stat), this.stat.file);
-    const events = parseFlatKeyed(readText(this.events), this.events.file);
+  private slow:
+    | {
+        limit: number | null;
+        high: number | null;
+        swapLimit: number | null;
+        swap: number;
+        peak: number | null;
+        pressure: Pressure | undefined;
+        oomKills: number;
+        limitHits: number;
+        highHits: number;
+      }
+    | undefined;
+
+  readUsage(): number {
+    return parseCount(readText(this.current), this.current.file);
+  }
+
+  read(full = true): MemorySample {
+    const stat = readFlatKeyed(readText(this.stat), this.stat.file, full);
     const usage = parseCount(readText(this.current), this.current.file);
+    if (full || !this.slow) {
+      const events = readFlatKeyed(readText(this.events), this.events.file, full);
+      this.slow = {
+        oomKills: events.get('oom_kill') ?? 0,
+        limitHits: events.get('max') ?? 0,
+        highHits: events.get('high') ?? 0,
+        limit: parseLimit(readText(this.max), this.max.file),
+        high: this.high ? parseLimit(readText(this.high), this.high.file) : null,
+        swapLimit: this.swapMax ? parseLimit(readText(this.swapMax), this.swapMax.file) : null,
+        swap: this.swapCurrent ? parseCount(readText(this.swapCurrent), this.swapCurrent.file) : 0,
+        peak: this.peak ? parseCount(readText(this.peak), this.peak.file) : null,
+        pressure: this.pressure ? parsePressure(readText(this.pressure), this.pressure.file) : undefined,
+      };
+    }
+    const { limit, high, swapLimit, swap, peak, pressure, oomKills, limitHits, highHits } = this.slow;
     const shmem = get(stat, 'shmem');
     const inactiveFile = get(stat, 'inactive_file');
     // "kernel" appeared in 5.18; before it, its parts are listed separately. Socket buffers are charged
@@ -189,9 +262,9 @@ class V2Reader implements CgroupReader {
           get(stat, 'slab_unreclaimable')) + get(stat, 'sock');
     const sample: MemorySample = {
       usage,
-      limit: parseLimit(readText(this.max), this.max.file),
-      high: this.high ? parseLimit(readText(this.high), this.high.file) : null,
-      swapLimit: this.swapMax ? parseLimit(readText(this.swapMax), this.swapMax.file) : null,
+      limit,
+      high,
+      swapLimit,
       anon: get(stat, 'anon'),
       // v2 "file" includes tmpfs and shared memory; we report those as shmem alone.
       file: Math.max(0, get(stat, 'file') - shmem),
@@ -201,15 +274,16 @@ class V2Reader implements CgroupReader {
       fileWriteback: get(stat, 'file_writeback'),
       shmem,
       kernel,
-      swap: this.swapCurrent ? parseCount(readText(this.swapCurrent), this.swapCurrent.file) : 0,
+      swap,
       workingSet: Math.max(0, usage - inactiveFile),
-      oomKills: events.get('oom_kill') ?? 0,
-      limitHits: events.get('max') ?? 0,
-      highHits: events.get('high') ?? 0,
-      peak: this.peak ? parseCount(readText(this.peak), this.peak.file) : null,
+      oomKills,
+      limitHits,
+      highHits,
+      // usage read after the high-water mark may already be above it
+      peak: peak === null ? null : Math.max(peak, usage),
       underOom: false,
     };
-    if (this.pressure) sample.pressure = parsePressure(readText(this.pressure), this.pressure.file);
+    if (pressure) sample.pressure = pressure;
     return sample;
   }
 

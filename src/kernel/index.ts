@@ -4,6 +4,7 @@ export * from './effective-limit.js';
 export * from './errors.js';
 export * from './host-memory.js';
 export * from './host-paths.js';
+export * from './last-pid.js';
 export * from './locate.js';
 export type { MemorySample } from './memory-sample.js';
 export * from './mountinfo.js';

@@ -197,13 +197,13 @@ export function readPss(pid: number, host: HostPaths = realHost): ProcessPss | u
  * descriptor at sampling rate would never see a change.
  */
 export function readCgroupPids(procsFile: string): number[] {
-  const text = readProcsFile(procsFile);
-  if (text === undefined) return [];
+  const bytes = readProcsFile(procsFile);
   const pids: number[] = [];
+  if (bytes === undefined) return pids;
   let value = 0;
   let inNumber = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
+  for (let i = 0; i < bytes.length; i++) {
+    const code = bytes[i] as number;
     if (code >= 48 && code <= 57) {
       value = value * 10 + (code - 48);
       inNumber = true;
@@ -217,12 +217,35 @@ export function readCgroupPids(procsFile: string): number[] {
   return pids;
 }
 
-function readProcsFile(file: string): string | undefined {
+let procsBuffer = Buffer.allocUnsafe(16 * 1024);
+
+/** open, read into a reused buffer, close: without readFileSync's fstat and fresh buffer each tick. */
+function readProcsFile(file: string): Buffer | undefined {
+  let fd: number;
   try {
-    return fs.readFileSync(file, 'latin1');
+    fd = fs.openSync(file, 'r');
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENODEV') return undefined;
     throw new KernelFileError(file, describeErrno(error), code);
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      const read = fs.readSync(fd, procsBuffer, length, procsBuffer.length - length, null);
+      if (read === 0) return procsBuffer.subarray(0, length);
+      length += read;
+      if (length === procsBuffer.length) {
+        const bigger = Buffer.allocUnsafe(procsBuffer.length * 2);
+        procsBuffer.copy(bigger);
+        procsBuffer = bigger;
+      }
+    }
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENODEV' || code === 'ESRCH') return undefined;
+    throw new KernelFileError(file, describeErrno(error), code);
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -17,6 +17,8 @@ interface Tracked {
   statusMs: number;
   last: ProcessMemory;
   written: ProcessMemory;
+  /** Which of the quiet ticks reads it. */
+  turn: number;
 }
 
 const CHANGE_FLOOR = 64 * 1024;
@@ -30,37 +32,75 @@ const STATUS_REFRESH_MS = 5000;
 export class ProcessTracker {
   private readonly tracked = new Map<number, Tracked>();
   private readonly pss: PssBudget;
+  private ticks = 0;
+  /** The followed pids in `quietEvery` turns: a quiet tick reads one turn's pids. */
+  private readonly turns: number[][];
+  private nextTurn = 0;
 
   constructor(
     private readonly writer: CaptureWriter,
     private readonly excludePids: ReadonlySet<number>,
     pssShare?: number,
+    /** On a tick where the cgroup held still, one process in this many is read. */
+    private readonly quietEvery = 1,
   ) {
     this.pss = new PssBudget(pssShare);
+    this.turns = Array.from({ length: quietEvery }, () => []);
   }
 
   get count(): number {
     return this.tracked.size;
   }
 
-  sample(timeMs: number, pids: number[]): Vanished[] {
-    const seen = new Set<number>();
+  /**
+   * Reconciles with a fresh listing of the cgroup: starts following new pids, and returns the ones no
+   * longer listed.
+   */
+  sync(timeMs: number, pids: number[]): Vanished[] {
+    const listed = new Set<number>();
     for (const pid of pids) {
       if (this.excludePids.has(pid)) continue;
-      const alive = this.tracked.has(pid) ? this.update(pid, timeMs) : this.start(pid, timeMs);
-      if (alive) seen.add(pid);
+      listed.add(pid);
+      if (!this.tracked.has(pid)) this.start(pid, timeMs);
     }
+    const gone: number[] = [];
+    for (const pid of this.tracked.keys()) if (!listed.has(pid)) gone.push(pid);
+    return this.forget(timeMs, gone);
+  }
+
+  /**
+   * Reads processes: all of them when `sweep` (the cgroup's usage moved), otherwise those whose turn it
+   * is, so each is read once in `quietEvery` ticks. When the cgroup holds still so do its processes, and
+   * re-reading a hundred idle ones ten times a second would be most of headroom's own CPU. Returns those
+   * found gone.
+   */
+  sample(timeMs: number, sweep: boolean): Vanished[] {
+    const gone: number[] = [];
+    const turn = this.ticks++ % this.quietEvery;
+    for (let t = 0; t < this.turns.length; t++) {
+      if (!sweep && t !== turn) continue;
+      for (const pid of this.turns[t] as number[]) if (!this.update(pid, timeMs)) gone.push(pid);
+    }
+    const vanished = this.forget(timeMs, gone);
+    this.pss.spend(timeMs, (pid) => this.readPss(pid, timeMs));
+    return vanished;
+  }
+
+  private forget(timeMs: number, pids: number[]): Vanished[] {
+    if (pids.length === 0) return [];
     const vanished: Vanished[] = [];
-    for (const [pid, tracked] of this.tracked) {
-      if (seen.has(pid)) continue;
+    for (const pid of pids) {
+      const tracked = this.tracked.get(pid);
+      if (!tracked) continue;
       const { rssAnon, rssShmem, swap } = tracked.last;
       vanished.push({ pid, name: tracked.name, size: rssAnon + rssShmem + swap });
       this.writer.processExit(timeMs, pid);
       tracked.reader.close();
       this.tracked.delete(pid);
       this.pss.remove(pid);
+      const turn = this.turns[tracked.turn] as number[];
+      turn.splice(turn.indexOf(pid), 1);
     }
-    this.pss.spend(timeMs, (pid) => this.readPss(pid, timeMs));
     return vanished;
   }
 
@@ -84,6 +124,7 @@ export class ProcessTracker {
     }
     this.writer.processStart(timeMs, pid, memory.ppid, memory.name, reader.argv());
     this.writer.processMemory(timeMs, memory);
+    const turn = this.nextTurn++ % this.quietEvery;
     this.tracked.set(pid, {
       reader,
       name: memory.name,
@@ -91,7 +132,9 @@ export class ProcessTracker {
       statusMs: timeMs,
       last: memory,
       written: memory,
+      turn,
     });
+    (this.turns[turn] as number[]).push(pid);
     this.pss.add(pid);
     return true;
   }

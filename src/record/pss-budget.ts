@@ -13,9 +13,9 @@ export class PssBudget {
 
   constructor(
     /** Share of wall time PSS reads may take. */
-    private readonly share = 0.002,
+    private readonly share = 0.001,
     /** No process is read more often than this. */
-    private readonly minAgeMs = 2000,
+    private readonly minAgeMs = 5000,
     /** Time saved up while idle is capped, so that a burst never stalls one tick for long. */
     private readonly maxBalanceMs = 20,
   ) {

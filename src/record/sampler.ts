@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   type CgroupReader,
+  LastPidReader,
   type MemoryCgroup,
   type MemorySample,
   openCgroupReader,
@@ -19,6 +20,8 @@ export interface SamplerOptions {
   excludePids: ReadonlySet<number>;
   /** headroom shares the cgroup with the job: record its own memory so it can be left out. */
   recordSelf: boolean;
+  /** The sampling interval, so that quiet processes are still read about once a second. */
+  intervalMs?: number;
   /** Share of wall time that PSS reads may take (smaps_rollup walks every mapping). */
   pssBudget?: number;
   now?: () => number;
@@ -41,6 +44,13 @@ interface PendingOom {
 }
 
 const LIMIT_HIT_QUIET_MS = 1000;
+const RECENTLY_GONE_MS = 2000;
+/** A change in cgroup usage this large means some process moved: read them all. */
+const SWEEP_FLOOR = 1024 * 1024;
+/** Limits, the high-water mark and the process list are read at least this often. */
+const FULL_READ_MS = 1000;
+/** While the cgroup holds still, each process is still read this often. */
+const QUIET_PROCESS_MS = 1000;
 
 /**
  * Reads the cgroup and each of its processes once per tick and appends what changed to the capture.
@@ -54,21 +64,39 @@ export class Sampler {
   private readonly now: () => number;
   private previous: MemorySample | undefined;
   private pendingOom: PendingOom | undefined;
+  private recentlyGone: Array<Vanished & { timeMs: number }> = [];
   private lastLimitHitMs = Number.NEGATIVE_INFINITY;
   private maxUsage = 0;
+  private ticks = 0;
+  private readonly lastPid = new LastPidReader();
+  private seenLastPid: number | undefined;
+  /** Usage when every process was last read; a move of SWEEP_FLOOR from it reads them all again. */
+  private sweptUsage = Number.NEGATIVE_INFINITY;
   state: SamplerState | undefined;
 
   constructor(private readonly options: SamplerOptions) {
     this.reader = openCgroupReader(options.cgroup);
     this.procsFile = path.join(options.cgroup.dir, 'cgroup.procs');
     this.self = options.recordSelf ? new ProcessReader(process.pid) : undefined;
-    this.processes = new ProcessTracker(options.writer, options.excludePids, options.pssBudget);
+    const quietEvery = Math.max(1, Math.round(QUIET_PROCESS_MS / (options.intervalMs ?? 100)));
+    this.processes = new ProcessTracker(options.writer, options.excludePids, options.pssBudget, quietEvery);
     this.now = options.now ?? Date.now;
   }
 
-  tick(): SamplerState {
+  /**
+   * One sample. Most ticks re-read only what moves fast; every second (and at the end) a full read also
+   * takes the limits and the high-water mark. The process list is read again only when a process may
+   * have started (the namespace's last pid moved), when usage moved, or on the full tick.
+   */
+  tick(full = false): SamplerState {
     const timeMs = this.now() - this.options.startMs;
-    const sample = this.reader.read();
+    const everyFull = Math.max(1, Math.round(FULL_READ_MS / (this.options.intervalMs ?? 100)));
+    full ||= this.ticks % everyFull === 0;
+    this.ticks++;
+    // A move in usage (an OOM kill frees the victim's memory at once) makes this a full read too, so
+    // that the event counters are read on the tick the victim vanishes.
+    const sweep = Math.abs(this.reader.readUsage() - this.sweptUsage) >= SWEEP_FLOOR;
+    const sample = this.reader.read(full || sweep);
     const writer = this.options.writer;
     const self = this.self?.readResident();
     // Anonymous memory only: headroom's file pages (the node binary) are shared and mostly charged elsewhere.
@@ -76,7 +104,15 @@ export class Sampler {
     writer.sample(timeMs, toValues(sample, selfBytes));
     if (sample.usage - selfBytes > this.maxUsage) this.maxUsage = sample.usage - selfBytes;
 
-    const vanished = this.processes.sample(timeMs, readCgroupPids(this.procsFile));
+    if (sweep) this.sweptUsage = sample.usage;
+    // A new process can only be in the list if a pid was handed out since the last listing.
+    const lastPid = this.lastPid.read();
+    const vanished: Vanished[] = [];
+    if (full || sweep || lastPid === undefined || lastPid !== this.seenLastPid) {
+      vanished.push(...this.processes.sync(timeMs, readCgroupPids(this.procsFile)));
+      this.seenLastPid = lastPid;
+    }
+    vanished.push(...this.processes.sample(timeMs, sweep));
     this.recordEvents(timeMs, sample, vanished);
     writer.flush();
     this.previous = sample;
@@ -86,19 +122,24 @@ export class Sampler {
 
   /** Final tick: resolves an OOM kill still waiting for its victim, then releases every descriptor. */
   stop(): SamplerState {
-    const state = this.tick();
+    const state = this.tick(true);
     if (this.pendingOom) this.emitOom(this.pendingOom);
     this.pendingOom = undefined;
     this.options.writer.flush();
     this.processes.close();
     this.reader.close();
     this.self?.close();
+    this.lastPid.close();
     return state;
   }
 
   private recordEvents(timeMs: number, sample: MemorySample, vanished: Vanished[]): void {
     const writer = this.options.writer;
     const previous = this.previous;
+    // Quiet ticks read the OOM counter only once a second, so the victim may have vanished a little
+    // before the counter is seen to rise: keep the last few seconds of exits at hand.
+    for (const gone of vanished) this.recentlyGone.push({ ...gone, timeMs });
+    this.recentlyGone = this.recentlyGone.filter((gone) => timeMs - gone.timeMs <= RECENTLY_GONE_MS);
     if (this.pendingOom) {
       this.pendingOom.victims.push(...vanished);
       this.pendingOom.ticksLeft--;
@@ -110,9 +151,10 @@ export class Sampler {
     if (!previous) return;
     const kills = sample.oomKills - previous.oomKills;
     if (kills > 0) {
-      // The kernel does not say whom it killed; the victim is the process that vanished as the counter
+      // The kernel does not say whom it killed; the victim is a process that vanished as the counter
       // rose, the largest first (the OOM killer ranks by rss + swap + page tables).
-      const pending: PendingOom = { timeMs, count: kills, victims: [...vanished], ticksLeft: 10 };
+      const pending: PendingOom = { timeMs, count: kills, victims: this.recentlyGone, ticksLeft: 10 };
+      this.recentlyGone = [];
       if (pending.victims.length >= kills) this.emitOom(pending);
       else this.pendingOom = pending;
     }

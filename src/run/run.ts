@@ -170,6 +170,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     startMs,
     excludePids: new Set([process.pid, sentinel.pid]),
     recordSelf: placement.mode === 'observe',
+    intervalMs,
   });
   const first = safeTick(sampler, say);
   // The first tick usually comes before the job has joined its cgroup; a second one soon after catches

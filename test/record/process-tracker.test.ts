@@ -1,0 +1,85 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseCapture } from '../../src/record/capture-reader.js';
+import { CaptureWriter } from '../../src/record/capture-writer.js';
+import { ProcessTracker } from '../../src/record/process-tracker.js';
+import { captureHeader } from '../fixtures/captures.js';
+import { scratchDir, sleep } from '../helpers/run-cli.js';
+
+let scratch: { dir: string; cleanup: () => void };
+let children: ChildProcess[] = [];
+beforeEach(() => {
+  scratch = scratchDir();
+});
+afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+  children = [];
+  scratch.cleanup();
+});
+
+function exited(child: ChildProcess): Promise<unknown> | undefined {
+  return child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined;
+}
+
+// The interpreter itself, not a version manager's shim that may run it as a child.
+const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+  encoding: 'utf8',
+}).trim();
+
+function start(script: string): number {
+  const child = spawn(python, ['-c', script], { stdio: 'ignore' });
+  children.push(child);
+  return child.pid ?? 0;
+}
+
+describe('ProcessTracker on real processes', () => {
+  it('records a growing process on sweeps, an idle one once a second, and exits when they leave', async () => {
+    const file = path.join(scratch.dir, 'c.jsonl');
+    const writer = new CaptureWriter(file, captureHeader());
+    const tracker = new ProcessTracker(writer, new Set(), 0, 10);
+    const grower = start(
+      'import time\nheld = []\nfor i in range(12):\n    held.append(b"x" * (4 << 20)); time.sleep(0.1)\ntime.sleep(30)',
+    );
+    const idle = start('import time; time.sleep(30)');
+    await sleep(150);
+    tracker.sync(0, [grower, idle]);
+    for (let tick = 1; tick <= 15; tick++) {
+      await sleep(100);
+      tracker.sample(tick * 100, true);
+    }
+    children[1]?.kill('SIGKILL');
+    await exited(children[1] as ChildProcess);
+    const vanished = tracker.sync(1600, [grower]);
+    expect(vanished.map((v) => v.pid)).toEqual([idle]);
+    tracker.close();
+    writer.close();
+
+    const capture = parseCapture(fs.readFileSync(file, 'utf8'));
+    const growing = capture.processByPid.get(grower);
+    expect(growing?.samples.anon.length).toBeGreaterThan(5);
+    expect(growing?.peakRss).toBeGreaterThan(48 * 1024 * 1024);
+    expect(capture.processByPid.get(idle)?.endMs).toBe(1600);
+  });
+
+  it('on quiet ticks reads one process in quietEvery, so each is still read once a second', async () => {
+    const file = path.join(scratch.dir, 'c.jsonl');
+    const writer = new CaptureWriter(file, captureHeader());
+    const tracker = new ProcessTracker(writer, new Set(), 0, 10);
+    const pids = Array.from({ length: 4 }, () => start('import time; time.sleep(30)'));
+    await sleep(200);
+    tracker.sync(0, pids);
+    for (const child of children.slice(0, 2)) child.kill('SIGKILL');
+    await Promise.all(children.slice(0, 2).map(exited));
+    // Ten quiet ticks visit every process once: the two killed ones are found gone.
+    const gone: number[] = [];
+    for (let tick = 1; tick <= 10; tick++) gone.push(...tracker.sample(tick * 100, false).map((v) => v.pid));
+    expect(gone.sort()).toEqual(pids.slice(0, 2).sort());
+    expect(tracker.count).toBe(2);
+    tracker.close();
+    writer.close();
+  });
+});
