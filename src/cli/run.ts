@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { setOptimizingCompilers } from './optimizing-compilers.js';
 import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
 
 interface RunFlags {
@@ -47,6 +48,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       }
       const [command, ...args] = words;
       const { run } = await import('../run/run.js');
+      setOptimizingCompilers(false);
       const result = await run({
         command: command ?? '',
         args,
@@ -63,6 +65,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
         observe: flags.observe ?? false,
         quiet: flags.quiet ?? false,
         graceSeconds,
+        onJobExit: () => setOptimizingCompilers(true),
       });
       setStatus(result.status);
     });

@@ -18,8 +18,9 @@ export interface CgroupReader {
    * `full` false re-reads only usage and the breakdown and repeats the rest (event counters, limits,
    * high-water mark, kmem, swap, PSI) from the last full read: at 10 Hz every file read is a syscall,
    * and on a quiet job these are most of headroom's own CPU. Callers read in full when usage moves.
+   * `usage`, when given, is a readUsage() just taken, not read again.
    */
-  read(full?: boolean): MemorySample;
+  read(full?: boolean, usage?: number): MemorySample;
   /** usage alone (v1 usage_in_bytes, v2 memory.current): one read, to decide how much more to read. */
   readUsage(): number;
   close(): void;
@@ -128,9 +129,9 @@ class V1Reader implements CgroupReader {
     return parseCount(readText(this.usage), this.usage.file);
   }
 
-  read(full = true): MemorySample {
+  read(full = true, usageNow?: number): MemorySample {
     const stat = readFlatKeyed(readText(this.stat), this.stat.file, full);
-    const usage = parseCount(readText(this.usage), this.usage.file);
+    const usage = usageNow ?? parseCount(readText(this.usage), this.usage.file);
     if (full || !this.slow) {
       const oom = readFlatKeyed(readText(this.oomControl), this.oomControl.file, full);
       this.slow = {
@@ -229,9 +230,9 @@ class V2Reader implements CgroupReader {
     return parseCount(readText(this.current), this.current.file);
   }
 
-  read(full = true): MemorySample {
+  read(full = true, usageNow?: number): MemorySample {
     const stat = readFlatKeyed(readText(this.stat), this.stat.file, full);
-    const usage = parseCount(readText(this.current), this.current.file);
+    const usage = usageNow ?? parseCount(readText(this.current), this.current.file);
     if (full || !this.slow) {
       const events = readFlatKeyed(readText(this.events), this.events.file, full);
       this.slow = {

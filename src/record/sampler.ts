@@ -45,10 +45,16 @@ interface PendingOom {
 
 const LIMIT_HIT_QUIET_MS = 1000;
 const RECENTLY_GONE_MS = 2000;
+const FLUSH_MS = 500;
 /** A change in cgroup usage this large means some process moved: read them all. */
 const SWEEP_FLOOR = 1024 * 1024;
 /** Limits, the high-water mark and the process list are read at least this often. */
 const FULL_READ_MS = 1000;
+/**
+ * The process list is read again at least every this many full reads. New processes show up through the
+ * last pid and exits through each process's own reads, so this is only a safety net.
+ */
+const RELIST_EVERY_FULL = 5;
 /** While the cgroup holds still, each process is still read this often. */
 const QUIET_PROCESS_MS = 1000;
 
@@ -68,6 +74,7 @@ export class Sampler {
   private lastLimitHitMs = Number.NEGATIVE_INFINITY;
   private maxUsage = 0;
   private ticks = 0;
+  private flushedMs = Number.NEGATIVE_INFINITY;
   private readonly lastPid = new LastPidReader();
   private seenLastPid: number | undefined;
   /** Usage when every process was last read; a move of SWEEP_FLOOR from it reads them all again. */
@@ -95,8 +102,9 @@ export class Sampler {
     this.ticks++;
     // A move in usage (an OOM kill frees the victim's memory at once) makes this a full read too, so
     // that the event counters are read on the tick the victim vanishes.
-    const sweep = Math.abs(this.reader.readUsage() - this.sweptUsage) >= SWEEP_FLOOR;
-    const sample = this.reader.read(full || sweep);
+    const usage = this.reader.readUsage();
+    const sweep = Math.abs(usage - this.sweptUsage) >= SWEEP_FLOOR;
+    const sample = this.reader.read(full || sweep, usage);
     const writer = this.options.writer;
     const self = this.self?.readResident();
     // Anonymous memory only: headroom's file pages (the node binary) are shared and mostly charged elsewhere.
@@ -108,13 +116,19 @@ export class Sampler {
     // A new process can only be in the list if a pid was handed out since the last listing.
     const lastPid = this.lastPid.read();
     const vanished: Vanished[] = [];
-    if (full || sweep || lastPid === undefined || lastPid !== this.seenLastPid) {
+    const relist = this.ticks % (everyFull * RELIST_EVERY_FULL) === 1;
+    if (relist || sweep || lastPid === undefined || lastPid !== this.seenLastPid) {
       vanished.push(...this.processes.sync(timeMs, readCgroupPids(this.procsFile)));
       this.seenLastPid = lastPid;
     }
     vanished.push(...this.processes.sample(timeMs, sweep));
-    this.recordEvents(timeMs, sample, vanished);
-    writer.flush();
+    const eventful = this.recordEvents(timeMs, sample, vanished);
+    // Written through twice a second, and at once when something happened: the capture must survive
+    // headroom being killed, but a write per tick is a syscall per tick.
+    if (eventful || timeMs - this.flushedMs >= FLUSH_MS) {
+      writer.flush();
+      this.flushedMs = timeMs;
+    }
     this.previous = sample;
     this.state = { timeMs, sample, processCount: this.processes.count, maxUsage: this.maxUsage };
     return this.state;
@@ -133,7 +147,8 @@ export class Sampler {
     return state;
   }
 
-  private recordEvents(timeMs: number, sample: MemorySample, vanished: Vanished[]): void {
+  /** Writes the tick's events; true when there were any worth flushing at once. */
+  private recordEvents(timeMs: number, sample: MemorySample, vanished: Vanished[]): boolean {
     const writer = this.options.writer;
     const previous = this.previous;
     // Quiet ticks read the OOM counter only once a second, so the victim may have vanished a little
@@ -148,9 +163,11 @@ export class Sampler {
         this.pendingOom = undefined;
       }
     }
-    if (!previous) return;
+    if (!previous) return false;
     const kills = sample.oomKills - previous.oomKills;
+    let eventful = vanished.length > 0;
     if (kills > 0) {
+      eventful = true;
       // The kernel does not say whom it killed; the victim is a process that vanished as the counter
       // rose, the largest first (the OOM killer ranks by rss + swap + page tables).
       const pending: PendingOom = { timeMs, count: kills, victims: this.recentlyGone, ticksLeft: 10 };
@@ -160,6 +177,7 @@ export class Sampler {
     }
     const hits = sample.limitHits - previous.limitHits;
     if (hits > 0) {
+      eventful = true;
       if (timeMs - this.lastLimitHitMs >= LIMIT_HIT_QUIET_MS) {
         writer.event({ kind: 'limit-hit', timeMs, count: hits, total: sample.limitHits });
       }
@@ -167,7 +185,9 @@ export class Sampler {
     }
     if (sample.limit !== previous.limit || sample.high !== previous.high) {
       writer.event({ kind: 'limit-change', timeMs, limit: sample.limit, high: sample.high });
+      eventful = true;
     }
+    return eventful;
   }
 
   private emitOom(pending: PendingOom): void {

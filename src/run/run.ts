@@ -54,6 +54,8 @@ export interface RunOptions {
   live?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Called once the job has exited, before headroom reads the capture back for the summary. */
+  onJobExit?: (status: number) => void;
 }
 
 export interface RunResult {
@@ -187,6 +189,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
 
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
   const { code, signal } = await exited;
+  options.onJobExit?.(exitStatus(code, signal));
   stopForwarding();
   clearTimeout(early);
   clearInterval(timer);
