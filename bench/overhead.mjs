@@ -5,7 +5,7 @@ import { TestCgroup } from './lib/cgroup.mjs';
 import { headroomArgs, JOBS, timed } from './lib/spawn.mjs';
 import { median, medianInterval } from './lib/stats.mjs';
 
-const JOB_SECONDS = 5;
+const JOB_SECONDS = 10;
 
 /**
  * Runs each variant once per round, rotating the order from round to round and reversing it every other
@@ -63,7 +63,7 @@ export async function run({ tmp, log, quick }) {
   let allocSubject;
   try {
     const procs = path.join(cgroup.dir, 'cgroup.procs');
-    [allocBase, allocCgroup, allocSubject] = await sideBySide(quick ? 3 : 8, [
+    [allocBase, allocCgroup, allocSubject] = await sideBySide(quick ? 3 : 6, [
       () => timed(job[0], job.slice(1)),
       () => timed('/bin/sh', ['-c', 'echo $$ > "$0" || exit 1; exec "$@"', procs, ...job]),
       (i) => timed(process.execPath, headroomArgs(capture('alloc', i), job)),
