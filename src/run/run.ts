@@ -1,27 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Summary } from '../analyze/summarize.js';
 import {
   describeErrno,
-  describeLimitSource,
   effectiveLimit,
-  type LimitSource,
+  readCgroupPids,
   readHostMemory,
   removeCgroup,
 } from '../kernel/index.js';
-import {
-  CAPTURE_FORMAT,
-  CAPTURE_VERSION,
-  type CaptureHeader,
-  SAMPLE_FIELDS,
-} from '../record/capture-format.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import { LiveStatus } from '../report/live-status.js';
-import { TOOL_VERSION } from '../version.js';
+import { captureHeader } from './capture-header.js';
 import { defaultCapturePath } from './capture-path.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from './errors.js';
 import { exitStatus } from './exit-status.js';
@@ -99,8 +91,6 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let writer: CaptureWriter;
   let capture: string;
   try {
-    const limit = effectiveLimit(placement.cgroup);
-    const host = readHostMemory();
     capture = options.output
       ? path.resolve(cwd, options.output)
       : defaultCapturePath({
@@ -109,33 +99,16 @@ export async function run(options: RunOptions): Promise<RunResult> {
           command: options.command,
           startMs,
         });
-    const header: CaptureHeader = {
-      format: CAPTURE_FORMAT,
-      version: CAPTURE_VERSION,
-      tool: `headroom ${TOOL_VERSION}`,
-      hostname: os.hostname(),
-      kernel: os.release(),
-      startMs,
-      intervalMs,
+    const header = captureHeader({
+      placement,
+      limit: effectiveLimit(placement.cgroup),
+      hostMemory: readHostMemory(),
       command: [options.command, ...(options.args ?? [])],
       component: options.component ?? null,
-      cgroup: {
-        version: placement.cgroup.version,
-        path: placement.cgroup.path,
-        mode: placement.mode,
-        ...(placement.mode === 'observe' ? { observeReason: placement.reason } : {}),
-        ancestorsHidden: placement.cgroup.ancestorsHidden,
-      },
-      limit: {
-        bytes: limit.bytes,
-        source: limitSourceText(limit.source, placement),
-        high: limit.high,
-        swapBytes: limit.swapBytes,
-      },
       requested: { memory: options.memory ?? null, memorySwap: options.memorySwap },
-      hostMemory: { total: host.total, swapTotal: host.swapTotal },
-      fields: [...SAMPLE_FIELDS],
-    };
+      startMs,
+      intervalMs,
+    });
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
   } catch (error) {
@@ -174,11 +147,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
     recordSelf: placement.mode === 'observe',
     intervalMs,
   });
-  const first = safeTick(sampler, say);
+  const tick = ticker(sampler, say);
+  const first = tick();
   // The first tick usually comes before the job has joined its cgroup; a second one soon after catches
   // the job even when it is shorter than the interval.
-  const early = setTimeout(() => safeTick(sampler, say), Math.min(20, intervalMs));
-  const timer = setInterval(() => safeTick(sampler, say), intervalMs);
+  const early = setTimeout(tick, Math.min(20, intervalMs));
+  const timer = setInterval(tick, intervalMs);
 
   const live = options.live ?? (stderr.isTTY === true && !options.quiet);
   const status = live && 'rows' in stderr ? new LiveStatus(stderr as NodeJS.WriteStream) : undefined;
@@ -249,39 +223,37 @@ function spawnJob(
   return spawn('/bin/sh', ['-c', script, procs, program, ...args], { stdio: 'inherit', env, cwd });
 }
 
-function safeTick(sampler: Sampler, say: (line: string) => void): SamplerState | undefined {
-  try {
-    return sampler.tick();
-  } catch (error) {
-    say(`sampling failed: ${messageOf(error)}`);
-    return undefined;
-  }
+/** A tick that fails (the cgroup vanished, a file turned unreadable) is reported once, not every tick. */
+function ticker(sampler: Sampler, say: (line: string) => void): () => SamplerState | undefined {
+  let failed = false;
+  return () => {
+    try {
+      return sampler.tick();
+    } catch (error) {
+      if (!failed) say(`sampling failed: ${messageOf(error)}`);
+      failed = true;
+      return undefined;
+    }
+  };
 }
 
 /** SIGKILL for everything left: the job's whole cgroup when it has one, else the job itself. */
 function killAll(placement: Placement, child: ChildProcess): void {
-  if (placement.mode === 'own') {
-    for (let round = 0; round < 5; round++) {
-      let pids: string[];
+  if (placement.mode !== 'own') {
+    child.kill('SIGKILL');
+    return;
+  }
+  // A few rounds: a process may fork between the listing and the kill.
+  for (let round = 0; round < 5; round++) {
+    const pids = readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'));
+    if (pids.length === 0) return;
+    for (const pid of pids) {
       try {
-        pids = fs
-          .readFileSync(path.join(placement.cgroup.dir, 'cgroup.procs'), 'latin1')
-          .split('\n')
-          .filter(Boolean);
+        process.kill(pid, 'SIGKILL');
       } catch {
-        return;
-      }
-      if (pids.length === 0) return;
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
+        // already gone
       }
     }
-  } else {
-    child.kill('SIGKILL');
   }
 }
 
@@ -300,14 +272,6 @@ function statusLine(state: SamplerState, writer: CaptureWriter): string {
     (s.oomKills ? `  OOM kills ${s.oomKills}` : '') +
     `  capture ${formatBytes(writer.bytesWritten)}`
   );
-}
-
-/** Where the job's limit comes from, in the job's terms: depth 0 of a fresh cgroup is headroom's --memory. */
-function limitSourceText(source: LimitSource | null, placement: Placement): string {
-  if (source && placement.mode === 'own' && source.depth === 0) {
-    return `--memory, on the job's own cgroup (${source.file}, cgroup v${source.version})`;
-  }
-  return describeLimitSource(source);
 }
 
 /** "ENOENT: no such file or directory, open '/x'" -> "/x: no such file or directory". */

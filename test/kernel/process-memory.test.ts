@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  KeptOpenFile,
   KernelFileError,
   ProcessReader,
   parseStatus,

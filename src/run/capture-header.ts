@@ -1,0 +1,64 @@
+import os from 'node:os';
+import {
+  describeLimitSource,
+  type EffectiveLimit,
+  type HostMemory,
+  type LimitSource,
+} from '../kernel/index.js';
+import {
+  CAPTURE_FORMAT,
+  CAPTURE_VERSION,
+  type CaptureHeader,
+  SAMPLE_FIELDS,
+} from '../record/capture-format.js';
+import { TOOL_VERSION } from '../version.js';
+import type { Placement } from './placement.js';
+
+/** The first line of a run's capture: what ran, where, under which limit and from where it comes. */
+export function captureHeader(run: {
+  placement: Placement;
+  limit: EffectiveLimit;
+  hostMemory: HostMemory;
+  command: string[];
+  component: string | null;
+  requested: CaptureHeader['requested'];
+  startMs: number;
+  intervalMs: number;
+}): CaptureHeader {
+  const { placement, limit } = run;
+  return {
+    format: CAPTURE_FORMAT,
+    version: CAPTURE_VERSION,
+    tool: `headroom ${TOOL_VERSION}`,
+    hostname: os.hostname(),
+    kernel: os.release(),
+    startMs: run.startMs,
+    intervalMs: run.intervalMs,
+    command: run.command,
+    component: run.component,
+    cgroup: {
+      version: placement.cgroup.version,
+      path: placement.cgroup.path,
+      mode: placement.mode,
+      ...(placement.mode === 'observe' ? { observeReason: placement.reason } : {}),
+      ancestorsHidden: placement.cgroup.ancestorsHidden,
+    },
+    limit: {
+      bytes: limit.bytes,
+      source: limitSourceText(limit.source, placement),
+      high: limit.high,
+      swapBytes: limit.swapBytes,
+    },
+    requested: run.requested,
+    hostMemory: { total: run.hostMemory.total, swapTotal: run.hostMemory.swapTotal },
+    fields: [...SAMPLE_FIELDS],
+  };
+}
+
+/** Where the job's limit comes from, in the job's terms: depth 0 of a fresh cgroup is headroom's --memory. */
+function limitSourceText(source: LimitSource | null, placement: Placement): string {
+  if (source && placement.mode === 'own' && source.depth === 0) {
+    return `--memory, on the job's own cgroup (${source.file}, cgroup v${source.version})`;
+  }
+  return describeLimitSource(source);
+}
