@@ -5,6 +5,7 @@ import type { Summary } from '../analyze/summarize.js';
 import {
   describeErrno,
   effectiveLimit,
+  KernelFileError,
   readCgroupPids,
   readHostMemory,
   removeCgroup,
@@ -88,8 +89,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
   }
 
   const startMs = Date.now();
-  let writer: CaptureWriter;
+  let writer: CaptureWriter | undefined;
   let capture: string;
+  let sampler: Sampler;
+  // headroom itself, and its sentinel once started, are in the cgroup in observe mode but not the job.
+  const excludePids = new Set([process.pid]);
   try {
     capture = options.output
       ? path.resolve(cwd, options.output)
@@ -111,11 +115,27 @@ export async function run(options: RunOptions): Promise<RunResult> {
     });
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
+    // Opened before the job starts: a cgroup that cannot be sampled must stop headroom before the job
+    // runs, not leave the job running unobserved.
+    sampler = new Sampler({
+      cgroup: placement.cgroup,
+      writer,
+      startMs,
+      excludePids,
+      recordSelf: placement.mode === 'observe',
+      intervalMs,
+    });
   } catch (error) {
+    // Nothing ran: leave no half-made capture and no cgroup behind.
+    if (writer) {
+      writer.close();
+      fs.rmSync(writer.file, { force: true });
+    }
     releaseCgroup(placement);
-    throw error instanceof HeadroomError
-      ? error
-      : new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
+    if (error instanceof HeadroomError) throw error;
+    if (error instanceof KernelFileError)
+      throw new HeadroomError(`cannot sample the job's cgroup: ${error.message}`);
+    throw new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
   }
 
   const child = spawnJob(placement, program, options, env, cwd);
@@ -139,14 +159,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     capture,
     startMs,
   });
-  const sampler = new Sampler({
-    cgroup: placement.cgroup,
-    writer,
-    startMs,
-    excludePids: new Set([process.pid, sentinel.pid]),
-    recordSelf: placement.mode === 'observe',
-    intervalMs,
-  });
+  excludePids.add(sentinel.pid);
   const tick = ticker(sampler, say);
   const first = tick();
   // The first tick usually comes before the job has joined its cgroup; a second one soon after catches
