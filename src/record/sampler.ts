@@ -68,6 +68,8 @@ export class Sampler {
   private readonly processes: ProcessTracker;
   private readonly self: ProcessReader | undefined;
   private readonly now: () => number;
+  /** A full read every this many ticks (about once a second). */
+  private readonly everyFull: number;
   private previous: MemorySample | undefined;
   private pendingOom: PendingOom | undefined;
   private recentlyGone: Array<Vanished & { timeMs: number }> = [];
@@ -85,20 +87,22 @@ export class Sampler {
     this.reader = openCgroupReader(options.cgroup);
     this.procsFile = path.join(options.cgroup.dir, 'cgroup.procs');
     this.self = options.recordSelf ? new ProcessReader(process.pid) : undefined;
-    const quietEvery = Math.max(1, Math.round(QUIET_PROCESS_MS / (options.intervalMs ?? 100)));
+    const intervalMs = options.intervalMs ?? 100;
+    this.everyFull = Math.max(1, Math.round(FULL_READ_MS / intervalMs));
+    const quietEvery = Math.max(1, Math.round(QUIET_PROCESS_MS / intervalMs));
     this.processes = new ProcessTracker(options.writer, options.excludePids, options.pssBudget, quietEvery);
     this.now = options.now ?? Date.now;
   }
 
   /**
    * One sample. Most ticks re-read only what moves fast; every second (and at the end) a full read also
-   * takes the limits and the high-water mark. The process list is read again only when a process may
-   * have started (the namespace's last pid moved), when usage moved, or on the full tick.
+   * takes the limits and the high-water mark, and so does a tick where usage moved. The process list is
+   * read again only when a process may have started (the namespace's last pid moved), when usage moved,
+   * or every RELIST_EVERY_FULL full reads.
    */
   tick(full = false): SamplerState {
     const timeMs = this.now() - this.options.startMs;
-    const everyFull = Math.max(1, Math.round(FULL_READ_MS / (this.options.intervalMs ?? 100)));
-    full ||= this.ticks % everyFull === 0;
+    full ||= this.ticks % this.everyFull === 0;
     this.ticks++;
     // A move in usage (an OOM kill frees the victim's memory at once) makes this a full read too, so
     // that the event counters are read on the tick the victim vanishes.
@@ -116,7 +120,7 @@ export class Sampler {
     // A new process can only be in the list if a pid was handed out since the last listing.
     const lastPid = this.lastPid.read();
     const vanished: Vanished[] = [];
-    const relist = this.ticks % (everyFull * RELIST_EVERY_FULL) === 1;
+    const relist = this.ticks % (this.everyFull * RELIST_EVERY_FULL) === 1;
     if (relist || sweep || lastPid === undefined || lastPid !== this.seenLastPid) {
       vanished.push(...this.processes.sync(timeMs, readCgroupPids(this.procsFile)));
       this.seenLastPid = lastPid;

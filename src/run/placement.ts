@@ -5,6 +5,7 @@ import {
   type HostPaths,
   locateMemoryCgroup,
   type MemoryCgroup,
+  readCgroupPids,
   realHost,
   removeCgroup,
 } from '../kernel/index.js';
@@ -65,15 +66,10 @@ export function cleanStaleCgroups(parent: MemoryCgroup): string[] {
     const owner = Number(entry.slice(PREFIX.length).split('-')[0]);
     if (!Number.isInteger(owner) || isAlive(owner)) continue;
     const dir = path.join(parent.dir, entry);
-    let procs = '';
-    try {
-      procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'latin1').trim();
-    } catch {
-      continue;
-    }
-    if (procs) {
+    const pids = readCgroupPids(path.join(dir, 'cgroup.procs'));
+    if (pids.length > 0) {
       notes.push(
-        `stale cgroup ${entry} from an earlier run still holds processes ${procs.split('\n').join(', ')}; left alone`,
+        `stale cgroup ${entry} from an earlier run still holds processes ${pids.join(', ')}; left alone`,
       );
     } else if (removeCgroup(dir, 5)) {
       notes.push(`removed stale cgroup ${entry} left by an earlier run`);

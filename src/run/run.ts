@@ -176,7 +176,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
 
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
   const { code, signal } = await exited;
-  options.onJobExit?.(exitStatus(code, signal));
+  const jobStatus = exitStatus(code, signal);
+  options.onJobExit?.(jobStatus);
   stopForwarding();
   clearTimeout(early);
   clearInterval(timer);
@@ -190,7 +191,6 @@ export async function run(options: RunOptions): Promise<RunResult> {
     say(`could not take the final sample: ${messageOf(error)}`);
   }
   if (placement.mode === 'own') killAll(placement, child);
-  const jobStatus = exitStatus(code, signal);
   const own = placement.mode === 'own';
   writer.end(Date.now() - startMs, {
     exitCode: code,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   KernelFileError,
+  lookupFlatKeyed,
   parseCount,
   parseFlatKeyed,
   parseLimit,
   parsePressure,
+  readFlatKeyed,
 } from '../../src/kernel/index.js';
 
 /** Runs fn and returns what it threw, so tests can assert on the error's type and message together. */
@@ -128,5 +130,34 @@ describe('parsePressure', () => {
       parsePressure('full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n', '/cg/memory.pressure'),
     ).toThrow('/cg/memory.pressure: no "some" line');
     expect(() => parsePressure('', '/cg/memory.pressure')).toThrow(KernelFileError);
+  });
+});
+
+describe('lookupFlatKeyed (the fast path of a cgroup read)', () => {
+  const stat = 'cache 8192\nrss 4096\ntotal_cache 12288\ntotal_rss 4096\ntotal_dirty 0\n';
+
+  it('finds the same values as parseFlatKeyed, at the start of the text and after it', () => {
+    const full = parseFlatKeyed(stat, 'memory.stat');
+    const fast = lookupFlatKeyed(stat, 'memory.stat');
+    for (const key of ['cache', 'rss', 'total_cache', 'total_rss', 'total_dirty']) {
+      expect(fast.get(key)).toBe(full.get(key));
+      expect(fast.has(key)).toBe(true);
+    }
+    // "rss" must not match inside "total_rss", nor "cache" inside "total_cache".
+    expect(lookupFlatKeyed('total_rss 7\n', 'memory.stat').get('rss')).toBeUndefined();
+    expect(fast.get('swap')).toBeUndefined();
+    expect(fast.has('swap')).toBe(false);
+  });
+
+  it('a looked-up value that is not a number is a KernelFileError naming the file', () => {
+    expect(() => lookupFlatKeyed('anon 12x\n', 'memory.stat').get('anon')).toThrow(
+      'memory.stat: bad value for "anon"',
+    );
+    expect(() => lookupFlatKeyed('anon \nfile 1\n', 'memory.stat').get('anon')).toThrow(KernelFileError);
+  });
+
+  it('readFlatKeyed checks every line on full reads only', () => {
+    expect(() => readFlatKeyed('anon 1\nfile\n', 'memory.stat', true)).toThrow(KernelFileError);
+    expect(readFlatKeyed('anon 1\nfile\n', 'memory.stat', false).get('anon')).toBe(1);
   });
 });
