@@ -1,5 +1,7 @@
 import type { CgroupMode } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
+import type { Finding } from './finding.js';
+import { findFindings } from './findings/index.js';
 
 /** What the cgroup's memory was made of, bytes. */
 export interface MemoryBreakdown {
@@ -62,6 +64,8 @@ export interface Summary {
   command: string[];
   component: string | null;
   cgroup: { version: 1 | 2; path: string; mode: CgroupMode };
+  /** What filled memory and what to do, most severe first. */
+  findings: Finding[];
 }
 
 /**
@@ -91,7 +95,7 @@ export function summarize(capture: Capture): Summary {
     .sort((a, b) => b.peakRssBytes - a.peakRssBytes || a.pid - b.pid);
   const oomKills = findOomKills(capture, observe);
 
-  return {
+  const base: Omit<Summary, 'findings'> = {
     exitCode: end?.exitCode ?? null,
     signal: end?.signal ?? null,
     status: end?.status ?? null,
@@ -108,6 +112,7 @@ export function summarize(capture: Capture): Summary {
     component: header.component ?? null,
     cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
   };
+  return { ...base, findings: findFindings(capture, base) };
 }
 
 function findPeak(capture: Capture, observe: boolean, warnings: string[]): Summary['peak'] {
