@@ -1,6 +1,8 @@
 import { KernelFileError } from './errors.js';
 
 export interface Mount {
+  /** st_dev of the filesystem ("0:52"): bind mounts of one filesystem share it. */
+  majorMinor: string;
   /** The path inside the mounted filesystem that appears at mountPoint ("/" unless a bind or namespace). */
   root: string;
   mountPoint: string;
@@ -21,6 +23,7 @@ export function parseMountinfo(text: string, file: string): Mount[] {
     }
     const options = (fields[5] ?? '').split(',');
     mounts.push({
+      majorMinor: fields[2] ?? '',
       root: unescapeOctal(fields[3] ?? ''),
       mountPoint: unescapeOctal(fields[4] ?? ''),
       readOnly: options.includes('ro'),

@@ -11,7 +11,8 @@
  *   ["p", t, pid, anon, file, shmem, swap]     its resident memory in KiB, written when it changed
  *   ["S", t, pid, pss, pssAnon, pssFile, pssShmem]  PSS in KiB, read on a budget
  *   ["X", t, pid]                              the process is gone
- *   ["E", t, kind, data]                       an event (CaptureEvent)
+ *   ["E", t, kind, data]                       an event (CaptureEvent); "files" lists the files behind
+ *                                              page cache and shmem, once, at the end
  *   ["END", t, EndRecord]                      the job ended and headroom finished cleanly
  *
  * Times in records other than cgroup samples are absolute ms since header.startMs. Unlimited or unknown
@@ -89,6 +90,8 @@ export interface CaptureHeader {
   /** What the user asked for with --memory / --memory-swap (bytes; null swap = unlimited). */
   requested: { memory: number | null; memorySwap: number | null | undefined };
   hostMemory: { total: number; swapTotal: number };
+  /** NODE_OPTIONS as the job inherited it: Node's heap limit may be set there. */
+  nodeOptions?: string | null;
   fields: string[];
 }
 
@@ -96,7 +99,26 @@ export type CaptureEvent =
   | { kind: 'oom-kill'; timeMs: number; count: number; victims: Array<{ pid: number; name: string }> }
   | { kind: 'limit-hit'; timeMs: number; count: number; total: number }
   | { kind: 'limit-change'; timeMs: number; limit: number | null; high: number | null }
-  | { kind: 'note'; timeMs: number; message: string };
+  | { kind: 'note'; timeMs: number; message: string }
+  | { kind: 'files'; timeMs: number; files: FileRecord[]; tmpfs: TmpfsRecord[] };
+
+/** A file the job held open while its page cache or shmem grew (written once, at the end). */
+export interface FileRecord {
+  path: string;
+  sizeBytes: number;
+  /** Its pages in memory at the end, bytes; null when they could not be counted. */
+  residentBytes: number | null;
+  tmpfs: boolean;
+  deleted: boolean;
+  pids: number[];
+}
+
+/** A memory-backed filesystem the job could see, at the end. */
+export interface TmpfsRecord {
+  mountPoint: string;
+  usedBytes: number;
+  sizeBytes: number;
+}
 
 export interface EndRecord {
   /** The job's exit code, or null when it died of a signal. */

@@ -6,8 +6,10 @@ import {
   type CaptureEvent,
   type CaptureHeader,
   type EndRecord,
+  type FileRecord,
   SAMPLE_FIELDS,
   type SampleField,
+  type TmpfsRecord,
   UNSCALED_FIELDS,
 } from './capture-format.js';
 
@@ -631,9 +633,49 @@ function decodeEvent(kind: unknown, data: unknown, timeMs: number): CaptureEvent
     }
     case 'note':
       return typeof data.message === 'string' ? { kind, timeMs, message: data.message } : undefined;
+    case 'files': {
+      const files = decodeList(data.files, decodeFileRecord);
+      const tmpfs = decodeList(data.tmpfs, decodeTmpfsRecord);
+      return files && tmpfs ? { kind, timeMs, files, tmpfs } : undefined;
+    }
     default:
       return undefined;
   }
+}
+
+function decodeList<T>(value: unknown, decode: (item: unknown) => T | undefined): T[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const list: T[] = [];
+  for (const item of value) {
+    const decoded = decode(item);
+    if (decoded === undefined) return undefined;
+    list.push(decoded);
+  }
+  return list;
+}
+
+function decodeFileRecord(value: unknown): FileRecord | undefined {
+  if (!isObject(value)) return undefined;
+  const { path, sizeBytes, residentBytes, tmpfs, deleted, pids } = value;
+  if (
+    typeof path !== 'string' ||
+    !isNumber(sizeBytes) ||
+    !isNumberOrNull(residentBytes) ||
+    typeof tmpfs !== 'boolean' ||
+    typeof deleted !== 'boolean' ||
+    !Array.isArray(pids) ||
+    !pids.every(isNumber)
+  ) {
+    return undefined;
+  }
+  return { path, sizeBytes, residentBytes, tmpfs, deleted, pids: pids as number[] };
+}
+
+function decodeTmpfsRecord(value: unknown): TmpfsRecord | undefined {
+  if (!isObject(value)) return undefined;
+  const { mountPoint, usedBytes, sizeBytes } = value;
+  if (typeof mountPoint !== 'string' || !isNumber(usedBytes) || !isNumber(sizeBytes)) return undefined;
+  return { mountPoint, usedBytes, sizeBytes };
 }
 
 function decodeEnd(value: unknown): EndRecord | undefined {

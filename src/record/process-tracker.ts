@@ -52,6 +52,10 @@ export class ProcessTracker {
     return this.tracked.size;
   }
 
+  pids(): IterableIterator<number> {
+    return this.tracked.keys();
+  }
+
   /**
    * Reconciles with a fresh listing of the cgroup: starts following new pids, and returns the ones no
    * longer listed.

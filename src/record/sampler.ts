@@ -9,6 +9,7 @@ import {
   readCgroupPids,
 } from '../kernel/index.js';
 import type { CaptureWriter, SampleValues } from './capture-writer.js';
+import { FileTracker } from './file-tracker.js';
 import { ProcessTracker, type Vanished } from './process-tracker.js';
 
 export interface SamplerOptions {
@@ -66,6 +67,7 @@ export class Sampler {
   private readonly reader: CgroupReader;
   private readonly procsFile: string;
   private readonly processes: ProcessTracker;
+  private readonly files: FileTracker;
   private readonly self: ProcessReader | undefined;
   private readonly now: () => number;
   /** A full read every this many ticks (about once a second). */
@@ -91,6 +93,7 @@ export class Sampler {
     this.everyFull = Math.max(1, Math.round(FULL_READ_MS / intervalMs));
     const quietEvery = Math.max(1, Math.round(QUIET_PROCESS_MS / intervalMs));
     this.processes = new ProcessTracker(options.writer, options.excludePids, options.pssBudget, quietEvery);
+    this.files = new FileTracker(options.writer);
     this.now = options.now ?? Date.now;
   }
 
@@ -126,6 +129,9 @@ export class Sampler {
       this.seenLastPid = lastPid;
     }
     vanished.push(...this.processes.sample(timeMs, sweep));
+    if (full || sweep) {
+      this.files.maybeScan(timeMs, sample.file + sample.shmem, () => this.processes.pids());
+    }
     const eventful = this.recordEvents(timeMs, sample, vanished);
     // Written through twice a second, and at once when something happened: the capture must survive
     // headroom being killed, but a write per tick is a syscall per tick.
@@ -143,6 +149,7 @@ export class Sampler {
     const state = this.tick(true);
     if (this.pendingOom) this.emitOom(this.pendingOom);
     this.pendingOom = undefined;
+    this.files.finish(state.timeMs);
     this.options.writer.flush();
     this.processes.close();
     this.reader.close();

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import type { Finding } from '../analyze/finding.js';
 import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration, formatPercent } from './format.js';
 import { sanitizeForTerminal } from './terminal-text.js';
@@ -15,6 +16,7 @@ const MAX_PROCESSES = 5;
 const MAX_KILLS = 3;
 const MAX_WARNINGS = 2;
 const MAX_COMMAND_CHARS = 80;
+const WRAP_COLUMNS = 100;
 
 interface Style {
   strong(text: string): string;
@@ -46,6 +48,7 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   const warnings = [...summary.warnings].sort(
     (a, b) => Number(!a.startsWith('capture is truncated')) - Number(!b.startsWith('capture is truncated')),
   );
+  lines.push(...findingsText(summary.findings, style));
   for (const warning of warnings.slice(0, MAX_WARNINGS)) {
     row('warning', style.warn(sanitizeForTerminal(warning)));
   }
@@ -53,6 +56,47 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
     row('', style.warn(`and ${warnings.length - MAX_WARNINGS} more warnings`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Each finding as a wrapped paragraph with its first piece of advice; right-size adds its docker flags.
+ * Messages carry paths and names from the job, so they go through the terminal sanitizer.
+ */
+function findingsText(findings: readonly Finding[], style: Style): string[] {
+  const lines: string[] = [];
+  for (const finding of findings) {
+    const tag = `${finding.severity} ${finding.kind}`;
+    const marked =
+      finding.severity === 'critical'
+        ? style.alert(tag)
+        : finding.severity === 'warning'
+          ? style.warn(tag)
+          : style.label(tag);
+    const [first = '', ...rest] = wrap(sanitizeForTerminal(finding.message), WRAP_COLUMNS - 4 - tag.length);
+    lines.push(`  ${marked}: ${first}`);
+    for (const line of rest.length > 0 ? wrap(rest.join(' '), WRAP_COLUMNS - 4) : [])
+      lines.push(`    ${line}`);
+    const advice = finding.snippets ? finding.snippets.docker : finding.advice[0];
+    if (advice)
+      for (const line of wrap(`→ ${sanitizeForTerminal(advice)}`, WRAP_COLUMNS - 4))
+        lines.push(`    ${line}`);
+  }
+  return lines;
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 function headline(summary: Summary): string {

@@ -24,6 +24,7 @@ export function captureHeader(run: {
   requested: CaptureHeader['requested'];
   startMs: number;
   intervalMs: number;
+  nodeOptions: string | null;
 }): CaptureHeader {
   const { placement, limit } = run;
   return {
@@ -51,6 +52,7 @@ export function captureHeader(run: {
     },
     requested: run.requested,
     hostMemory: { total: run.hostMemory.total, swapTotal: run.hostMemory.swapTotal },
+    nodeOptions: run.nodeOptions,
     fields: [...SAMPLE_FIELDS],
   };
 }

@@ -112,6 +112,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       requested: { memory: options.memory ?? null, memorySwap: options.memorySwap },
       startMs,
       intervalMs,
+      nodeOptions: env.NODE_OPTIONS ?? null,
     });
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);

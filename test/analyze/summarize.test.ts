@@ -90,7 +90,9 @@ describe('summarize', () => {
       command: ['python', 'etl.py'],
       component: null,
       cgroup: { version: 2, path: '/headroom/job-1', mode: 'own' },
+      findings: expect.any(Array),
     });
+    expect(summary.findings.map((f) => f.kind)).toContain('page-cache');
   });
 
   it('tells an OOM kill from the counter and the event, with its victim', () => {
@@ -311,7 +313,9 @@ describe('summarize', () => {
       'command',
       'component',
       'cgroup',
+      'findings',
     ]);
+    expect(json.findings).toEqual([]);
     expect(json.peak).toEqual({
       bytes: 0,
       timeMs: 0,

@@ -13,6 +13,7 @@ describe('parseMountinfo', () => {
     const mounts = parseMountinfo(text, 'mountinfo');
     expect(mounts).toEqual([
       {
+        majorMinor: '253:1',
         root: '/',
         mountPoint: '/',
         readOnly: false,
@@ -20,6 +21,7 @@ describe('parseMountinfo', () => {
         superOptions: ['rw', 'errors=remount-ro'],
       },
       {
+        majorMinor: '0:26',
         root: '/',
         mountPoint: '/sys/fs/cgroup',
         readOnly: false,
@@ -27,6 +29,7 @@ describe('parseMountinfo', () => {
         superOptions: ['rw', 'nsdelegate', 'memory_recursiveprot'],
       },
       {
+        majorMinor: '0:26',
         root: '/kubepods/pod1',
         mountPoint: '/sys/fs/cgroup',
         readOnly: true,
@@ -34,6 +37,7 @@ describe('parseMountinfo', () => {
         superOptions: ['rw'],
       },
       {
+        majorMinor: '0:34',
         root: '/',
         mountPoint: '/sys/fs/cgroup/memory',
         readOnly: false,

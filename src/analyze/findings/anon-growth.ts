@@ -1,0 +1,127 @@
+import { formatBytes, formatDuration } from '../../report/format.js';
+import type { Finding } from '../finding.js';
+import { anonAt, at, type Context, MiB, max, processName, time } from './context.js';
+
+/** Growth must span this long to be a trend rather than a burst. */
+const MIN_SPAN_MS = 5000;
+const MAX_WINDOWS = 12;
+const MIN_RISE = 32 * MiB;
+/** How well the floor must fit a straight line. */
+const MIN_R2 = 0.8;
+/** A forecast reaching the limit within this long is a warning. */
+const WARN_WITHIN_MS = 60 * 60_000;
+
+/**
+ * Anonymous memory whose floor rises steadily. Each window's minimum is the floor: a sawtooth that returns
+ * to its base has a flat floor and is not growth, while a leak lifts the floor with it. Only the part up to
+ * the anon peak is read, so an OOM kill or a final free does not hide the climb before it.
+ */
+export function anonGrowthFinding(ctx: Context): Finding | undefined {
+  const peak = max(ctx.anon);
+  if (peak.index < 0) return undefined;
+  const end = peak.index;
+  const span = time(ctx, end) - time(ctx, 0);
+  if (span < MIN_SPAN_MS || end < 2 * MAX_WINDOWS) return undefined;
+  const floors = windowFloors(ctx, end);
+  const fit = linearFit(floors);
+  const first = floors[0];
+  const last = floors[floors.length - 1];
+  if (!first || !last || fit.slope <= 0 || fit.r2 < MIN_R2) return undefined;
+  const rise = last.value - first.value;
+  if (rise < Math.max(MIN_RISE, 0.2 * peak.value)) return undefined;
+
+  const perMinute = fit.slope * 60_000;
+  const { limit } = ctx;
+  const endMs = time(ctx, end);
+  const usageAtEnd = at(ctx.usage, end);
+  const killed = ctx.summary.oomKilled;
+  const toLimitMs = limit !== null && !killed ? Math.max(0, (limit - usageAtEnd) / fit.slope) : null;
+  const grower = largestGrower(ctx, time(ctx, 0), endMs);
+  const forecast = killed
+    ? ' It grew until the OOM killer stopped it.'
+    : toLimitMs !== null && limit !== null
+      ? ` At this rate usage reaches the ${formatBytes(limit)} limit ${formatDuration(toLimitMs)} after ${formatDuration(endMs)}.`
+      : ' There is no limit: on a host it grows until the host runs out.';
+  const message =
+    `Anonymous memory grew steadily by ${formatBytes(rise)} over ${formatDuration(span)}, ` +
+    `${formatBytes(perMinute)}/min (its floor fits a straight line, R² ${fit.r2.toFixed(2)})` +
+    `${grower ? `, most of it in ${processName(grower.track)} (+${formatBytes(grower.rise)})` : ''}.${forecast}`;
+  return {
+    kind: 'anon-growth',
+    severity: killed || (toLimitMs !== null && toLimitMs <= WARN_WITHIN_MS) ? 'warning' : 'info',
+    message,
+    advice: [
+      'If the job loads its input whole, process it in chunks or stream it (pandas read_csv(chunksize=...), iterators instead of lists).',
+      'If it should not grow, it is a leak: compare allocation profiles at two points in time (headroom profiling, tracemalloc snapshots, a Node heap snapshot).',
+      'Release references to large objects as soon as each step ends; caches need a bound.',
+    ],
+    evidence: { fromMs: time(ctx, 0), toMs: endMs, series: ['anon'], pids: grower ? [grower.track.pid] : [] },
+    figures: {
+      riseBytes: rise,
+      bytesPerMinute: perMinute,
+      r2: fit.r2,
+      spanMs: span,
+      timeToLimitMs: toLimitMs,
+      limitBytes: limit,
+    },
+  };
+}
+
+interface Point {
+  t: number;
+  value: number;
+}
+
+function windowFloors(ctx: Context, end: number): Point[] {
+  const windows = MAX_WINDOWS;
+  const floors: Point[] = [];
+  for (let w = 0; w < windows; w++) {
+    const from = Math.floor((w * (end + 1)) / windows);
+    const to = Math.floor(((w + 1) * (end + 1)) / windows);
+    let low: Point | undefined;
+    for (let i = from; i < to; i++) {
+      const value = at(ctx.anon, i);
+      if (!low || value < low.value) low = { t: time(ctx, i), value };
+    }
+    if (low) floors.push(low);
+  }
+  return floors;
+}
+
+/** Least squares: slope in bytes per ms and the coefficient of determination. */
+export function linearFit(points: readonly Point[]): { slope: number; r2: number } {
+  const n = points.length;
+  if (n < 2) return { slope: 0, r2: 0 };
+  let st = 0;
+  let sv = 0;
+  for (const p of points) {
+    st += p.t;
+    sv += p.value;
+  }
+  const mt = st / n;
+  const mv = sv / n;
+  let stt = 0;
+  let stv = 0;
+  let svv = 0;
+  for (const p of points) {
+    stt += (p.t - mt) ** 2;
+    stv += (p.t - mt) * (p.value - mv);
+    svv += (p.value - mv) ** 2;
+  }
+  if (stt === 0 || svv === 0) return { slope: 0, r2: 0 };
+  return { slope: stv / stt, r2: (stv * stv) / (stt * svv) };
+}
+
+function largestGrower(
+  ctx: Context,
+  fromMs: number,
+  toMs: number,
+): { track: Context['capture']['processes'][number]; rise: number } | undefined {
+  let best: { track: Context['capture']['processes'][number]; rise: number } | undefined;
+  for (const track of ctx.capture.processes) {
+    const startValue = track.startMs <= fromMs ? anonAt(track, fromMs) : (track.samples.anon[0] ?? 0);
+    const rise = anonAt(track, toMs) - startValue;
+    if (rise > 0 && (!best || rise > best.rise)) best = { track, rise };
+  }
+  return best;
+}

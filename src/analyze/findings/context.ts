@@ -1,0 +1,141 @@
+import type { FileRecord, TmpfsRecord } from '../../record/capture-format.js';
+import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
+import type { Summary } from '../summarize.js';
+
+export const MiB = 1024 * 1024;
+
+/**
+ * The series every finding reads, once: bytes, with unknown samples as 0 and, in observe mode, headroom's
+ * own memory taken out of usage and anon.
+ */
+export interface Context {
+  capture: Capture;
+  summary: Omit<Summary, 'findings'>;
+  length: number;
+  timeMs: Float64Array;
+  usage: Float64Array;
+  anon: Float64Array;
+  file: Float64Array;
+  /** Dirty plus writeback: cache that must reach the disk before it can be dropped. */
+  dirty: Float64Array;
+  inactiveFile: Float64Array;
+  shmem: Float64Array;
+  kernel: Float64Array;
+  swap: Float64Array;
+  /** The limit in force at the peak, null when none. */
+  limit: number | null;
+  /** Index of the sample with the highest usage, -1 when there are none. */
+  peakIndex: number;
+  /** The "files" event written at the end, if any. */
+  files: FileRecord[];
+  tmpfs: TmpfsRecord[];
+}
+
+export function buildContext(capture: Capture, summary: Omit<Summary, 'findings'>): Context {
+  const { series } = capture;
+  const n = series.length;
+  const v = series.values;
+  const observe = capture.header.cgroup.mode === 'observe';
+  const column = (source: Float64Array, minus?: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const self = minus && observe ? Math.max(0, minus[i] ?? 0) : 0;
+      out[i] = Math.max(0, (source[i] ?? 0) - self);
+    }
+    return out;
+  };
+  const dirty = column(v.fileDirty);
+  const writeback = column(v.fileWriteback);
+  for (let i = 0; i < n; i++) dirty[i] = (dirty[i] ?? 0) + (writeback[i] ?? 0);
+  const usage = column(v.usage, v.self);
+  let peakIndex = -1;
+  for (let i = 0; i < n; i++) if (peakIndex < 0 || (usage[i] ?? 0) > (usage[peakIndex] ?? 0)) peakIndex = i;
+  const filesEvent = capture.events.filter((event) => event.kind === 'files').pop();
+  return {
+    capture,
+    summary,
+    length: n,
+    timeMs: series.timeMs,
+    usage,
+    anon: column(v.anon, v.self),
+    file: column(v.file),
+    dirty,
+    inactiveFile: column(v.inactiveFile),
+    shmem: column(v.shmem),
+    kernel: column(v.kernel),
+    swap: column(v.swap),
+    limit: summary.limit.bytes,
+    peakIndex,
+    files: filesEvent?.kind === 'files' ? filesEvent.files : [],
+    tmpfs: filesEvent?.kind === 'files' ? filesEvent.tmpfs : [],
+  };
+}
+
+export function at(column: Float64Array, index: number): number {
+  return column[index] ?? 0;
+}
+
+export function max(column: Float64Array): { value: number; index: number } {
+  let best = { value: 0, index: -1 };
+  for (let i = 0; i < column.length; i++) {
+    const value = column[i] ?? 0;
+    if (best.index < 0 || value > best.value) best = { value, index: i };
+  }
+  return best;
+}
+
+/** Index of the last sample at or before timeMs, -1 when none. */
+export function indexAt(ctx: Context, timeMs: number): number {
+  let low = 0;
+  let high = ctx.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if ((ctx.timeMs[mid] ?? 0) <= timeMs) {
+      found = mid;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return found;
+}
+
+export function time(ctx: Context, index: number): number {
+  return ctx.timeMs[index] ?? 0;
+}
+
+/** A process's anonymous memory at timeMs: its last reading at or before then, 0 if not running. */
+export function anonAt(track: ProcessTrack, timeMs: number): number {
+  if (track.startMs > timeMs) return 0;
+  const times = track.samples.timeMs;
+  let found = -1;
+  for (let low = 0, high = times.length - 1; low <= high; ) {
+    const mid = (low + high) >> 1;
+    if ((times[mid] ?? Number.POSITIVE_INFINITY) <= timeMs) {
+      found = mid;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return found < 0 ? 0 : (track.samples.anon[found] ?? 0);
+}
+
+/** The process holding the most anonymous memory at timeMs. */
+export function largestAnonAt(
+  ctx: Context,
+  timeMs: number,
+): { track: ProcessTrack; bytes: number } | undefined {
+  let best: { track: ProcessTrack; bytes: number } | undefined;
+  for (const track of ctx.capture.processes) {
+    const bytes = anonAt(track, timeMs);
+    if (bytes > 0 && (!best || bytes > best.bytes)) best = { track, bytes };
+  }
+  return best;
+}
+
+/** "node (123)": a process as the messages name it. */
+export function processName(track: { pid: number; name: string }): string {
+  return `${track.name} (${track.pid})`;
+}

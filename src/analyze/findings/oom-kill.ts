@@ -1,0 +1,82 @@
+import { formatBytes, formatDuration, formatPercent } from '../../report/format.js';
+import type { Finding } from '../finding.js';
+import { at, type Context, indexAt, largestAnonAt, processName, time } from './context.js';
+
+/** The breakdown before a kill is read from the fullest sample in this window before it. */
+const LOOKBACK_MS = 3000;
+const MAX_VICTIMS = 5;
+
+/**
+ * OOM kills counted by the cgroup: who was killed, at what usage, what memory was made of in the last
+ * seconds, and which process held the most anonymous memory. A kill with usage well under the limit came
+ * from elsewhere (an ancestor's limit, or the host running out).
+ */
+export function oomKillFinding(ctx: Context): Finding | undefined {
+  const kills = ctx.summary.oomKills;
+  const first = kills[0];
+  if (!first) return undefined;
+  const lastKill = kills[kills.length - 1] ?? first;
+  const index = fullestBefore(ctx, first.timeMs);
+  const usage = index >= 0 ? at(ctx.usage, index) : 0;
+  const { limit } = ctx;
+  const atLimit = limit !== null && usage >= 0.9 * limit;
+  const victims = kills
+    .slice(0, MAX_VICTIMS)
+    .map((kill) =>
+      kill.pid === null ? 'a process headroom did not see' : `${kill.name ?? '?'} (${kill.pid})`,
+    );
+  const more = kills.length > MAX_VICTIMS ? ` and ${kills.length - MAX_VICTIMS} more` : '';
+  const holder = largestAnonAt(ctx, index >= 0 ? time(ctx, index) : first.timeMs);
+  const breakdown =
+    index >= 0
+      ? `anon ${formatBytes(at(ctx.anon, index))}, page cache ${formatBytes(at(ctx.file, index))}, shmem ${formatBytes(at(ctx.shmem, index))}, kernel ${formatBytes(at(ctx.kernel, index))}`
+      : 'no sample before it';
+  const where = atLimit
+    ? `with usage at ${formatBytes(usage)} of its ${formatBytes(limit)} limit (${formatPercent(usage, limit)}): the cgroup's own limit`
+    : `with usage at ${formatBytes(usage)}${limit === null ? ' and no limit on this cgroup' : `, under its ${formatBytes(limit)} limit`}: the kill came from outside this cgroup's limit (an ancestor's limit or the host running out of memory)`;
+  const message =
+    `The OOM killer killed ${victims.join(', ')}${more} at ${formatDuration(first.timeMs)}, ${where}. ` +
+    `Just before: ${breakdown}.` +
+    (holder
+      ? ` ${processName(holder.track)} held the most anonymous memory, ${formatBytes(holder.bytes)}.`
+      : '');
+  const advice = atLimit
+    ? [
+        'Give the job more memory (see the right-size finding), or make it need less: process its input in chunks.',
+        at(ctx.file, index) + at(ctx.shmem, index) > at(ctx.anon, index)
+          ? 'Cache and shmem made up most of it: see the page-cache and shmem findings.'
+          : "Anonymous memory made up most of it: the job's own data. Profile it to see which code allocates.",
+      ]
+    : [
+        'Look at the limits above this cgroup (headroom limits) and at the host: other workloads may have used the memory.',
+      ];
+  return {
+    kind: 'oom-kill',
+    severity: 'critical',
+    message,
+    advice,
+    evidence: {
+      fromMs: Math.max(0, first.timeMs - LOOKBACK_MS),
+      toMs: lastKill.timeMs,
+      series: ['usage', 'anon', 'file', 'shmem', 'kernel', 'oomKills'],
+      pids: kills.flatMap((kill) => (kill.pid === null ? [] : [kill.pid])),
+    },
+    figures: {
+      kills: kills.length,
+      usageBytes: usage,
+      limitBytes: limit,
+      anonBytes: index >= 0 ? at(ctx.anon, index) : null,
+      atLimit: atLimit ? 1 : 0,
+      largestAnonPid: holder?.track.pid ?? null,
+    },
+  };
+}
+
+function fullestBefore(ctx: Context, timeMs: number): number {
+  const last = indexAt(ctx, timeMs);
+  let best = -1;
+  for (let i = last; i >= 0 && time(ctx, i) >= timeMs - LOOKBACK_MS; i--) {
+    if (best < 0 || at(ctx.usage, i) > at(ctx.usage, best)) best = i;
+  }
+  return best >= 0 ? best : last;
+}

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import { type HostPaths, procPath, realHost, resolveHostPath } from './host-paths.js';
+import { parseMountinfo } from './mountinfo.js';
+import { readOptionalKernelFile } from './read-file.js';
+
+/** A memory-backed filesystem and how much it holds. */
+export interface TmpfsUsage {
+  mountPoint: string;
+  usedBytes: number;
+  sizeBytes: number;
+}
+
+/** Filesystems whose files live in memory (shmem): tmpfs, /dev/shm, memory-backed volumes. */
+const MEMORY_BACKED = new Set(['tmpfs', 'shm', 'ramfs']);
+
+/**
+ * The memory-backed filesystems a process can see and what each holds; each mount point once, however
+ * often it is bind-mounted.
+ */
+export function tmpfsUsage(pid: number | 'self', host: HostPaths = realHost): TmpfsUsage[] {
+  const file = procPath(host, pid, 'mountinfo');
+  const text = readOptionalKernelFile(file);
+  if (text === undefined) return [];
+  const seen = new Set<string>();
+  const usage: TmpfsUsage[] = [];
+  for (const mount of parseMountinfo(text, file)) {
+    if (!MEMORY_BACKED.has(mount.fsType)) continue;
+    const key = `${mount.majorMinor}:${mount.root}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      const stat = fs.statfsSync(resolveHostPath(host, mount.mountPoint));
+      usage.push({
+        mountPoint: mount.mountPoint,
+        usedBytes: (stat.blocks - stat.bfree) * stat.bsize,
+        sizeBytes: stat.blocks * stat.bsize,
+      });
+    } catch {
+      // Unmounted since, or hidden from us.
+    }
+  }
+  return usage;
+}
