@@ -32,7 +32,7 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
   const parts: string[] = [];
   if (hits > 0) {
     parts.push(
-      `The cgroup reached its ${formatBytes(ctx.limit)} limit ${hits} time${hits === 1 ? '' : 's'} between ${formatDuration(fromMs)} and ${formatDuration(toMs)} (${counter}); each time the kernel had to reclaim memory before the job could allocate.`,
+      `The cgroup reached its ${formatBytes(ctx.limit)} limit ${hits} time${hits === 1 ? '' : 's'} ${toMs - fromMs < 100 ? `at ${formatDuration(fromMs)}` : `between ${formatDuration(fromMs)} and ${formatDuration(toMs)}`} (${counter}); each time the kernel had to reclaim memory before the job could allocate.`,
     );
     parts.push(
       reclaimable >= 0.5

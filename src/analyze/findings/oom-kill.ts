@@ -17,7 +17,8 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
   if (!first) return undefined;
   const lastKill = kills[kills.length - 1] ?? first;
   const index = fullestBefore(ctx, first.timeMs);
-  const usage = index >= 0 ? at(ctx.usage, index) : 0;
+  // A fast allocator reaches the limit between two samples: the kernel's high-water mark saw it.
+  const usage = Math.max(index >= 0 ? at(ctx.usage, index) : 0, kernelPeakAt(ctx, first.timeMs));
   const { limit } = ctx;
   const atLimit = limit !== null && usage >= 0.9 * limit;
   const victims = kills
@@ -70,6 +71,14 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
       largestAnonPid: holder?.track.pid ?? null,
     },
   };
+}
+
+/** The cgroup's high-water mark as read on the tick that saw the kill; own cgroups only, since a
+ * container's mark may predate the run. */
+function kernelPeakAt(ctx: Context, timeMs: number): number {
+  if (ctx.capture.header.cgroup.mode !== 'own') return 0;
+  const index = indexAt(ctx, timeMs);
+  return index < 0 ? 0 : Math.max(0, ctx.capture.series.values.peak[index] ?? 0);
 }
 
 function fullestBefore(ctx: Context, timeMs: number): number {
