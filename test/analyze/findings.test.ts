@@ -73,6 +73,16 @@ describe('anon-growth', () => {
     expect(kinds(findings)).not.toContain('anon-growth');
   });
 
+  it('does not call a climb that went back down for good growth', () => {
+    const findings = findingsOf((writer) => {
+      samples(writer, 300, (i) => {
+        const anon = (i < 100 ? 10 + 2 * i : 10) * MiB;
+        return { usage: anon, anon };
+      });
+    });
+    expect(kinds(findings)).not.toContain('anon-growth');
+  });
+
   it('reads the climb up to the anon peak, so an OOM kill at the end does not hide it', () => {
     const findings = findingsOf((writer) => {
       samples(writer, 100, (i) => ({ usage: (10 + 2.4 * i) * MiB, anon: (10 + 2.4 * i) * MiB }));

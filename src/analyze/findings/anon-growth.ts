@@ -8,18 +8,20 @@ const MAX_WINDOWS = 12;
 const MIN_RISE = 32 * MiB;
 /** How well the floor must fit a straight line. */
 const MIN_R2 = 0.8;
+/** The anon peak counts as the end of the climb when it falls in the last tenth of the run. */
+const END_SHARE = 0.9;
+const KILL_AFTER_PEAK_MS = 5000;
 /** A forecast reaching the limit within this long is a warning. */
 const WARN_WITHIN_MS = 60 * 60_000;
 
 /**
  * Anonymous memory whose floor rises steadily. Each window's minimum is the floor: a sawtooth that returns
- * to its base has a flat floor and is not growth, while a leak lifts the floor with it. Only the part up to
- * the anon peak is read, so an OOM kill or a final free does not hide the climb before it.
+ * to its base has a flat floor and is not growth, while a leak lifts the floor with it.
  */
 export function anonGrowthFinding(ctx: Context): Finding | undefined {
   const peak = max(ctx.anon);
   if (peak.index < 0) return undefined;
-  const end = peak.index;
+  const end = climbEnd(ctx, peak.index);
   const span = time(ctx, end) - time(ctx, 0);
   if (span < MIN_SPAN_MS || end < 2 * MAX_WINDOWS) return undefined;
   const floors = windowFloors(ctx, end);
@@ -65,6 +67,21 @@ export function anonGrowthFinding(ctx: Context): Finding | undefined {
       limitBytes: limit,
     },
   };
+}
+
+/**
+ * Where the climb to judge ends: at the anon peak when the run ended or was OOM-killed soon after it (the
+ * exit or the kill frees the memory), otherwise at the end of the run, so that memory that rose and then
+ * went back down for good is not called growth.
+ */
+function climbEnd(ctx: Context, peakIndex: number): number {
+  const last = ctx.length - 1;
+  const peakMs = time(ctx, peakIndex);
+  const nearEnd = peakMs >= time(ctx, 0) + END_SHARE * (time(ctx, last) - time(ctx, 0));
+  const killedAfter = ctx.summary.oomKills.some(
+    (kill) => kill.timeMs >= peakMs && kill.timeMs - peakMs <= KILL_AFTER_PEAK_MS,
+  );
+  return nearEnd || killedAfter ? peakIndex : last;
 }
 
 interface Point {
