@@ -1,37 +1,31 @@
 import fs from 'node:fs';
-import { errnoCode } from '../kernel/errors.js';
 import {
-  CAPTURE_FORMAT,
-  CAPTURE_VERSION,
   type CaptureEvent,
   type CaptureHeader,
   type EndRecord,
-  type FileRecord,
   SAMPLE_FIELDS,
   type SampleField,
-  type TmpfsRecord,
   UNSCALED_FIELDS,
 } from './capture-format.js';
+import { readLines } from './capture-lines.js';
+import {
+  CaptureError,
+  decodeEnd,
+  decodeEvent,
+  decodeHeader,
+  ioReason,
+  isNumber,
+  isStringArray,
+  numbers,
+} from './capture-records.js';
+
+export { CaptureError } from './capture-records.js';
 
 const KIB = 1024;
 const USAGE = SAMPLE_FIELDS.indexOf('usage');
 const PEAK = SAMPLE_FIELDS.indexOf('peak');
-/** Lines this long are damage (or not a capture): a real record is a few KiB at most, argv included. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
 /** Past this many, damaged lines are only counted, so a mangled file cannot flood the report. */
 const MAX_LINE_WARNINGS = 5;
-
-/** The file cannot be read as a capture at all; the message is one line and names the file. */
-export class CaptureError extends Error {
-  override readonly name = 'CaptureError';
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`${oneLine(file)}: ${reason}`);
-  }
-}
 
 /**
  * The cgroup samples, one column per field. Typed arrays rather than objects per sample: a 24 h capture at
@@ -125,64 +119,6 @@ export function parseCapture(text: string, file = '<capture>'): Capture {
     newline = text.indexOf('\n', start);
   }
   return decoder.finish(start < text.length ? text.slice(start) : undefined);
-}
-
-/**
- * Feeds complete lines to onLine and returns the bytes after the last newline (a torn record), if any.
- * Reads in chunks rather than one string: long captures with many processes outgrow V8's string limit.
- * An over-long line is passed as undefined.
- */
-function readLines(fd: number, file: string, onLine: (line: string | undefined) => void): string | undefined {
-  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  let partial: Buffer[] = [];
-  let partialBytes = 0;
-  let overlong = false;
-  let first = true;
-  for (;;) {
-    let count: number;
-    try {
-      count = fs.readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      throw new CaptureError(file, `cannot read: ${ioReason(error)}`);
-    }
-    if (count === 0) break;
-    const chunk = buffer.subarray(0, count);
-    if (first) {
-      first = false;
-      // Reject binary and other files at once instead of scanning them for a newline.
-      const opening = chunk.toString('latin1', 0, Math.min(count, 64)).trimStart();
-      if (opening !== '' && !opening.startsWith('{')) throw notACapture(file);
-    }
-    let start = 0;
-    let newline = chunk.indexOf(10, start);
-    while (newline !== -1) {
-      if (overlong) {
-        onLine(undefined);
-      } else if (partial.length > 0) {
-        partial.push(chunk.subarray(start, newline));
-        onLine(Buffer.concat(partial).toString('utf8'));
-      } else {
-        onLine(chunk.toString('utf8', start, newline));
-      }
-      partial = [];
-      partialBytes = 0;
-      overlong = false;
-      start = newline + 1;
-      newline = chunk.indexOf(10, start);
-    }
-    if (start < count && !overlong) {
-      // Copied: the read buffer is reused for the next chunk.
-      partial.push(Buffer.from(chunk.subarray(start)));
-      partialBytes += count - start;
-      if (partialBytes > MAX_LINE_BYTES) {
-        partial = [];
-        overlong = true;
-      }
-    }
-  }
-  // Not a record whatever it was; a stand-in keeps the decoder from holding 64 MiB of it.
-  if (overlong) return '\u0000';
-  return partial.length > 0 ? Buffer.concat(partial).toString('utf8') : undefined;
 }
 
 /** Grows in chunks and copies once at the end, so a long series never needs twice its size while growing. */
@@ -548,203 +484,6 @@ class CaptureDecoder {
   }
 }
 
-/** @param complete false when the line had no newline after it: headroom stopped while writing it. */
-function decodeHeader(text: string | undefined, file: string, complete: boolean): CaptureHeader {
-  if (text === undefined || text.trim() === '') {
-    throw text === undefined
-      ? notACapture(file)
-      : new CaptureError(file, 'first line is empty, not a headroom capture');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    if (text.includes(CAPTURE_FORMAT)) {
-      throw new CaptureError(
-        file,
-        complete
-          ? 'capture header is damaged'
-          : 'capture header is incomplete (headroom stopped while writing it)',
-      );
-    }
-    throw notACapture(file);
-  }
-  if (!isObject(value) || value.format !== CAPTURE_FORMAT) throw notACapture(file);
-  const version = value.version;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new CaptureError(
-      file,
-      `capture has an invalid format version (${oneLine(JSON.stringify(version))})`,
-    );
-  }
-  if (version > CAPTURE_VERSION) {
-    throw new CaptureError(
-      file,
-      `capture format version ${version} is newer than this headroom reads (version ${CAPTURE_VERSION}); upgrade headroom`,
-    );
-  }
-  const problem = headerProblem(value);
-  if (problem) throw new CaptureError(file, `capture header is damaged (${problem})`);
-  const header = value as unknown as CaptureHeader;
-  // Older or hand-made headers may lack the optional parts; give them one shape.
-  if (typeof header.component !== 'string') header.component = null;
-  if (!Array.isArray(header.fields)) header.fields = [...SAMPLE_FIELDS];
-  return header;
-}
-
-/** The header fields readers rely on; undefined when all are sound. */
-function headerProblem(header: Record<string, unknown>): string | undefined {
-  if (!isNumber(header.startMs)) return 'startMs';
-  if (!isStringArray(header.command)) return 'command';
-  const cgroup = header.cgroup;
-  if (!isObject(cgroup)) return 'cgroup';
-  if (cgroup.version !== 1 && cgroup.version !== 2) return 'cgroup.version';
-  if (typeof cgroup.path !== 'string') return 'cgroup.path';
-  if (cgroup.mode !== 'own' && cgroup.mode !== 'observe') return 'cgroup.mode';
-  const limit = header.limit;
-  if (!isObject(limit)) return 'limit';
-  if (limit.bytes !== null && !isNumber(limit.bytes)) return 'limit.bytes';
-  if (typeof limit.source !== 'string') return 'limit.source';
-  return undefined;
-}
-
-function decodeEvent(kind: unknown, data: unknown, timeMs: number): CaptureEvent | undefined {
-  if (!isObject(data)) return undefined;
-  switch (kind) {
-    case 'oom-kill': {
-      const { count, victims } = data;
-      if (!isNumber(count) || !Array.isArray(victims)) return undefined;
-      const decoded: Array<{ pid: number; name: string }> = [];
-      for (const victim of victims) {
-        if (!isObject(victim) || !isNumber(victim.pid) || typeof victim.name !== 'string') return undefined;
-        decoded.push({ pid: victim.pid, name: victim.name });
-      }
-      return { kind, timeMs, count, victims: decoded };
-    }
-    case 'limit-hit': {
-      const { count, total } = data;
-      if (!isNumber(count) || !isNumber(total)) return undefined;
-      return { kind, timeMs, count, total };
-    }
-    case 'limit-change': {
-      const { limit, high } = data;
-      if (!isNumberOrNull(limit) || !isNumberOrNull(high)) return undefined;
-      return { kind, timeMs, limit, high };
-    }
-    case 'note':
-      return typeof data.message === 'string' ? { kind, timeMs, message: data.message } : undefined;
-    case 'files': {
-      const files = decodeList(data.files, decodeFileRecord);
-      const tmpfs = decodeList(data.tmpfs, decodeTmpfsRecord);
-      return files && tmpfs ? { kind, timeMs, files, tmpfs } : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-function decodeList<T>(value: unknown, decode: (item: unknown) => T | undefined): T[] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const list: T[] = [];
-  for (const item of value) {
-    const decoded = decode(item);
-    if (decoded === undefined) return undefined;
-    list.push(decoded);
-  }
-  return list;
-}
-
-function decodeFileRecord(value: unknown): FileRecord | undefined {
-  if (!isObject(value)) return undefined;
-  const { path, sizeBytes, residentBytes, tmpfs, deleted, pids } = value;
-  if (
-    typeof path !== 'string' ||
-    !isNumber(sizeBytes) ||
-    !isNumberOrNull(residentBytes) ||
-    typeof tmpfs !== 'boolean' ||
-    typeof deleted !== 'boolean' ||
-    !Array.isArray(pids) ||
-    !pids.every(isNumber)
-  ) {
-    return undefined;
-  }
-  return { path, sizeBytes, residentBytes, tmpfs, deleted, pids: pids as number[] };
-}
-
-function decodeTmpfsRecord(value: unknown): TmpfsRecord | undefined {
-  if (!isObject(value)) return undefined;
-  const { mountPoint, usedBytes, sizeBytes } = value;
-  if (typeof mountPoint !== 'string' || !isNumber(usedBytes) || !isNumber(sizeBytes)) return undefined;
-  return { mountPoint, usedBytes, sizeBytes };
-}
-
-function decodeEnd(value: unknown): EndRecord | undefined {
-  if (!isObject(value)) return undefined;
-  const { exitCode, signal, status, durationMs, peakBytes, oomKills, limitHits } = value;
-  if (
-    !isNumberOrNull(exitCode) ||
-    (signal !== null && typeof signal !== 'string') ||
-    !isNumber(status) ||
-    !isNumber(durationMs) ||
-    !isNumberOrNull(peakBytes) ||
-    !isNumber(oomKills) ||
-    !isNumber(limitHits)
-  ) {
-    return undefined;
-  }
-  return { exitCode, signal, status, durationMs, peakBytes, oomKills, limitHits };
-}
-
-/**
- * The numbers of a sample line from `from` on, or undefined if any is not a number. Extra trailing
- * columns (fields a newer writer appended) are ignored; missing ones make the line unusable.
- */
-function numbers(record: unknown[], from: number): number[] | undefined {
-  const needed = from === 0 ? SAMPLE_FIELDS.length + 1 : SAMPLE_FIELDS.length;
-  if (record.length - from < needed) return undefined;
-  const out: number[] = new Array(needed);
-  for (let i = 0; i < needed; i++) {
-    const value = record[from + i];
-    if (!isNumber(value)) return undefined;
-    out[i] = value;
-  }
-  return out;
-}
-
-function notACapture(file: string): CaptureError {
-  return new CaptureError(file, 'not a headroom capture (first line is not a capture header)');
-}
-
-function ioReason(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return oneLine(error instanceof Error ? error.message : String(error));
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function isNumberOrNull(value: unknown): value is number | null {
-  return value === null || isNumber(value);
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
-}
-
 function plural(count: number, noun: string): string {
   if (count === 1) return `1 ${noun}`;
   return `${count} ${noun.endsWith('s') ? `${noun}es` : `${noun}s`}`;
@@ -756,9 +495,4 @@ function seconds(ms: number): string {
   const minutes = Math.floor(ms / 60_000);
   if (minutes < 60) return `${minutes} min ${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')} s`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
-}
-
-/** Messages are printed as one line; a file name may hold anything. */
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]/g, (ch) => (ch === '\n' ? '\\n' : '\\r'));
 }
