@@ -1,12 +1,13 @@
-// Runs the benchmarks (all, or those named on the command line: overhead sampling self capture-size),
-// prints a table and writes bench/results/latest.json. Run through `npm run bench` so dist/ is fresh.
+// Runs the benchmarks (all, or those named on the command line: overhead sampling self capture-size
+// report-scale), prints a table and writes bench/results/latest.json. Run through `npm run bench` so
+// dist/ is fresh.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './lib/spawn.mjs';
 import { formatNumber, round } from './lib/stats.mjs';
 
-const BENCHMARKS = ['overhead', 'sampling', 'self', 'capture-size'];
+const BENCHMARKS = ['overhead', 'sampling', 'self', 'capture-size', 'report-scale'];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -4,6 +4,7 @@ import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { limitsCommand } from './limits.js';
 import { SizeError } from './parse-size.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
 
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   limitsCommand(program, setStatus);
   runCommand(program, setStatus);
   summaryCommand(program, setStatus);
+  reportCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 
   try {

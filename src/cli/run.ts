@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Summary } from '../analyze/summarize.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
 import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
 
@@ -11,6 +12,7 @@ interface RunFlags {
   quiet?: boolean;
   observe?: boolean;
   grace: string;
+  report?: string;
 }
 
 export function runCommand(program: Command, setStatus: (code: number) => void): void {
@@ -31,6 +33,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       '10',
     )
     .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
+    .option('--report <file>', 'after the job, write an HTML report of its memory to this file')
     .passThroughOptions()
     .action(async (words: string[], flags: RunFlags) => {
       const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
@@ -68,5 +71,31 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
         onJobExit: () => setOptimizingCompilers(true),
       });
       setStatus(result.status);
+      if (flags.report !== undefined)
+        await writeRunReport(result.capture, result.summary, flags.report, flags.quiet ?? false);
     });
+}
+
+/**
+ * The HTML report of a finished run. Whatever goes wrong here is a one-line warning: the job's exit
+ * status stays what it was.
+ */
+async function writeRunReport(
+  capturePath: string,
+  summary: Summary,
+  output: string,
+  quiet: boolean,
+): Promise<void> {
+  try {
+    const [{ readCapture }, { writeHtmlReport }] = await Promise.all([
+      import('../record/capture-reader.js'),
+      import('./report.js'),
+    ]);
+    const written = await writeHtmlReport(readCapture(capturePath), summary, output);
+    if (!written.ok) process.stderr.write(`headroom: warning: ${written.reason}\n`);
+    else if (!quiet) process.stderr.write(`headroom: report written to ${output}\n`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`headroom: warning: cannot write the report ${output}: ${message.split('\n')[0]}\n`);
+  }
 }

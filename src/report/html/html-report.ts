@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Summary } from '../../analyze/summarize.js';
+import type { Capture } from '../../record/capture-reader.js';
+import { CLIENT_SCRIPT } from './client-script.js';
+import { buildReportData, type ReportData } from './report-data.js';
+import { REPORT_CSS } from './styles.js';
+
+/** Nothing may be fetched: no network, no other file; only inline scripts and styles and data: images. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; " +
+  "base-uri 'none'; form-action 'none'";
+
+/**
+ * One offline HTML file: the report's data as escaped JSON, uPlot and the page's script inlined.
+ * Every string from the capture reaches the page only inside the JSON element and is put into the DOM
+ * as text by the script.
+ */
+export function renderHtmlReport(capture: Capture, summary: Summary): string {
+  return renderHtmlFromData(buildReportData(capture, summary));
+}
+
+export function renderHtmlFromData(data: ReportData): string {
+  const assets = uplotAssets();
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="headroom">
+<title>headroom report</title>
+<style>${assets.css}</style>
+<style>${REPORT_CSS}</style>
+</head>
+<body>
+<header class="top"><span class="brand">headroom</span> <span class="brand-sub">memory report</span></header>
+<main>
+<noscript><p class="notice">This report draws its content with JavaScript; allow scripts for this file to see it.</p></noscript>
+<section id="overview" aria-label="overview"></section>
+<section id="findings"><h2>Findings</h2></section>
+<section id="memory"><h2>Memory over time</h2><p class="note" id="memory-note"></p><div class="chart" id="memory-chart"></div></section>
+<section id="processes"><h2>Processes</h2><p class="note" id="process-note"></p><div class="chart" id="process-chart"></div><div class="table-wrap" id="process-table"></div></section>
+<section id="details"><h2>Run</h2></section>
+<section id="flamegraph" hidden><h2>Allocation flame graph</h2><p class="note">Where the job allocated memory, by call stack.</p><div id="flamegraph-chart"></div></section>
+</main>
+<script type="application/json" id="headroom-data">${jsonForScript(data)}</script>
+<script>${assets.js}</script>
+<script>${CLIENT_SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * JSON that is safe inside a script element and in any HTML context: <, >, & and the JavaScript line
+ * separators are escaped, so no string can close the element or open a comment.
+ */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+let cached: { js: string; css: string } | undefined;
+
+/** uPlot's script and stylesheet, read from the installed package (a runtime dependency). */
+export function uplotAssets(): { js: string; css: string } {
+  if (cached) return cached;
+  const require = createRequire(path.join(moduleDir(), 'html-report.js'));
+  const read = (name: string) => fs.readFileSync(require.resolve(`uplot/dist/${name}`), 'utf8');
+  const js = read('uPlot.iife.min.js');
+  const css = read('uPlot.min.css');
+  // Either would end its element early; uPlot has neither, and must keep it that way.
+  if (/<\/script/i.test(js) || /<\/style/i.test(css)) throw new Error('uPlot cannot be inlined as it is');
+  cached = { js, css };
+  return cached;
+}
+
+/**
+ * This module's directory: __dirname in the CommonJS bundle (dist/headroom.cjs), import.meta.url in the
+ * ES module build. The try keeps esbuild from warning that import.meta is empty in CommonJS.
+ */
+function moduleDir(): string {
+  if (typeof __dirname === 'string') return __dirname;
+  try {
+    return path.dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return process.cwd();
+  }
+}
