@@ -1,8 +1,11 @@
 /** The library: the same operations the commands use. */
+
+export type { CachedFile, Evidence, Finding, FindingKind, Severity } from './analyze/finding.js';
 export { type LimitsReport, limits, type RuntimeCeilings } from './analyze/limits.js';
 export { type Summary, summarize } from './analyze/summarize.js';
 export * as kernel from './kernel/index.js';
 export * from './record/capture-format.js';
 export { type Capture, CaptureError, readCapture } from './record/capture-reader.js';
+export { renderHtmlReport } from './report/html/html-report.js';
 export { HeadroomError } from './run/errors.js';
 export { type RunOptions, type RunResult, run } from './run/run.js';

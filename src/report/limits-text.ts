@@ -1,6 +1,6 @@
 import type { LimitsReport } from '../analyze/limits.js';
+import { formatBytes, formatPercent } from '../format.js';
 import { describeLimitSource } from '../kernel/index.js';
-import { formatBytes, formatPercent } from './format.js';
 
 /** `headroom limits` for people: the real limit first, then what fills it, then what runtimes believe. */
 export function renderLimitsText(report: LimitsReport): string {

@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import type { Finding } from '../analyze/finding.js';
 import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
-import { formatBytes, formatDuration, formatPercent } from './format.js';
+import { formatBytes, formatDuration, formatPercent } from '../format.js';
 import { sanitizeForTerminal } from './terminal-text.js';
 
 export interface SummaryTextOptions {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Summary } from '../analyze/summarize.js';
+import { formatBytes, formatDuration } from '../format.js';
 import {
   describeErrno,
   effectiveLimit,
@@ -12,7 +13,6 @@ import {
 } from '../kernel/index.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
-import { formatBytes, formatDuration } from '../report/format.js';
 import { LiveStatus } from '../report/live-status.js';
 import { captureHeader } from './capture-header.js';
 import { defaultCapturePath } from './capture-path.js';

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../report/format.js';
+import { formatBytes, formatDuration } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { anonAt, at, type Context, MiB, max, processName, time } from './context.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatPercent } from '../../report/format.js';
+import { formatBytes, formatDuration, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, indexAt, largestAnonAt, processName, time } from './context.js';
 

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration, formatPercent } from '../../report/format.js';
+import { formatBytes, formatDuration, formatPercent } from '../../format.js';
 import type { CachedFile, Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
 

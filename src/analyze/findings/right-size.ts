@@ -1,4 +1,4 @@
-import { formatBytes, formatPercent } from '../../report/format.js';
+import { formatBytes, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
+import { formatBytes } from '../../format.js';
 import type { ProcessTrack } from '../../record/capture-reader.js';
-import { formatBytes } from '../../report/format.js';
 import type { Finding } from '../finding.js';
 import { type Context, MiB } from './context.js';
 

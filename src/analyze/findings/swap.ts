@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../report/format.js';
+import { formatBytes, formatDuration } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { type Context, max, time } from './context.js';
 
