@@ -136,7 +136,8 @@ describe('findings from real jobs in real cgroups (v1)', () => {
     expect(summary.findings[0]?.kind).toBe('oom-kill');
     expect(figure(kill, 'atLimit')).toBe(1);
     expect(figure(kill, 'usageBytes')).toBeGreaterThan(230 * MiB);
-    expect(figure(kill, 'anonBytes')).toBeGreaterThan(200 * MiB);
+    // From the last sample before the kill, up to 100 ms before it: the allocator is fast.
+    expect(figure(kill, 'anonBytes')).toBeGreaterThan(96 * MiB);
     expect(kill.message).toMatch(/killed node \(\d+\)/);
     expect(kill.evidence.pids).toEqual([summary.oomKills[0]?.pid]);
     const swap = find(summary, 'swap');

@@ -69,6 +69,8 @@ describe('FileTracker', () => {
       // Not enough growth yet: no look.
       tracker.maybeScan(0, 8 * MiB, () => [pid]);
       tracker.maybeScan(3000, 40 * MiB, () => [pid]);
+      // The job keeps writing after the last look: the record has the size the file ended with.
+      fs.appendFileSync(big, Buffer.alloc(2 * MiB, 1));
       tracker.finish(4000);
     });
     const event = readCapture(file).events.find((e) => e.kind === 'files');
@@ -76,11 +78,11 @@ describe('FileTracker', () => {
     const ours = event.files.filter((f) => f.path === big || f.path === small || f.path === shm);
     // The small file is below the size worth naming; the tmpfs file is kept whatever its size.
     expect(ours.map((f) => [f.path, f.sizeBytes, f.tmpfs, f.pids])).toEqual([
-      [big, 4 * MiB, false, [pid]],
+      [big, 6 * MiB, false, [pid]],
       [shm, 2 * MiB, true, [pid]],
     ]);
     // Just written, so resident (fincore counts it with mincore).
-    expect(ours[0]?.residentBytes).toBe(4 * MiB);
+    expect(ours[0]?.residentBytes).toBe(6 * MiB);
     const devShm = event.tmpfs.find((mount) => mount.mountPoint === '/dev/shm');
     expect(devShm?.usedBytes).toBeGreaterThanOrEqual(2 * MiB);
   });
