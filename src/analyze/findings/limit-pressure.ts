@@ -37,7 +37,7 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
     parts.push(
       reclaimable >= 0.5
         ? `Then ${formatPercent(cache, usage)} of usage was clean page cache, which is cheap to drop: the job slowed a little but was not at risk.`
-        : `Then only ${formatPercent(cache, usage)} of usage was clean page cache it could drop at once (the rest: anonymous memory, shmem, or dirty cache waiting for the disk), so the job stalled in reclaim and came close to an OOM kill.`,
+        : `Then only ${formatPercent(cache, usage)} of usage was clean page cache it could drop at once (the rest: anonymous memory, shmem, or dirty cache waiting for the disk), so the job stalled in reclaim${summary.oomKilled ? ' until the OOM killer struck' : ' and came close to an OOM kill'}.`,
     );
   }
   if (highHits > 0) {

@@ -111,7 +111,8 @@ function stepAt(s: StepSeries, grid: readonly number[]): Array<number | null> {
   let k = -1;
   for (const t of grid) {
     while (k + 1 < s.times.length && (s.times[k + 1] ?? 0) <= t) k++;
-    const alive = t >= s.startMs && (s.endMs === null || t < s.endMs);
+    // Drawn up to its exit: the last reading holds until then.
+    const alive = t >= s.startMs && (s.endMs === null || t <= s.endMs);
     out.push(alive && k >= 0 ? (s.values[k] ?? null) : null);
   }
   return out;

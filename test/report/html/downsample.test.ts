@@ -67,14 +67,14 @@ describe('indexAtOrAfter', () => {
 });
 
 describe('alignSteps', () => {
-  it('puts stepwise series on their own times when they fit, null where a series did not exist', () => {
+  it('puts stepwise series on their own times when they fit, held to their exit, null where they did not exist', () => {
     const aligned = alignSteps([
       { times: [0, 20], values: [1, 2], startMs: 0, endMs: 30 },
       { times: [10], values: [5], startMs: 10, endMs: null },
     ]);
     expect(aligned.times).toEqual([0, 10, 20, 30]);
     expect(aligned.values).toEqual([
-      [1, 1, 2, null],
+      [1, 1, 2, 2],
       [null, 5, 5, 5],
     ]);
   });
