@@ -4,6 +4,7 @@
 // `headroom summary --json` on the same capture (reading and summarizing it, without the HTML).
 import fs from 'node:fs';
 import path from 'node:path';
+import { SAMPLE_FIELDS } from '../dist/record/capture-format.js';
 import { CaptureWriter } from '../dist/record/capture-writer.js';
 import { HEADROOM, timed } from './lib/spawn.mjs';
 import { MIB, median } from './lib/stats.mjs';
@@ -36,25 +37,7 @@ export function writeDayCapture(file) {
     limit: { bytes: LIMIT, source: 'memory.max of /bench/etl', high: null, swapBytes: 0 },
     requested: { memory: LIMIT, memorySwap: LIMIT },
     hostMemory: { total: 16384 * MIB, swapTotal: 0 },
-    fields: [
-      'usage',
-      'anon',
-      'file',
-      'activeFile',
-      'inactiveFile',
-      'fileDirty',
-      'fileWriteback',
-      'shmem',
-      'kernel',
-      'swap',
-      'peak',
-      'oomKills',
-      'limitHits',
-      'highHits',
-      'psiSome',
-      'psiFull',
-      'self',
-    ],
+    fields: [...SAMPLE_FIELDS],
   };
   fs.rmSync(file, { force: true });
   const writer = new CaptureWriter(file, header);

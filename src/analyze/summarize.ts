@@ -2,6 +2,7 @@ import type { CgroupMode } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
 import { findFindings } from './findings/index.js';
+import { lastAtOrBefore } from './last-at-or-before.js';
 
 /** What the cgroup's memory was made of, bytes. */
 export interface MemoryBreakdown {
@@ -269,20 +270,11 @@ function limitAt(capture: Capture, timeMs: number): Summary['limit'] {
 }
 
 function rssAt(track: ProcessTrack, timeMs: number): number {
-  if (track.startMs > timeMs || (track.endMs !== null && track.endMs <= timeMs)) return 0;
+  // A process seen gone on the tick of the peak (an OOM victim, when the kernel's mark is the peak) held
+  // its memory up to that moment.
+  if (track.startMs > timeMs || (track.endMs !== null && track.endMs < timeMs)) return 0;
   const { timeMs: times, anon, file, shmem } = track.samples;
-  let low = 0;
-  let high = times.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const mid = (low + high) >> 1;
-    if ((times[mid] ?? Number.POSITIVE_INFINITY) <= timeMs) {
-      found = mid;
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
-  }
+  const found = lastAtOrBefore(times, timeMs);
   if (found < 0) return 0;
   return (anon[found] ?? 0) + (file[found] ?? 0) + (shmem[found] ?? 0);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
 import type { Capture } from '../record/capture-reader.js';
+import { loadCapture } from './load-capture.js';
 
 export function reportCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -11,20 +12,11 @@ export function reportCommand(program: Command, setStatus: (code: number) => voi
     .argument('<capture>', 'a capture file written by headroom run')
     .option('-o, --output <file>', 'the HTML file (default: the capture with .html for its extension)')
     .action(async (file: string, flags: { output?: string }) => {
-      const [{ summarize }, { CaptureError, readCapture }] = await Promise.all([
+      const [{ summarize }, capture] = await Promise.all([
         import('../analyze/summarize.js'),
-        import('../record/capture-reader.js'),
+        loadCapture(file, setStatus),
       ]);
-      let capture: Capture;
-      try {
-        capture = readCapture(file);
-      } catch (error) {
-        if (!(error instanceof CaptureError)) throw error;
-        process.stderr.write(`headroom: ${error.message}\n`);
-        setStatus(1);
-        return;
-      }
-      for (const warning of capture.warnings) process.stderr.write(`headroom: warning: ${warning}\n`);
+      if (!capture) return;
       const output = flags.output ?? defaultReportPath(file);
       const written = await writeHtmlReport(capture, summarize(capture), output);
       if (written.ok) {

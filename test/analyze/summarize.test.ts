@@ -126,6 +126,18 @@ describe('summarize', () => {
     ]);
   });
 
+  it("counts an OOM victim at the peak when the kernel's mark, read on the kill's tick, is the peak", () => {
+    const summary = summaryOf((writer) => {
+      writer.processStart(0, 77, 1, 'node', ['node', 'a.js']);
+      writer.sample(0, sampleValues({ usage: 100 * MiB, anon: 98 * MiB }));
+      writer.processMemory(0, processMemory(77, { rssAnon: 98 * MiB }));
+      writer.sample(500, sampleValues({ usage: 1 * MiB, peak: 256 * MiB, oomKills: 1 }));
+      writer.processExit(500, 77);
+    });
+    expect(summary.peak).toMatchObject({ bytes: 256 * MiB, timeMs: 500 });
+    expect(summary.processes[0]?.rssAtPeakBytes).toBe(98 * MiB);
+  });
+
   it('does not call exit status 137 an OOM kill when the counter did not rise', () => {
     const summary = summaryOf((writer) => {
       writer.sample(0, sampleValues({ usage: 10 * MiB }));

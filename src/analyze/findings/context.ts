@@ -1,5 +1,6 @@
 import type { FileRecord, TmpfsRecord } from '../../record/capture-format.js';
 import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
+import { lastAtOrBefore } from '../last-at-or-before.js';
 import type { Summary } from '../summarize.js';
 
 export const MiB = 1024 * 1024;
@@ -86,19 +87,7 @@ export function max(column: Float64Array): { value: number; index: number } {
 
 /** Index of the last sample at or before timeMs, -1 when none. */
 export function indexAt(ctx: Context, timeMs: number): number {
-  let low = 0;
-  let high = ctx.length - 1;
-  let found = -1;
-  while (low <= high) {
-    const mid = (low + high) >> 1;
-    if ((ctx.timeMs[mid] ?? 0) <= timeMs) {
-      found = mid;
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
-  }
-  return found;
+  return lastAtOrBefore(ctx.timeMs, timeMs);
 }
 
 export function time(ctx: Context, index: number): number {
@@ -108,17 +97,7 @@ export function time(ctx: Context, index: number): number {
 /** A process's anonymous memory at timeMs: its last reading at or before then, 0 if not running. */
 export function anonAt(track: ProcessTrack, timeMs: number): number {
   if (track.startMs > timeMs) return 0;
-  const times = track.samples.timeMs;
-  let found = -1;
-  for (let low = 0, high = times.length - 1; low <= high; ) {
-    const mid = (low + high) >> 1;
-    if ((times[mid] ?? Number.POSITIVE_INFINITY) <= timeMs) {
-      found = mid;
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
-  }
+  const found = lastAtOrBefore(track.samples.timeMs, timeMs);
   return found < 0 ? 0 : (track.samples.anon[found] ?? 0);
 }
 
