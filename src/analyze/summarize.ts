@@ -1,4 +1,4 @@
-import type { CgroupMode } from '../record/capture-format.js';
+import type { CgroupMode, GuardAction, GuardKnob } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
 import { findFindings } from './findings/index.js';
@@ -65,6 +65,11 @@ export interface Summary {
   command: string[];
   component: string | null;
   cgroup: { version: 1 | 2; path: string; mode: CgroupMode };
+  /** What the guard set before the job started, and what it did or saw (MemoryError instead of SIGKILL). */
+  guard: {
+    knobs: GuardKnob[];
+    actions: Array<{ timeMs: number; action: GuardAction; pid: number | null; message: string }>;
+  };
   /** What filled memory and what to do, most severe first. */
   findings: Finding[];
 }
@@ -112,8 +117,21 @@ export function summarize(capture: Capture): Summary {
     command: [...header.command],
     component: header.component ?? null,
     cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
+    guard: guardOf(capture),
   };
   return { ...base, findings: findFindings(capture, base) };
+}
+
+function guardOf(capture: Capture): Summary['guard'] {
+  const guard: Summary['guard'] = { knobs: [], actions: [] };
+  for (const event of capture.events) {
+    if (event.kind === 'guard-knobs') guard.knobs.push(...event.knobs);
+    if (event.kind === 'guard-action') {
+      const { timeMs, action, pid, message } = event;
+      guard.actions.push({ timeMs, action, pid, message });
+    }
+  }
+  return guard;
 }
 
 function findPeak(capture: Capture, observe: boolean, warnings: string[]): Summary['peak'] {

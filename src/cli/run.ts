@@ -13,7 +13,11 @@ interface RunFlags {
   observe?: boolean;
   grace: string;
   report?: string;
+  guard: string | false;
+  nodeProcesses?: string;
 }
+
+const GUARD_MODES = ['knobs'];
 
 export function runCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -34,6 +38,13 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
     )
     .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
     .option('--report <file>', 'after the job, write an HTML report of its memory to this file')
+    .option(
+      '--guard <modes>',
+      'keep the job under its limit: knobs = set Node, Go, JVM and Python memory settings from the limit',
+      'knobs',
+    )
+    .option('--no-guard', 'set nothing in the job from the limit')
+    .option('--node-processes <n>', 'Node processes that share the limit at once (splits the heap knob)', '1')
     .passThroughOptions()
     .action(async (words: string[], flags: RunFlags) => {
       const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
@@ -49,6 +60,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
         throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
       }
+      const guard = parseGuard(flags.guard, flags.nodeProcesses ?? '1');
       const [command, ...args] = words;
       const { run } = await import('../run/run.js');
       setOptimizingCompilers(false);
@@ -68,12 +80,28 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
         observe: flags.observe ?? false,
         quiet: flags.quiet ?? false,
         graceSeconds,
+        guard,
         onJobExit: () => setOptimizingCompilers(true),
       });
       setStatus(result.status);
       if (flags.report !== undefined)
         await writeRunReport(result.capture, result.summary, flags.report, flags.quiet ?? false);
     });
+}
+
+function parseGuard(modes: string | false, nodeProcesses: string): { knobs: boolean; nodeProcesses: number } {
+  const count = Number(nodeProcesses);
+  if (!Number.isInteger(count) || count < 1 || count > 1024) {
+    throw new SizeError(`--node-processes: "${nodeProcesses}" must be a whole number from 1 to 1024`);
+  }
+  if (modes === false) return { knobs: false, nodeProcesses: count };
+  const chosen = modes.split(',').map((mode) => mode.trim());
+  for (const mode of chosen) {
+    if (!GUARD_MODES.includes(mode)) {
+      throw new SizeError(`--guard: unknown mode "${mode}" (one of: ${GUARD_MODES.join(', ')})`);
+    }
+  }
+  return { knobs: chosen.includes('knobs'), nodeProcesses: count };
 }
 
 /**

@@ -100,7 +100,28 @@ export type CaptureEvent =
   | { kind: 'limit-hit'; timeMs: number; count: number; total: number }
   | { kind: 'limit-change'; timeMs: number; limit: number | null; high: number | null }
   | { kind: 'note'; timeMs: number; message: string }
-  | { kind: 'files'; timeMs: number; files: FileRecord[]; tmpfs: TmpfsRecord[] };
+  | { kind: 'files'; timeMs: number; files: FileRecord[]; tmpfs: TmpfsRecord[] }
+  | { kind: 'guard-knobs'; timeMs: number; knobs: GuardKnob[] }
+  | {
+      kind: 'guard-action';
+      timeMs: number;
+      action: GuardAction;
+      /** The process acted on or reporting, null for the whole job. */
+      pid: number | null;
+      message: string;
+    };
+
+/** A runtime setting the guard made from the limit, before the job started. */
+export interface GuardKnob {
+  runtime: 'node' | 'go' | 'java' | 'python';
+  /** As set: "NODE_OPTIONS=--max-old-space-size=192", "RLIMIT_DATA=966367641". */
+  setting: string;
+  /** The memory it grants, bytes. */
+  bytes: number;
+}
+
+/** memory-error: a runtime failed an allocation because of a guard knob, instead of being OOM-killed. */
+export type GuardAction = 'memory-error' | 'snapshot' | 'term' | 'kill' | 'reclaim';
 
 /** A file the job held open while its page cache or shmem grew (written once, at the end). */
 export interface FileRecord {

@@ -6,6 +6,8 @@ import {
   type CaptureHeader,
   type EndRecord,
   type FileRecord,
+  type GuardAction,
+  type GuardKnob,
   SAMPLE_FIELDS,
   type TmpfsRecord,
 } from './capture-format.js';
@@ -108,6 +110,15 @@ export function decodeEvent(kind: unknown, data: unknown, timeMs: number): Captu
     }
     case 'note':
       return typeof data.message === 'string' ? { kind, timeMs, message: data.message } : undefined;
+    case 'guard-knobs': {
+      const knobs = decodeList(data.knobs, decodeKnob);
+      return knobs ? { kind, timeMs, knobs } : undefined;
+    }
+    case 'guard-action': {
+      const { action, pid, message } = data;
+      if (!isGuardAction(action) || !isNumberOrNull(pid) || typeof message !== 'string') return undefined;
+      return { kind, timeMs, action, pid, message };
+    }
     case 'files': {
       const files = decodeList(data.files, decodeFileRecord);
       const tmpfs = decodeList(data.tmpfs, decodeTmpfsRecord);
@@ -127,6 +138,20 @@ function decodeList<T>(value: unknown, decode: (item: unknown) => T | undefined)
     list.push(decoded);
   }
   return list;
+}
+
+const RUNTIMES: ReadonlySet<unknown> = new Set(['node', 'go', 'java', 'python']);
+const GUARD_ACTIONS: ReadonlySet<unknown> = new Set(['memory-error', 'snapshot', 'term', 'kill', 'reclaim']);
+
+function isGuardAction(value: unknown): value is GuardAction {
+  return GUARD_ACTIONS.has(value);
+}
+
+function decodeKnob(value: unknown): GuardKnob | undefined {
+  if (!isObject(value)) return undefined;
+  const { runtime, setting, bytes } = value;
+  if (!RUNTIMES.has(runtime) || typeof setting !== 'string' || !isNumber(bytes)) return undefined;
+  return { runtime: runtime as GuardKnob['runtime'], setting, bytes };
 }
 
 function decodeFileRecord(value: unknown): FileRecord | undefined {

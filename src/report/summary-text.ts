@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { Finding } from '../analyze/finding.js';
 import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration, formatPercent } from '../format.js';
+import { describeKnobs } from '../guard/knobs.js';
 import { sanitizeForTerminal } from './terminal-text.js';
 
 export interface SummaryTextOptions {
@@ -40,9 +41,13 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   row('made of', breakdownText(summary));
   if (summary.oomKills.length > 0) row('OOM kills', style.alert(oomText(summary.oomKills)));
   if (summary.limitHits > 0) row('limit hits', String(summary.limitHits));
+  for (const action of summary.guard.actions.slice(0, MAX_KILLS)) {
+    row('guard', style.warn(sanitizeForTerminal(`${action.message} at ${formatDuration(action.timeMs)}`)));
+  }
   const top = processesText(summary.processes);
   if (top) row(top.label, top.text);
   row('limit', limitText(summary));
+  if (summary.guard.knobs.length > 0) row('guard set', describeKnobs(summary.guard.knobs));
   if (options.capturePath) row('capture', sanitizeForTerminal(options.capturePath));
   // Truncation first: it qualifies every figure above.
   const warnings = [...summary.warnings].sort(

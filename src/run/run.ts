@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { type GuardOptions, type JobGuard, prepareGuard } from '../guard/job-guard.js';
+import { describeKnobs } from '../guard/knobs.js';
 import {
   describeErrno,
   effectiveLimit,
@@ -47,6 +49,8 @@ export interface RunOptions {
   live?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Runtime knobs from the limit; on unless `{ knobs: false }`. */
+  guard?: GuardOptions;
   /** Called once the job has exited, before headroom reads the capture back for the summary. */
   onJobExit?: (status: number) => void;
 }
@@ -92,6 +96,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let writer: CaptureWriter | undefined;
   let capture: string;
   let sampler: Sampler;
+  let guard: JobGuard;
   // headroom itself, and its sentinel once started, are in the cgroup in observe mode but not the job.
   const excludePids = new Set([process.pid]);
   try {
@@ -116,6 +121,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
     });
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
+    guard = prepareGuard(options.guard, header.limit.bytes, env, header.command);
+    if (guard.knobs.length > 0) {
+      writer.event({ kind: 'guard-knobs', timeMs: 0, knobs: guard.knobs });
+      say(`guard: ${describeKnobs(guard.knobs)}`);
+    }
     // Opened before the job starts: a cgroup that cannot be sampled must stop headroom before the job
     // runs, not leave the job running unobserved.
     sampler = new Sampler({
@@ -139,7 +149,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     throw new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
   }
 
-  const child = spawnJob(placement, program, options, env, cwd);
+  const child = spawnJob(placement, program, options, guard.env, cwd);
   const spawned = await new Promise<Error | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
@@ -192,6 +202,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     say(`could not take the final sample: ${messageOf(error)}`);
   }
   if (placement.mode === 'own') killAll(placement, child);
+  guard.collect(writer, startMs, Date.now() - startMs);
   const own = placement.mode === 'own';
   writer.end(Date.now() - startMs, {
     exitCode: code,

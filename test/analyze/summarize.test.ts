@@ -90,6 +90,7 @@ describe('summarize', () => {
       command: ['python', 'etl.py'],
       component: null,
       cgroup: { version: 2, path: '/headroom/job-1', mode: 'own' },
+      guard: { knobs: [], actions: [] },
       findings: expect.any(Array),
     });
     expect(summary.findings.map((f) => f.kind)).toContain('page-cache');
@@ -325,6 +326,7 @@ describe('summarize', () => {
       'command',
       'component',
       'cgroup',
+      'guard',
       'findings',
     ]);
     expect(json.findings).toEqual([]);

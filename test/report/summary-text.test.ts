@@ -37,6 +37,7 @@ function summary(overrides: Partial<Summary> = {}): Summary {
       sampledBytes: 251 * MiB,
     },
     processes: [],
+    guard: { knobs: [], actions: [] },
     findings: [],
     limitHits: 0,
     durationMs: 12_400,

@@ -3,8 +3,8 @@ import type { Finding } from '../finding.js';
 import { type Context, max, time } from './context.js';
 
 /**
- * Whether the job could swap and what that meant. Told when it did swap, when it was OOM-killed or ran at
- * its limit (where swap decides between slowing down and dying), or when --memory-swap was given.
+ * Whether the job could swap and what that meant. Told when it did swap, or when it was OOM-killed or ran
+ * at its limit, where swap decides between slowing down and dying.
  */
 export function swapFinding(ctx: Context): Finding | undefined {
   const { header } = ctx.capture;
@@ -13,7 +13,7 @@ export function swapFinding(ctx: Context): Finding | undefined {
   const swapLimit = header.limit.swapBytes;
   const asked = header.requested.memorySwap !== undefined;
   const pressed = ctx.summary.oomKilled || ctx.summary.limitHits > 0;
-  if (swapped.value <= 0 && !pressed && !asked) return undefined;
+  if (swapped.value <= 0 && !pressed) return undefined;
   if (ctx.limit === null && swapped.value <= 0) return undefined;
 
   const limit = formatBytes(ctx.limit);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Summary } from '../../analyze/summarize.js';
+import { moduleDir } from '../../package-root.js';
 import type { Capture } from '../../record/capture-reader.js';
 import { CLIENT_SCRIPT } from './client-script.js';
 import { buildReportData, type ReportData } from './report-data.js';
@@ -77,17 +77,4 @@ export function uplotAssets(): { js: string; css: string } {
   if (/<\/script/i.test(js) || /<\/style/i.test(css)) throw new Error('uPlot cannot be inlined as it is');
   cached = { js, css };
   return cached;
-}
-
-/**
- * This module's directory: __dirname in the CommonJS bundle (dist/headroom.cjs), import.meta.url in the
- * ES module build. The try keeps esbuild from warning that import.meta is empty in CommonJS.
- */
-function moduleDir(): string {
-  if (typeof __dirname === 'string') return __dirname;
-  try {
-    return path.dirname(fileURLToPath(import.meta.url));
-  } catch {
-    return process.cwd();
-  }
 }

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Summary } from '../../src/analyze/summarize.js';
+import { jobsDir, leftoverCgroups, MiB, runCli, scratchDir } from '../helpers/run-cli.js';
+
+let scratch: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  scratch = scratchDir();
+});
+afterEach(() => {
+  scratch.cleanup();
+  expect(leftoverCgroups()).toEqual([]);
+  // The guard's log is read and removed at the end of every run.
+  expect(
+    fs.readdirSync(path.dirname(scratch.dir)).filter((name) => name.startsWith(`headroom-guard-`)),
+  ).toEqual([]);
+});
+
+/** A clean environment for the job: nothing of the test runner's own NODE_OPTIONS or PYTHONPATH. */
+const env = { NODE_OPTIONS: '', PYTHONPATH: '', GOMEMLIMIT: '', JAVA_TOOL_OPTIONS: '' };
+
+async function guarded(flags: string[], command: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const capture = path.join(scratch.dir, 'job.hrc');
+  const result = await runCli(['run', '-o', capture, ...flags, '--', ...command], {
+    cwd: scratch.dir,
+    env: { ...env, ...extraEnv },
+  });
+  const json = await runCli(['summary', '--json', capture], { cwd: scratch.dir });
+  return { ...result, summary: JSON.parse(json.stdout) as Summary };
+}
+
+describe('the runtime-knob guard (real cgroup v1)', () => {
+  it('turns a Python allocation past the limit into a MemoryError, exit 1, not a SIGKILL', async () => {
+    const { status, stderr, summary } = await guarded(
+      ['--memory', '1g'],
+      ['python3', '-c', 'x = bytearray(4000 * 2**20)'],
+    );
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/^headroom: guard: .*Python RLIMIT_DATA 922 MiB/m);
+    expect(stderr).toMatch(/Traceback[\s\S]*MemoryError/);
+    expect(summary.oomKilled).toBe(false);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.guard.actions).toHaveLength(1);
+    expect(summary.guard.actions[0]).toMatchObject({ action: 'memory-error' });
+    expect(summary.guard.actions[0]?.message).toMatch(
+      /MemoryError in python \(\d+\) at <string>:1 under the guard's RLIMIT_DATA of 922 MiB/,
+    );
+    expect(stderr).toMatch(/^ {2}guard {8}MemoryError in python/m);
+  });
+
+  it('leaves ordinary imports and a thread pool working under the same guard', async () => {
+    const imports = await guarded(
+      ['--memory', '1g'],
+      ['python3', '-c', 'import json, csv, sqlite3, ssl, decimal, multiprocessing; print("imported")'],
+    );
+    expect(imports.status).toBe(0);
+    expect(imports.stdout).toBe('imported\n');
+    const pool = await guarded(
+      ['--memory', '1g'],
+      [
+        'python3',
+        '-c',
+        'from concurrent.futures import ThreadPoolExecutor\nwith ThreadPoolExecutor(32) as ex: print(sum(ex.map(lambda x: x * x, range(10000))))',
+      ],
+    );
+    expect(pool.status).toBe(0);
+    expect(pool.stdout).toBe(`${[...Array(10000).keys()].reduce((sum, x) => sum + x * x, 0)}\n`);
+    expect(pool.summary.guard.actions).toEqual([]);
+  });
+
+  it("stops a Node job at the heap limit it chose, with V8's own error instead of a SIGKILL", async () => {
+    const { status, stderr, summary } = await guarded(
+      ['--memory', '256m'],
+      ['node', path.join(jobsDir, 'heap-grow.mjs')],
+    );
+    expect(stderr).toMatch(/heap out of memory/);
+    expect(status).toBe(134);
+    expect(summary.signal).toBe('SIGABRT');
+    expect(summary.oomKilled).toBe(false);
+    expect(summary.guard.knobs.find((k) => k.runtime === 'node')).toEqual({
+      runtime: 'node',
+      setting: 'NODE_OPTIONS=--max-old-space-size=192',
+      bytes: 192 * MiB,
+    });
+    expect(summary.peak.bytes).toBeLessThan(256 * MiB);
+  });
+
+  it("keeps the user's own sitecustomize and a lower rlimit of their own", async () => {
+    const site = path.join(scratch.dir, 'site');
+    fs.mkdirSync(site);
+    fs.writeFileSync(path.join(site, 'sitecustomize.py'), 'print("user sitecustomize")\n');
+    const script = 'import resource; print(resource.getrlimit(resource.RLIMIT_DATA)[0])';
+    const ours = await guarded(['--memory', '1g'], ['python3', '-c', script], { PYTHONPATH: site });
+    expect(ours.stdout).toBe(`user sitecustomize\n${1024 * MiB - Math.floor(102.4 * MiB)}\n`);
+    const theirs = await guarded(
+      ['--memory', '1g'],
+      ['sh', '-c', `ulimit -d 524288; exec python3 -c '${script}'`],
+    );
+    expect(theirs.stdout).toBe(`${512 * MiB}\n`);
+  });
+
+  it('sets nothing with --no-guard', async () => {
+    const { stdout, stderr, summary } = await guarded(
+      ['--memory', '256m', '--no-guard'],
+      ['sh', '-c', 'echo "[$NODE_OPTIONS|$GOMEMLIMIT|$PYTHONPATH]"'],
+    );
+    expect(stdout).toBe('[||]\n');
+    expect(stderr).not.toMatch(/guard/);
+    expect(summary.guard).toEqual({ knobs: [], actions: [] });
+  });
+
+  it('refuses an unknown guard mode with one line and exit 125', async () => {
+    const result = await runCli(['run', '--guard', 'nonsense', '--', 'true'], { cwd: scratch.dir });
+    expect(result.status).toBe(125);
+    expect(result.stderr).toBe('headroom: --guard: unknown mode "nonsense" (one of: knobs)\n');
+    const count = await runCli(['run', '--node-processes', '0', '--', 'true'], { cwd: scratch.dir });
+    expect(count.status).toBe(125);
+    expect(count.stderr).toMatch(/^headroom: --node-processes: "0" must be a whole number/);
+  });
+});
