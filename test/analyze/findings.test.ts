@@ -36,8 +36,13 @@ function only(findings: Finding[], kind: FindingKind): Finding {
 }
 
 /** `count` samples, 100 ms apart, with values from `at(i)`. */
-function samples(writer: CaptureWriter, count: number, at: (i: number) => Partial<SampleValues>): void {
-  for (let i = 0; i < count; i++) writer.sample(i * 100, sampleValues(at(i)));
+function samples(
+  writer: CaptureWriter,
+  count: number,
+  at: (i: number) => Partial<SampleValues>,
+  fromMs = 0,
+): void {
+  for (let i = 0; i < count; i++) writer.sample(fromMs + i * 100, sampleValues(at(i)));
 }
 
 describe('anon-growth', () => {
@@ -60,6 +65,25 @@ describe('anon-growth', () => {
     const findings = findingsOf((writer) => {
       samples(writer, 200, (i) => {
         const anon = (i % 10 < 5 ? 200 : 10) * MiB;
+        return { usage: anon, anon };
+      });
+    });
+    expect(kinds(findings)).not.toContain('anon-growth');
+  });
+
+  it('forecasts from memory the kernel cannot reclaim, not from usage that clean cache fills', () => {
+    const findings = findingsOf((writer) => {
+      samples(writer, 101, (i) => ({ usage: 255 * MiB, anon: (20 + i) * MiB, file: (235 - i) * MiB }));
+    });
+    // 120 MiB pinned at the end, 10 MiB/s: (256 - 120) / 10 s, not 0.
+    expect(only(findings, 'anon-growth').figures.timeToLimitMs).toBeCloseTo(13_600, -2);
+  });
+
+  it('does not call a slow sawtooth growth either', () => {
+    const findings = findingsOf((writer) => {
+      // A period of 50 samples against windows of about 17: some windows see only its top.
+      samples(writer, 200, (i) => {
+        const anon = (i % 50 < 25 ? 10 + 8 * (i % 25) : 10) * MiB;
         return { usage: anon, anon };
       });
     });
@@ -121,6 +145,23 @@ describe('page-cache and shmem', () => {
     expect(cache.severity).toBe('info');
     expect(cache.message).toMatch(/870 MiB of 900 MiB in use \(97%\)/);
     expect(findings.filter((f) => f.severity !== 'info')).toEqual([]);
+  });
+
+  it('does not call dirty cache a problem where nothing had to reclaim it', () => {
+    const findings = findingsOf(
+      (writer) =>
+        samples(writer, 30, () => ({
+          usage: 600 * MiB,
+          anon: 20 * MiB,
+          file: 580 * MiB,
+          fileDirty: 400 * MiB,
+        })),
+      captureHeader({ limit: { bytes: null, source: 'no limit', high: null, swapBytes: null } }),
+    );
+    const cache = only(findings, 'page-cache');
+    expect(cache.severity).toBe('info');
+    expect(cache.message).not.toMatch(/outran/);
+    expect(cache.message).toMatch(/not a leak/);
   });
 
   it('names the files from the files event, largest resident first, and shmem mounts', () => {
@@ -208,6 +249,15 @@ describe('limit-pressure (cgroup v2 counters and PSI)', () => {
     expect(pressure.evidence.toMs).toBe(4900);
   });
 
+  it('does not print a zero PSI full figure', () => {
+    const findings = findingsOf((writer) =>
+      samples(writer, 20, () => ({ usage: 100 * MiB, anon: 100 * MiB, psiSome: 1500, psiFull: 0 })),
+    );
+    const pressure = only(findings, 'limit-pressure');
+    expect(pressure.message).toMatch(/up to 15% of the time/);
+    expect(pressure.message).not.toMatch(/all tasks/);
+  });
+
   it('limit hits on clean cache are information only', () => {
     const findings = findingsOf((writer) =>
       samples(writer, 50, (i) => ({ usage: 255 * MiB, anon: 10 * MiB, file: 240 * MiB, limitHits: i })),
@@ -247,6 +297,17 @@ describe('swap', () => {
     expect(swap.figures.swapPeakBytes).toBe(50 * MiB);
   });
 
+  it("ignores the host's few pages of housekeeping swap, and swap from before an observed run", () => {
+    expect(
+      kinds(findingsOf((writer) => samples(writer, 10, () => ({ usage: 100 * MiB, swap: 4096 })))),
+    ).not.toContain('swap');
+    const observed = findingsOf(
+      (writer) => samples(writer, 10, () => ({ usage: 100 * MiB, swap: 300 * MiB })),
+      captureHeader({ cgroup: { version: 2, path: '/docker/abc', mode: 'observe', ancestorsHidden: false } }),
+    );
+    expect(kinds(observed)).not.toContain('swap');
+  });
+
   it('stays quiet for a job far from its limit that was not asked about swap', () => {
     const findings = findingsOf((writer) => samples(writer, 10, () => ({ usage: 10 * MiB, anon: 10 * MiB })));
     expect(kinds(findings)).not.toContain('swap');
@@ -264,6 +325,14 @@ describe('runtime-heap', () => {
     expect(defaultHeap(256 * MiB)).toBe(256 * MiB);
     expect(defaultHeap(1024 * MiB)).toBe(512 * MiB);
     expect(defaultHeap(64 * 1024 * MiB)).toBe(4096 * MiB);
+  });
+
+  it('does not tell a Python job reading through page cache that it cannot see the limit', () => {
+    const findings = findingsOf((writer) => {
+      writer.processStart(0, 42, 1, 'python3', ['python3', 'read.py']);
+      samples(writer, 10, () => ({ usage: 250 * MiB, anon: 20 * MiB, file: 230 * MiB }));
+    });
+    expect(kinds(findings)).not.toContain('runtime-heap');
   });
 
   it('takes the heap limit from NODE_OPTIONS in the header', () => {
@@ -303,6 +372,42 @@ describe('right-size', () => {
       compose: 'deploy:\n  resources:\n    limits:\n      memory: 384M\n    reservations:\n      memory: 80M',
       kubernetes: 'resources:\n  requests:\n    memory: 80Mi\n  limits:\n    memory: 384Mi',
     });
+  });
+
+  it('sizes from the need when a kill came from outside the limit, and counts a spike between samples', () => {
+    const findings = findingsOf(
+      (writer) => {
+        samples(writer, 20, (i) => ({
+          usage: 100 * MiB,
+          anon: 100 * MiB,
+          peak: i === 19 ? 400 * MiB : 100 * MiB,
+        }));
+        writer.sample(2000, sampleValues({ usage: 10 * MiB, anon: 10 * MiB, peak: 400 * MiB, oomKills: 1 }));
+      },
+      captureHeader({ limit: { bytes: 4096 * MiB, source: 'x', high: null, swapBytes: 0 } }),
+    );
+    expect(only(findings, 'oom-kill').figures.atLimit).toBe(0);
+    const size = only(findings, 'right-size');
+    expect(size.message).not.toMatch(/killed at its/);
+    // The kernel saw 400 MiB: 400 × 1.25 = 500 -> 512 MiB.
+    expect(size.figures.recommendedLimitBytes).toBe(512 * MiB);
+  });
+
+  it('names as the largest holder before a kill only a process still running then', () => {
+    const findings = findingsOf((writer) => {
+      writer.processStart(0, 10, 1, 'loader', ['loader']);
+      writer.processMemory(0, processMemory(10, { rssAnon: 200 * MiB }));
+      writer.processStart(0, 11, 1, 'worker', ['worker']);
+      writer.processMemory(0, processMemory(11, { rssAnon: 50 * MiB }));
+      samples(writer, 10, () => ({ usage: 250 * MiB, anon: 250 * MiB }));
+      writer.processExit(1000, 10);
+      samples(writer, 40, (i) => ({
+        usage: (i < 39 ? 240 : 10) * MiB,
+        anon: (i < 39 ? 240 : 10) * MiB,
+        oomKills: i < 39 ? 0 : 1,
+      }));
+    });
+    expect(only(findings, 'oom-kill').figures.largestAnonPid).toBe(11);
   });
 
   it('gives no findings at all for an empty capture', () => {

@@ -100,7 +100,6 @@ describe('findings from real jobs in real cgroups (v1)', () => {
       ['python3', path.join(jobsDir, 'sawtooth.py'), '120', '22'],
     );
     expect(status).toBe(0);
-    expect(summary.peak.breakdown.anon + 0).toBeGreaterThanOrEqual(0);
     expect(summary.processes[0]?.peakRssBytes).toBeGreaterThan(110 * MiB);
     expect(summary.findings.map((f) => f.kind)).not.toContain('anon-growth');
     expect(alarms(summary)).toEqual([]);

@@ -35,14 +35,15 @@ export function anonGrowthFinding(ctx: Context): Finding | undefined {
   const perMinute = fit.slope * 60_000;
   const { limit } = ctx;
   const endMs = time(ctx, end);
-  const usageAtEnd = at(ctx.usage, end);
+  // Clean cache gives way as anon grows: the room left is what the kernel cannot drop.
+  const pinnedAtEnd = at(ctx.pinned, end);
   const killed = ctx.summary.oomKilled;
-  const toLimitMs = limit !== null && !killed ? Math.max(0, (limit - usageAtEnd) / fit.slope) : null;
+  const toLimitMs = limit !== null && !killed ? Math.max(0, (limit - pinnedAtEnd) / fit.slope) : null;
   const grower = largestGrower(ctx, time(ctx, 0), endMs);
   const forecast = killed
     ? ' It grew until the OOM killer stopped it.'
     : toLimitMs !== null && limit !== null
-      ? ` At this rate usage reaches the ${formatBytes(limit)} limit ${formatDuration(toLimitMs)} after ${formatDuration(endMs)}.`
+      ? ` At this rate memory the kernel cannot reclaim fills the ${formatBytes(limit)} limit ${formatDuration(toLimitMs)} after ${formatDuration(endMs)}.`
       : ' There is no limit: on a host it grows until the host runs out.';
   const message =
     `Anonymous memory grew steadily by ${formatBytes(rise)} over ${formatDuration(span)}, ` +

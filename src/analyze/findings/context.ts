@@ -23,6 +23,8 @@ export interface Context {
   shmem: Float64Array;
   kernel: Float64Array;
   swap: Float64Array;
+  /** What the kernel cannot simply drop: anon + shmem + kernel + dirty cache. */
+  pinned: Float64Array;
   /** The limit in force at the peak, null when none. */
   limit: number | null;
   /** Index of the sample with the highest usage, -1 when there are none. */
@@ -49,6 +51,12 @@ export function buildContext(capture: Capture, summary: Omit<Summary, 'findings'
   const writeback = column(v.fileWriteback);
   for (let i = 0; i < n; i++) dirty[i] = (dirty[i] ?? 0) + (writeback[i] ?? 0);
   const usage = column(v.usage, v.self);
+  const anon = column(v.anon, v.self);
+  const shmem = column(v.shmem);
+  const kernel = column(v.kernel);
+  const pinned = new Float64Array(n);
+  for (let i = 0; i < n; i++)
+    pinned[i] = (anon[i] ?? 0) + (shmem[i] ?? 0) + (kernel[i] ?? 0) + (dirty[i] ?? 0);
   let peakIndex = -1;
   for (let i = 0; i < n; i++) if (peakIndex < 0 || (usage[i] ?? 0) > (usage[peakIndex] ?? 0)) peakIndex = i;
   const filesEvent = capture.events.filter((event) => event.kind === 'files').pop();
@@ -58,13 +66,14 @@ export function buildContext(capture: Capture, summary: Omit<Summary, 'findings'
     length: n,
     timeMs: series.timeMs,
     usage,
-    anon: column(v.anon, v.self),
+    anon,
     file: column(v.file),
     dirty,
     inactiveFile: column(v.inactiveFile),
-    shmem: column(v.shmem),
-    kernel: column(v.kernel),
+    shmem,
+    kernel,
     swap: column(v.swap),
+    pinned,
     limit: summary.limit.bytes,
     peakIndex,
     files: filesEvent?.kind === 'files' ? filesEvent.files : [],
@@ -96,7 +105,7 @@ export function time(ctx: Context, index: number): number {
 
 /** A process's anonymous memory at timeMs: its last reading at or before then, 0 if not running. */
 export function anonAt(track: ProcessTrack, timeMs: number): number {
-  if (track.startMs > timeMs) return 0;
+  if (track.startMs > timeMs || (track.endMs !== null && track.endMs < timeMs)) return 0;
   const found = lastAtOrBefore(track.samples.timeMs, timeMs);
   return found < 0 ? 0 : (track.samples.anon[found] ?? 0);
 }

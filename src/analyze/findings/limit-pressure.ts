@@ -47,7 +47,7 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
   }
   if (psiSome !== null && psiSome.value >= PSI_SOME_NOTE) {
     parts.push(
-      `Tasks stalled waiting for memory up to ${psiSome.value.toFixed(0)}% of the time (PSI some, 10 s average${psiFull ? `; all tasks at once ${psiFull.value.toFixed(0)}%` : ''}).`,
+      `Tasks stalled waiting for memory up to ${psiSome.value.toFixed(0)}% of the time (PSI some, 10 s average${psiFull && psiFull.value > 0 ? `; all tasks at once ${psiFull.value.toFixed(0)}%` : ''}).`,
     );
   }
   const stalled =

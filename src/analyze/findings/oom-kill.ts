@@ -16,11 +16,8 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
   const first = kills[0];
   if (!first) return undefined;
   const lastKill = kills[kills.length - 1] ?? first;
-  const index = fullestBefore(ctx, first.timeMs);
-  // A fast allocator reaches the limit between two samples: the kernel's high-water mark saw it.
-  const usage = Math.max(index >= 0 ? at(ctx.usage, index) : 0, kernelPeakAt(ctx, first.timeMs));
+  const { index, usage, atLimit } = killContext(ctx, first.timeMs);
   const { limit } = ctx;
-  const atLimit = limit !== null && usage >= 0.9 * limit;
   const victims = kills
     .slice(0, MAX_VICTIMS)
     .map((kill) =>
@@ -71,6 +68,26 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
       largestAnonPid: holder?.track.pid ?? null,
     },
   };
+}
+
+/**
+ * The cgroup just before a kill: the fullest sample of the last seconds, usage (the kernel's high-water
+ * mark when a fast allocator crossed the limit between samples), and whether that was this cgroup's own
+ * limit, on memory or, on v1 with a memsw limit, on memory plus swap.
+ */
+export function killContext(
+  ctx: Context,
+  timeMs: number,
+): { index: number; usage: number; atLimit: boolean } {
+  const index = fullestBefore(ctx, timeMs);
+  const usage = Math.max(index >= 0 ? at(ctx.usage, index) : 0, kernelPeakAt(ctx, timeMs));
+  const { limit } = ctx;
+  const swapLimit = ctx.capture.header.limit.swapBytes;
+  const swap = index >= 0 ? at(ctx.swap, index) : 0;
+  const atLimit =
+    limit !== null &&
+    (usage >= 0.9 * limit || (swapLimit !== null && swap > 0 && usage + swap >= 0.9 * (limit + swapLimit)));
+  return { index, usage, atLimit };
 }
 
 /** The cgroup's high-water mark as read on the tick that saw the kill; own cgroups only, since a

@@ -22,7 +22,10 @@ export function pageCacheFinding(ctx: Context): Finding | undefined {
   const { limit } = ctx;
   const dirtyPeak = max(ctx.dirty);
   const near = limit !== null && usage >= NEAR_LIMIT * limit;
-  const dirtyHeavy = dirtyPeak.value >= MIN_CACHE && dirtyPeak.value >= DIRTY_SHARE * (limit ?? usage);
+  // Dirty cache is only a problem where it must be reclaimed: at the limit.
+  const pressed = near || ctx.summary.limitHits > 0;
+  const dirtyHeavy =
+    pressed && dirtyPeak.value >= MIN_CACHE && dirtyPeak.value >= DIRTY_SHARE * (limit ?? usage);
   const anon = at(ctx.anon, index);
   const files = cachedFiles(ctx);
   const where = files.length > 0 ? ` It is mostly ${filesText(files)}.` : '';

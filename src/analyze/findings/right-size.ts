@@ -1,6 +1,7 @@
 import { formatBytes, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
+import { killContext } from './oom-kill.js';
 
 /**
  * The margin over the observed need. One run's peak understates the next (inputs vary), and a working set
@@ -28,10 +29,14 @@ export function rightSizeFinding(ctx: Context): Finding | undefined {
   }
   const workingPeak = max(working);
   const pinnedPeak = max(pinned);
-  const need = Math.max(workingPeak.value, pinnedPeak.value);
+  // A spike between samples shows only in the kernel's high-water mark; its cache share is unknown, so
+  // the inactive cache of the fullest sample stands in for it.
+  const spike = Math.max(0, ctx.summary.peak.bytes - at(ctx.inactiveFile, ctx.peakIndex));
+  const need = Math.max(workingPeak.value, pinnedPeak.value, spike);
   if (need <= 0) return undefined;
   const { limit } = ctx;
-  const killed = ctx.summary.oomKilled && limit !== null;
+  const firstKill = ctx.summary.oomKills[0];
+  const killed = limit !== null && firstKill !== undefined && killContext(ctx, firstKill.timeMs).atLimit;
   const recommended = roundUp(Math.max(FLOOR, killed ? limit * KILLED_STEP : need * MARGIN));
   const reservation = Math.min(recommended, roundUp(Math.max(FLOOR / 2, median(working))));
   const current = limit === null ? 'no limit' : `the current ${formatBytes(limit)}`;

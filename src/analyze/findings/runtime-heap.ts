@@ -52,7 +52,7 @@ function nodeFinding(ctx: Context, limit: number): Finding | undefined {
   }
   // A guess from the defaults is only worth a warning when the job came close enough for it to matter.
   const mattered =
-    together.some((node) => node.explicit) || ctx.summary.oomKilled || ctx.summary.peak.bytes >= limit / 2;
+    together.some((node) => node.explicit) || ctx.summary.oomKilled || anonPeak(ctx) >= limit / 2;
   return {
     kind: 'runtime-heap',
     severity: mattered ? 'warning' : 'info',
@@ -83,7 +83,7 @@ function pythonFinding(ctx: Context, limit: number): Finding | undefined {
   const { summary } = ctx;
   const killedPids = new Set(summary.oomKills.map((kill) => kill.pid));
   const killed = pythons.some((track) => killedPids.has(track.pid));
-  if (!killed && summary.peak.bytes < PYTHON_NEAR * limit) return undefined;
+  if (!killed && anonPeak(ctx) < PYTHON_NEAR * limit) return undefined;
   const host = ctx.capture.header.hostMemory.total;
   return {
     kind: 'runtime-heap',
@@ -101,6 +101,13 @@ function pythonFinding(ctx: Context, limit: number): Finding | undefined {
     },
     figures: { limitBytes: limit, hostBytes: host, processes: pythons.length, killed: killed ? 1 : 0 },
   };
+}
+
+/** Page cache says nothing about a runtime's heap: the peak of anon and shmem does. */
+function anonPeak(ctx: Context): number {
+  let peak = 0;
+  for (let i = 0; i < ctx.length; i++) peak = Math.max(peak, (ctx.anon[i] ?? 0) + (ctx.shmem[i] ?? 0));
+  return peak;
 }
 
 function isNode(track: ProcessTrack): boolean {

@@ -1,29 +1,44 @@
 import { formatBytes, formatDuration } from '../../format.js';
 import type { Finding } from '../finding.js';
-import { type Context, max, time } from './context.js';
+import { at, type Context, max, time } from './context.js';
 
 /**
  * Whether the job could swap and what that meant. Told when it did swap, or when it was OOM-killed or ran
  * at its limit, where swap decides between slowing down and dying.
  */
+/** Below this, swap is the host's housekeeping (kswapd moving a few idle pages), not the job's doing. */
+const MIN_SWAP = 16 * 1024 * 1024;
+
+/** The most swap used, counted from the first sample in observe mode: swap from before the run is not the job's. */
+function swapRise(ctx: Context): { value: number; index: number } {
+  const peak = max(ctx.swap);
+  const base = ctx.capture.header.cgroup.mode === 'observe' ? at(ctx.swap, 0) : 0;
+  return { value: Math.max(0, peak.value - base), index: peak.index };
+}
+
 export function swapFinding(ctx: Context): Finding | undefined {
   const { header } = ctx.capture;
-  const swapped = max(ctx.swap);
+  const swapped = swapRise(ctx);
   const hostSwap = header.hostMemory.swapTotal;
   const swapLimit = header.limit.swapBytes;
   const asked = header.requested.memorySwap !== undefined;
   const pressed = ctx.summary.oomKilled || ctx.summary.limitHits > 0;
-  if (swapped.value <= 0 && !pressed) return undefined;
-  if (ctx.limit === null && swapped.value <= 0) return undefined;
+  const did = swapped.value >= MIN_SWAP;
+  if (!did && !pressed) return undefined;
+  if (ctx.limit === null && !did) return undefined;
 
   const limit = formatBytes(ctx.limit);
   let message: string;
-  if (swapped.value > 0) {
+  if (did) {
     message = `The job swapped out up to ${formatBytes(swapped.value)} at ${formatDuration(time(ctx, swapped.index))}. Swapped memory is not counted in usage, but every access to it waits for the disk: near its limit the job slows down instead of failing.`;
   } else if (hostSwap === 0) {
     message = `The host has no swap, so ${asked ? '--memory-swap changed nothing' : 'the job could not swap'}: anonymous memory and shmem cannot leave RAM, and at the ${limit} limit the kernel can only drop page cache, then OOM-kill.`;
   } else if (swapLimit === 0) {
-    message = `Swap was off for this job (--memory-swap equal to --memory): at the ${limit} limit, memory that cannot be reclaimed (anonymous memory, shmem) means an OOM kill. It fails fast and predictably instead of slowing down.`;
+    const why =
+      header.cgroup.mode === 'own' && asked
+        ? ' (--memory-swap equal to --memory)'
+        : ' (its cgroup allows no swap)';
+    message = `Swap was off for this job${why}: at the ${limit} limit, memory that cannot be reclaimed (anonymous memory, shmem) means an OOM kill. It fails fast and predictably instead of slowing down.`;
   } else if (swapLimit === null) {
     message = `The job could use all of the host's ${formatBytes(hostSwap)} of swap beyond its ${limit} limit: near the limit it slows down rather than being killed, and it can slow down every other workload on the host.`;
   } else {
@@ -31,16 +46,15 @@ export function swapFinding(ctx: Context): Finding | undefined {
   }
   return {
     kind: 'swap',
-    severity: swapped.value > 0 ? 'warning' : 'info',
+    severity: did ? 'warning' : 'info',
     message,
-    advice:
-      swapped.value > 0
-        ? [
-            'Give the job enough memory that it never swaps, and set --memory-swap equal to --memory so it fails fast instead of crawling.',
-          ]
-        : [
-            'Set --memory-swap equal to --memory (Kubernetes does not swap by default) for predictable failures; allow swap only for jobs that can afford to slow down.',
-          ],
+    advice: did
+      ? [
+          'Give the job enough memory that it never swaps, and set --memory-swap equal to --memory so it fails fast instead of crawling.',
+        ]
+      : [
+          'Set --memory-swap equal to --memory (Kubernetes does not swap by default) for predictable failures; allow swap only for jobs that can afford to slow down.',
+        ],
     evidence: {
       fromMs: 0,
       toMs: ctx.capture.lastTimeMs,
