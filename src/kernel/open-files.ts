@@ -15,17 +15,23 @@ export interface OpenFile {
 const DELETED = ' (deleted)';
 
 /**
- * The regular files behind a process's descriptors. Processes come and go while we look, and some are not
- * ours to read: every failure just means fewer files, never an error.
+ * The regular files behind a process's descriptors, looking at no more than `maxDescriptors` of them.
+ * Processes come and go while we look, and some are not ours to read: every failure just means fewer
+ * files, never an error.
  */
-export function listOpenFiles(pid: number, host: HostPaths = realHost): OpenFile[] {
+export function listOpenFiles(
+  pid: number,
+  host: HostPaths = realHost,
+  maxDescriptors = Number.POSITIVE_INFINITY,
+): { files: OpenFile[]; descriptors: number } {
   const dir = procPath(host, pid, 'fd');
   let fds: string[];
   try {
     fds = fs.readdirSync(dir);
   } catch {
-    return [];
+    return { files: [], descriptors: 0 };
   }
+  if (fds.length > maxDescriptors) fds = fds.slice(0, maxDescriptors);
   const files: OpenFile[] = [];
   for (const fd of fds) {
     const link = `${dir}/${fd}`;
@@ -45,5 +51,5 @@ export function listOpenFiles(pid: number, host: HostPaths = realHost): OpenFile
       // The descriptor closed between readdir and stat.
     }
   }
-  return files;
+  return { files, descriptors: fds.length };
 }

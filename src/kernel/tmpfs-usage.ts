@@ -14,8 +14,8 @@ export interface TmpfsUsage {
 const MEMORY_BACKED = new Set(['tmpfs', 'shm', 'ramfs']);
 
 /**
- * The memory-backed filesystems a process can see and what each holds; each mount point once, however
- * often it is bind-mounted.
+ * The memory-backed filesystems a process can see and what each holds; each filesystem once, however
+ * often it or its directories are bind-mounted (statfs reports the whole filesystem).
  */
 export function tmpfsUsage(pid: number | 'self', host: HostPaths = realHost): TmpfsUsage[] {
   const file = procPath(host, pid, 'mountinfo');
@@ -25,9 +25,8 @@ export function tmpfsUsage(pid: number | 'self', host: HostPaths = realHost): Tm
   const usage: TmpfsUsage[] = [];
   for (const mount of parseMountinfo(text, file)) {
     if (!MEMORY_BACKED.has(mount.fsType)) continue;
-    const key = `${mount.majorMinor}:${mount.root}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(mount.majorMinor)) continue;
+    seen.add(mount.majorMinor);
     try {
       const stat = fs.statfsSync(resolveHostPath(host, mount.mountPoint));
       usage.push({

@@ -7,12 +7,15 @@ import type { CaptureWriter } from './capture-writer.js';
 const GROWTH_TRIGGER = 16 * 1024 * 1024;
 /** At most one look this often: listing descriptors costs a stat and a readlink each. */
 const MIN_GAP_MS = 2000;
-/** While this much is cache, look again this often even without growth: cache pinned at the limit by
- * reclaim does not grow, though the job may have moved on to other files. */
+/** While this much is cache at the limit, look again this often even without growth: cache pinned at the
+ * limit by reclaim does not grow, though the job may have moved on to other files. */
 const STEADY_GAP_MS = 10_000;
 const STEADY_MIN_BYTES = 32 * 1024 * 1024;
-/** Processes looked at per scan, so a thousand-process job does not stall a tick. */
+/** Processes and descriptors looked at per scan (about 12 µs a descriptor), so no job stalls a tick. */
 const MAX_PROCESSES = 256;
+const MAX_DESCRIPTORS = 2048;
+/** Files remembered; the smallest go first. */
+const MAX_REMEMBERED = 80;
 /** Files smaller than this cannot explain a memory problem; tmpfs files are kept whatever their size. */
 const MIN_FILE_BYTES = 1024 * 1024;
 /** Files reported, largest first. */
@@ -45,10 +48,21 @@ export class FileTracker {
     private readonly host: HostPaths = realHost,
   ) {}
 
-  /** Looks at the processes' open files if page cache + shmem grew enough since the last look. */
-  maybeScan(timeMs: number, cacheBytes: number, pids: () => Iterable<number>): void {
+  /**
+   * Looks at the processes' open files if page cache + shmem grew enough since the last look. Never
+   * throws: naming files is a nicety, and the sampler's tick must go on whatever /proc does.
+   */
+  maybeScan(timeMs: number, cacheBytes: number, atLimit: boolean, pids: () => Iterable<number>): void {
+    try {
+      this.scan(timeMs, cacheBytes, atLimit, pids);
+    } catch {
+      // A process or mount table that changed under us: the next look will do.
+    }
+  }
+
+  private scan(timeMs: number, cacheBytes: number, atLimit: boolean, pids: () => Iterable<number>): void {
     const grew = cacheBytes - this.scannedCache >= GROWTH_TRIGGER && timeMs - this.scannedMs >= MIN_GAP_MS;
-    const steady = cacheBytes >= STEADY_MIN_BYTES && timeMs - this.scannedMs >= STEADY_GAP_MS;
+    const steady = atLimit && cacheBytes >= STEADY_MIN_BYTES && timeMs - this.scannedMs >= STEADY_GAP_MS;
     if (!grew && !steady) {
       // Cache that shrank (reclaim, deleted files) lowers the bar for the next rise.
       this.scannedCache = Math.min(this.scannedCache, cacheBytes);
@@ -56,15 +70,32 @@ export class FileTracker {
     }
     this.scannedCache = cacheBytes;
     this.scannedMs = timeMs;
-    let looked = 0;
+    let processes = 0;
+    let descriptors = MAX_DESCRIPTORS;
     for (const pid of pids()) {
-      if (looked++ >= MAX_PROCESSES) break;
-      for (const file of listOpenFiles(pid, this.host)) this.remember(pid, file);
+      if (processes++ >= MAX_PROCESSES || descriptors <= 0) break;
+      const open = listOpenFiles(pid, this.host, descriptors);
+      descriptors -= open.descriptors;
+      for (const file of open.files) this.remember(pid, file);
+    }
+    if (this.files.size > MAX_REMEMBERED) {
+      const smallest = [...this.files.values()]
+        .sort((a, b) => b.sizeBytes - a.sizeBytes)
+        .slice(MAX_REMEMBERED);
+      for (const file of smallest) this.files.delete(file.key);
     }
   }
 
-  /** Writes the "files" event: resident bytes per file and what each tmpfs holds. */
+  /** Writes the "files" event: resident bytes per file and what each tmpfs holds. Never throws. */
   finish(timeMs: number): void {
+    try {
+      this.writeFiles(timeMs);
+    } catch {
+      // Without the file list the capture still holds everything else.
+    }
+  }
+
+  private writeFiles(timeMs: number): void {
     const mounts = tmpfsUsage('self', this.host);
     const tmpfs = mounts.filter((mount) => mount.usedBytes >= MIN_TMPFS_BYTES);
     const mountPoints = mounts.map((mount) => mount.mountPoint);
@@ -76,7 +107,7 @@ export class FileTracker {
       path: file.path,
       sizeBytes: file.sizeBytes,
       residentBytes: resident.get(file.path) ?? null,
-      tmpfs: mountPoints.some((mount) => isUnder(file.path, mount)),
+      tmpfs: isMemoryBacked(file.path, mountPoints),
       deleted: file.deleted,
       pids: [...file.pids].sort((a, b) => a - b),
     }));
@@ -106,7 +137,7 @@ export class FileTracker {
 
   private onTmpfs(file: string): boolean {
     this.tmpfsPaths ??= tmpfsUsage('self', this.host).map((mount) => mount.mountPoint);
-    return this.tmpfsPaths.some((mount) => isUnder(file, mount));
+    return isMemoryBacked(file, this.tmpfsPaths);
   }
 }
 
@@ -118,6 +149,11 @@ function finalSize(file: SeenFile): number {
   } catch {
     return file.sizeBytes;
   }
+}
+
+/** memfd_create files live in shmem but under no mount: /proc names them "/memfd:NAME". */
+function isMemoryBacked(file: string, mountPoints: readonly string[]): boolean {
+  return file.startsWith('/memfd:') || mountPoints.some((mount) => isUnder(file, mount));
 }
 
 function isUnder(file: string, mount: string): boolean {

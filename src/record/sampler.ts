@@ -129,10 +129,11 @@ export class Sampler {
       this.seenLastPid = lastPid;
     }
     vanished.push(...this.processes.sample(timeMs, sweep));
-    if (full || sweep) {
-      this.files.maybeScan(timeMs, sample.file + sample.shmem, () => this.processes.pids());
-    }
     const eventful = this.recordEvents(timeMs, sample, vanished);
+    if (full || sweep) {
+      const atLimit = sample.limit !== null && sample.usage >= 0.9 * sample.limit;
+      this.files.maybeScan(timeMs, sample.file + sample.shmem, atLimit, () => this.processes.pids());
+    }
     // Written through twice a second, and at once when something happened: the capture must survive
     // headroom being killed, but a write per tick is a syscall per tick.
     if (eventful || timeMs - this.flushedMs >= FLUSH_MS) {

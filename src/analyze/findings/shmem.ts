@@ -18,7 +18,8 @@ export function shmemFinding(ctx: Context): Finding | undefined {
   const share =
     limit === null ? '' : ` (${formatPercent(peak.value, limit)} of the ${formatBytes(limit)} limit)`;
   const mounts = ctx.tmpfs
-    .filter((mount) => mount.usedBytes > 0)
+    // Every tmpfs the job could see is listed at the end; the host's own small ones are not its doing.
+    .filter((mount) => mount.usedBytes >= 0.1 * peak.value)
     .sort((a, b) => b.usedBytes - a.usedBytes)
     .slice(0, 3)
     .map(
