@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -8,10 +9,21 @@ import { CLIENT_SCRIPT } from './client-script.js';
 import { buildReportData, type ReportData } from './report-data.js';
 import { REPORT_CSS } from './styles.js';
 
-/** Nothing may be fetched: no network, no other file; only inline scripts and styles and data: images. */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; " +
-  "base-uri 'none'; form-action 'none'";
+/**
+ * Nothing may be fetched: no network, no other file. Only the page's own inline scripts and styles run,
+ * named by their hashes, so that even markup smuggled into the page could not run a script of its own.
+ */
+export function contentSecurityPolicy(scripts: readonly string[], styles: readonly string[]): string {
+  const hashes = (texts: readonly string[]) => texts.map((text) => `'sha256-${sha256(text)}'`).join(' ');
+  return (
+    `default-src 'none'; script-src ${hashes(scripts)}; style-src ${hashes(styles)}; img-src data:; ` +
+    "base-uri 'none'; form-action 'none'"
+  );
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text, 'utf8').digest('base64');
+}
 
 /**
  * One offline HTML file: the report's data as escaped JSON, uPlot and the page's script inlined.
@@ -24,11 +36,12 @@ export function renderHtmlReport(capture: Capture, summary: Summary): string {
 
 export function renderHtmlFromData(data: ReportData): string {
   const assets = uplotAssets();
+  const csp = contentSecurityPolicy([assets.js, CLIENT_SCRIPT], [assets.css, REPORT_CSS]);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="headroom">
 <title>headroom report</title>
