@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +15,13 @@ export interface GuardReport {
   timeMs: number | null;
 }
 
-/** A file of the run's own in the temp directory, where the job's preloads append what they did. */
+/**
+ * A file of the run's own in the temp directory, where the job's preloads append what they did. Named
+ * without node:crypto, whose start-up alone costs headroom megabytes of resident memory.
+ */
 export function guardLogPath(): string {
-  return path.join(
-    os.tmpdir(),
-    `headroom-guard-${process.pid}-${crypto.randomBytes(4).toString('hex')}.jsonl`,
-  );
+  const unique = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  return path.join(os.tmpdir(), `headroom-guard-${unique}.jsonl`);
 }
 
 /**
