@@ -75,11 +75,19 @@ export function runtimeKnobs(request: KnobRequest): Knobs {
   return { env, knobs };
 }
 
-/** One line for the user: what was set, in their terms. */
-export function describeKnobs(knobs: readonly GuardKnob[]): string {
+/** One line for the user: what was set, as set; or, compact, what each runtime was granted. */
+export function describeKnobs(knobs: readonly GuardKnob[], compact = false): string {
+  const granted: Record<GuardKnob['runtime'], string> = {
+    node: 'Node heap',
+    go: 'GOMEMLIMIT',
+    java: 'JVM heap',
+    python: 'Python RLIMIT_DATA',
+  };
   return knobs
     .map((knob) =>
-      knob.runtime === 'python' ? `Python RLIMIT_DATA ${Math.round(knob.bytes / MiB)} MiB` : knob.setting,
+      compact || knob.runtime === 'python'
+        ? `${granted[knob.runtime]} ${Math.round(knob.bytes / MiB)} MiB`
+        : knob.setting,
     )
     .join(', ');
 }

@@ -47,7 +47,7 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   const top = processesText(summary.processes);
   if (top) row(top.label, top.text);
   row('limit', limitText(summary));
-  if (summary.guard.knobs.length > 0) row('guard set', describeKnobs(summary.guard.knobs));
+  if (summary.guard.knobs.length > 0) row('guard set', describeKnobs(summary.guard.knobs, true));
   if (options.capturePath) row('capture', sanitizeForTerminal(options.capturePath));
   // Truncation first: it qualifies every figure above.
   const warnings = [...summary.warnings].sort(

@@ -62,7 +62,10 @@ describe('runtimeKnobs', () => {
     expect(env).toEqual({ PATH: '/bin' });
   });
 
-  it('describes what it set in one line', () => {
+  it('describes what it set in one line, as set or as granted', () => {
+    expect(describeKnobs(knobs({ limit: 256 * MiB }).knobs, true)).toBe(
+      'Node heap 192 MiB, GOMEMLIMIT 230 MiB, JVM heap 192 MiB, Python RLIMIT_DATA 224 MiB',
+    );
     expect(describeKnobs(knobs({ limit: 256 * MiB }).knobs)).toBe(
       'NODE_OPTIONS=--max-old-space-size=192, GOMEMLIMIT=230MiB, JAVA_TOOL_OPTIONS=-XX:MaxRAM=268435456 -XX:MaxRAMPercentage=75.0, Python RLIMIT_DATA 224 MiB',
     );
