@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
+import type { GuardOptions } from '../guard/job-guard.js';
+import type { OnLimit } from '../guard/watchdog.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
 import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
 
@@ -15,9 +17,12 @@ interface RunFlags {
   report?: string;
   guard: string | false;
   nodeProcesses?: string;
+  onLimit?: string;
+  watchThreshold?: string;
 }
 
-const GUARD_MODES = ['knobs'];
+const GUARD_MODES = ['knobs', 'watch'];
+const ON_LIMIT: readonly OnLimit[] = ['term', 'snapshot', 'reclaim'];
 
 export function runCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -40,11 +45,21 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
     .option('--report <file>', 'after the job, write an HTML report of its memory to this file')
     .option(
       '--guard <modes>',
-      'keep the job under its limit: knobs = set Node, Go, JVM and Python memory settings from the limit',
+      'keep the job under its limit, comma-separated: knobs = set Node, Go, JVM and Python memory settings from the limit; watch = act before the OOM killer (see --on-limit)',
       'knobs',
     )
     .option('--no-guard', 'set nothing in the job from the limit')
     .option('--node-processes <n>', 'Node processes that share the limit at once (splits the heap knob)', '1')
+    .option(
+      '--on-limit <action>',
+      'with --guard watch: term (SIGTERM, then SIGKILL after --grace), snapshot, or reclaim',
+      'term',
+    )
+    .option(
+      '--watch-threshold <percent>',
+      'with --guard watch: act when memory that cannot be reclaimed reaches this share of the limit',
+      '95',
+    )
     .passThroughOptions()
     .action(async (words: string[], flags: RunFlags) => {
       const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
@@ -60,7 +75,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
         throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
       }
-      const guard = parseGuard(flags.guard, flags.nodeProcesses ?? '1');
+      const guard = parseGuard(flags);
       const [command, ...args] = words;
       const { run } = await import('../run/run.js');
       setOptimizingCompilers(false);
@@ -89,19 +104,33 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
     });
 }
 
-function parseGuard(modes: string | false, nodeProcesses: string): { knobs: boolean; nodeProcesses: number } {
-  const count = Number(nodeProcesses);
+function parseGuard(flags: RunFlags): GuardOptions {
+  const count = Number(flags.nodeProcesses ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > 1024) {
-    throw new SizeError(`--node-processes: "${nodeProcesses}" must be a whole number from 1 to 1024`);
+    throw new SizeError(`--node-processes: "${flags.nodeProcesses}" must be a whole number from 1 to 1024`);
   }
-  if (modes === false) return { knobs: false, nodeProcesses: count };
-  const chosen = modes.split(',').map((mode) => mode.trim());
+  const onLimit = flags.onLimit ?? 'term';
+  if (!ON_LIMIT.includes(onLimit as OnLimit)) {
+    throw new SizeError(`--on-limit: unknown action "${onLimit}" (one of: ${ON_LIMIT.join(', ')})`);
+  }
+  const percent = Number((flags.watchThreshold ?? '95').replace(/%$/, ''));
+  if (!Number.isFinite(percent) || percent < 50 || percent > 100) {
+    throw new SizeError(
+      `--watch-threshold: "${flags.watchThreshold}" must be a percentage of the limit from 50 to 100`,
+    );
+  }
+  if (flags.guard === false) return { knobs: false, nodeProcesses: count };
+  const chosen = flags.guard.split(',').map((mode) => mode.trim());
   for (const mode of chosen) {
     if (!GUARD_MODES.includes(mode)) {
       throw new SizeError(`--guard: unknown mode "${mode}" (one of: ${GUARD_MODES.join(', ')})`);
     }
   }
-  return { knobs: chosen.includes('knobs'), nodeProcesses: count };
+  return {
+    knobs: chosen.includes('knobs'),
+    nodeProcesses: count,
+    ...(chosen.includes('watch') ? { watch: { onLimit: onLimit as OnLimit, threshold: percent / 100 } } : {}),
+  };
 }
 
 /**

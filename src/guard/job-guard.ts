@@ -4,12 +4,15 @@ import type { GuardKnob } from '../record/capture-format.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
 import { guardLogPath, takeGuardLog } from './guard-log.js';
 import { runtimeKnobs } from './knobs.js';
+import type { OnLimit } from './watchdog.js';
 
 export interface GuardOptions {
   /** Set runtime knobs from the limit (default true). */
   knobs?: boolean;
   /** Node processes that run at once and share the limit (default 1). */
   nodeProcesses?: number;
+  /** The pre-OOM watchdog: what to do at `threshold` (a share of the limit, default 0.95). */
+  watch?: { onLimit: OnLimit; threshold?: number };
 }
 
 /** The guard of one run: the job's environment, what was set, and what the job's preloads reported. */

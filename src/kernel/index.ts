@@ -6,6 +6,7 @@ export * from './host-memory.js';
 export * from './host-paths.js';
 export * from './last-pid.js';
 export * from './locate.js';
+export * from './memory-controls.js';
 export type { MemorySample } from './memory-sample.js';
 export * from './mountinfo.js';
 export * from './open-files.js';

@@ -5,6 +5,7 @@ import type { Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GuardOptions, type JobGuard, prepareGuard } from '../guard/job-guard.js';
 import { describeKnobs } from '../guard/knobs.js';
+import { Watchdog } from '../guard/watchdog.js';
 import {
   describeErrno,
   effectiveLimit,
@@ -186,7 +187,10 @@ export async function run(options: RunOptions): Promise<RunResult> {
     : undefined;
 
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
+  const watchdog = startWatchdog(options.guard, placement, writer, startMs, graceSeconds, child, say);
   const { code, signal } = await exited;
+  // Before anything else: no guard may leave the OOM killer off or a limit changed.
+  watchdog?.stop();
   const jobStatus = exitStatus(code, signal);
   options.onJobExit?.(jobStatus);
   stopForwarding();
@@ -229,6 +233,31 @@ export async function run(options: RunOptions): Promise<RunResult> {
   if (!options.quiet)
     stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));
   return { status: jobStatus, exitCode: code, signal, capture, placement: placement.mode, summary };
+}
+
+function startWatchdog(
+  guard: GuardOptions | undefined,
+  placement: Placement,
+  writer: CaptureWriter,
+  startMs: number,
+  graceSeconds: number,
+  child: ChildProcess,
+  say: (line: string) => void,
+): Watchdog | undefined {
+  if (!guard?.watch) return undefined;
+  const watchdog = new Watchdog({
+    cgroup: placement.cgroup,
+    own: placement.mode === 'own',
+    onLimit: guard.watch.onLimit,
+    threshold: guard.watch.threshold ?? 0.95,
+    graceMs: graceSeconds * 1000,
+    writer,
+    startMs,
+    terminate: () => child.kill('SIGTERM'),
+    kill: () => killAll(placement, child),
+  });
+  say(watchdog.start());
+  return watchdog;
 }
 
 function spawnJob(

@@ -113,7 +113,7 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
   it('refuses an unknown guard mode with one line and exit 125', async () => {
     const result = await runCli(['run', '--guard', 'nonsense', '--', 'true'], { cwd: scratch.dir });
     expect(result.status).toBe(125);
-    expect(result.stderr).toBe('headroom: --guard: unknown mode "nonsense" (one of: knobs)\n');
+    expect(result.stderr).toBe('headroom: --guard: unknown mode "nonsense" (one of: knobs, watch)\n');
     const count = await runCli(['run', '--node-processes', '0', '--', 'true'], { cwd: scratch.dir });
     expect(count.status).toBe(125);
     expect(count.stderr).toMatch(/^headroom: --node-processes: "0" must be a whole number/);
