@@ -3,6 +3,12 @@
 export type { CachedFile, Evidence, Finding, FindingKind, Severity } from './analyze/finding.js';
 export { type LimitsReport, limits, type RuntimeCeilings } from './analyze/limits.js';
 export { type Summary, summarize } from './analyze/summarize.js';
+export {
+  type BudgetState,
+  type MemoryBudget,
+  type MemoryBudgetOptions,
+  memoryBudget,
+} from './guard/memory-budget.js';
 export * as kernel from './kernel/index.js';
 export * from './record/capture-format.js';
 export { type Capture, CaptureError, readCapture } from './record/capture-reader.js';

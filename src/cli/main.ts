@@ -7,8 +7,11 @@ import { SizeError } from './parse-size.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
+import { superviseCommand } from './supervise.js';
 
-/** Usage errors of commands other than run (run uses 125, as docker run does). */
+/** Commands that run a job answer usage errors with 125, as docker run does. */
+const RUNS_A_JOB = new Set(['run', 'supervise']);
+/** Usage errors of the other commands. */
 const EXIT_USAGE = 2;
 
 /** Parses argv (without node and script) and runs one command; resolves to the exit status. */
@@ -30,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   limitsCommand(program, setStatus);
   runCommand(program, setStatus);
   summaryCommand(program, setStatus);
+  superviseCommand(program, setStatus);
   reportCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 
@@ -39,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      return argv[0] === 'run' ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
+      return RUNS_A_JOB.has(argv[0] ?? '') ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
     }
     if (error instanceof HeadroomError) {
       process.stderr.write(`headroom: ${error.message}\n`);
@@ -47,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof SizeError) {
       process.stderr.write(`headroom: ${error.message}\n`);
-      return argv[0] === 'run' ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
+      return RUNS_A_JOB.has(argv[0] ?? '') ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
     }
     if (error instanceof KernelFileError) {
       process.stderr.write(`headroom: ${error.message}\n`);

@@ -42,6 +42,11 @@ export interface WatchdogOptions {
 /** Headroom given to a job frozen at its limit so its SIGTERM handler can run. */
 const THAW_MIN = 32 * 1024 * 1024;
 const THAW_SHARE = 0.05;
+/**
+ * A job told to stop may still be finishing an allocation and freeze at the limit before its handler
+ * runs: it is given room again, this many times at most (the limit rises by at most a quarter).
+ */
+const MAX_THAWS = 5;
 /** Usage below this share of the threshold needs no closer look. */
 const CLOSE_LOOK = 0.97;
 /** A reclaim or snapshot is repeated at most this often. */
@@ -63,6 +68,8 @@ export class Watchdog {
   private originalLimit: number | null | undefined;
   private originalHigh: number | null | undefined;
   private terminated = false;
+  private thaws = 0;
+  private raisedTo: number | undefined;
   private lastActionMs = Number.NEGATIVE_INFINITY;
   private limit: number | null = null;
 
@@ -123,7 +130,7 @@ export class Watchdog {
 
   private poll(): void {
     const { limit } = this;
-    if (limit === null || this.terminated) return;
+    if (limit === null) return;
     let usage: number;
     try {
       usage = this.reader.readUsage();
@@ -133,6 +140,10 @@ export class Watchdog {
     const threshold = this.options.threshold * limit;
     if (usage < CLOSE_LOOK * threshold) return;
     const sample = this.reader.read(true, usage);
+    if (this.terminated) {
+      if (sample.underOom && this.thaws < MAX_THAWS) this.thaw(sample);
+      return;
+    }
     const pinned = sample.anon + sample.shmem + sample.fileDirty + sample.fileWriteback;
     const timeMs = Date.now() - this.options.startMs;
     if (this.options.onLimit === 'reclaim') {
@@ -199,9 +210,12 @@ export class Watchdog {
   private thaw(sample: MemorySample): void {
     const { cgroup } = this.options;
     const limit = this.limit ?? sample.usage;
+    const raised = (this.raisedTo ?? limit) + Math.max(THAW_MIN, Math.floor(THAW_SHARE * limit));
+    this.thaws++;
     attempt(() => {
       this.originalLimit ??= readOwnLimit(cgroup);
-      setMemoryLimit(cgroup, limit + Math.max(THAW_MIN, Math.floor(THAW_SHARE * limit)));
+      setMemoryLimit(cgroup, raised);
+      this.raisedTo = raised;
     });
   }
 

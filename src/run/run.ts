@@ -52,11 +52,18 @@ export interface RunOptions {
   cwd?: string;
   /** Runtime knobs from the limit; on unless `{ knobs: false }`. */
   guard?: GuardOptions;
+  /**
+   * Asked after every sample: a reason (in words) to stop the job gracefully (SIGTERM, then SIGKILL after
+   * the grace period), recorded in the capture; undefined to let it run. For `headroom supervise`.
+   */
+  stopWhen?: (state: SamplerState) => string | undefined;
   /** Called once the job has exited, before headroom reads the capture back for the summary. */
   onJobExit?: (status: number) => void;
 }
 
 export interface RunResult {
+  /** Why stopWhen stopped the job, when it did. */
+  stoppedBecause: string | null;
   /** What headroom exits with: the job's status, 128+N for signal N. */
   status: number;
   exitCode: number | null;
@@ -172,7 +179,26 @@ export async function run(options: RunOptions): Promise<RunResult> {
     startMs,
   });
   excludePids.add(sentinel.pid);
-  const tick = ticker(sampler, say);
+  let stoppedBecause: string | null = null;
+  let stopTimer: NodeJS.Timeout | undefined;
+  const sample = ticker(sampler, say);
+  const tick = (): SamplerState | undefined => {
+    const state = sample();
+    const reason = state && !stoppedBecause ? options.stopWhen?.(state) : undefined;
+    if (reason) {
+      stoppedBecause = reason;
+      writer.event({
+        kind: 'guard-action',
+        timeMs: state?.timeMs ?? 0,
+        action: 'term',
+        pid: null,
+        message: `SIGTERM to the job: ${reason}`,
+      });
+      child.kill('SIGTERM');
+      stopTimer = setTimeout(() => killAll(placement, child), graceSeconds * 1000);
+    }
+    return state;
+  };
   const first = tick();
   // The first tick usually comes before the job has joined its cgroup; a second one soon after catches
   // the job even when it is shorter than the interval.
@@ -195,6 +221,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   options.onJobExit?.(jobStatus);
   stopForwarding();
   clearTimeout(early);
+  clearTimeout(stopTimer);
   clearInterval(timer);
   if (statusTimer) clearInterval(statusTimer);
   status?.stop();
@@ -232,7 +259,15 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const summary = summarize(readCapture(capture));
   if (!options.quiet)
     stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));
-  return { status: jobStatus, exitCode: code, signal, capture, placement: placement.mode, summary };
+  return {
+    status: jobStatus,
+    exitCode: code,
+    signal,
+    capture,
+    placement: placement.mode,
+    summary,
+    stoppedBecause,
+  };
 }
 
 function startWatchdog(

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Finding, FindingKind } from '../../src/analyze/finding.js';
-import { linearFit } from '../../src/analyze/findings/anon-growth.js';
 import { defaultHeap, maxOldSpace } from '../../src/analyze/findings/runtime-heap.js';
+import { linearFit } from '../../src/analyze/linear-fit.js';
 import { summarize } from '../../src/analyze/summarize.js';
 import type { CaptureHeader } from '../../src/record/capture-format.js';
 import { readCapture } from '../../src/record/capture-reader.js';

@@ -110,6 +110,45 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     expect(summary.guard).toEqual({ knobs: [], actions: [] });
   });
 
+  it('watch, term: a job allocating as fast as it can stops on its own terms, every time, never OOM-killed', async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const { status, stdout, summary } = await guarded(
+        [
+          '--memory',
+          '512m',
+          '--memory-swap',
+          '512m',
+          '--guard',
+          'watch',
+          '--watch-threshold',
+          '98',
+          '--grace',
+          '5',
+        ],
+        ['python3', path.join(jobsDir, 'alloc-rate.py'), '0'],
+      );
+      expect(summary.oomKilled).toBe(false);
+      expect(status).toBe(0);
+      expect(stdout).toBe('stopped cleanly\n');
+      expect(summary.guard.actions.map((a) => a.action)).toEqual(['term']);
+    }
+  });
+
+  it('refuses a bad --on-limit or --watch-threshold with one line and exit 125', async () => {
+    const action = await runCli(['run', '--guard', 'watch', '--on-limit', 'pray', '--', 'true'], {
+      cwd: scratch.dir,
+    });
+    expect(action.status).toBe(125);
+    expect(action.stderr).toBe(
+      'headroom: --on-limit: unknown action "pray" (one of: term, snapshot, reclaim)\n',
+    );
+    const threshold = await runCli(['run', '--watch-threshold', '101%', '--', 'true'], { cwd: scratch.dir });
+    expect(threshold.status).toBe(125);
+    expect(threshold.stderr).toMatch(
+      /^headroom: --watch-threshold: "101%" must be a percentage of the limit from 50 to 100\n$/,
+    );
+  });
+
   it('refuses an unknown guard mode with one line and exit 125', async () => {
     const result = await runCli(['run', '--guard', 'nonsense', '--', 'true'], { cwd: scratch.dir });
     expect(result.status).toBe(125);

@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration } from '../../format.js';
 import type { Finding } from '../finding.js';
+import { linearFit, type Point } from '../linear-fit.js';
 import { anonAt, at, type Context, MiB, max, processName, time } from './context.js';
 
 /** Growth must span this long to be a trend rather than a burst. */
@@ -85,11 +86,6 @@ function climbEnd(ctx: Context, peakIndex: number): number {
   return nearEnd || killedAfter ? peakIndex : last;
 }
 
-interface Point {
-  t: number;
-  value: number;
-}
-
 function windowFloors(ctx: Context, end: number): Point[] {
   const windows = MAX_WINDOWS;
   const floors: Point[] = [];
@@ -104,30 +100,6 @@ function windowFloors(ctx: Context, end: number): Point[] {
     if (low) floors.push(low);
   }
   return floors;
-}
-
-/** Least squares: slope in bytes per ms and the coefficient of determination. */
-export function linearFit(points: readonly Point[]): { slope: number; r2: number } {
-  const n = points.length;
-  if (n < 2) return { slope: 0, r2: 0 };
-  let st = 0;
-  let sv = 0;
-  for (const p of points) {
-    st += p.t;
-    sv += p.value;
-  }
-  const mt = st / n;
-  const mv = sv / n;
-  let stt = 0;
-  let stv = 0;
-  let svv = 0;
-  for (const p of points) {
-    stt += (p.t - mt) ** 2;
-    stv += (p.t - mt) * (p.value - mv);
-    svv += (p.value - mv) ** 2;
-  }
-  if (stt === 0 || svv === 0) return { slope: 0, r2: 0 };
-  return { slope: stv / stt, r2: (stv * stv) / (stt * svv) };
 }
 
 function largestGrower(

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import type { GuardOptions } from '../guard/job-guard.js';
+import type { OnLimit } from '../guard/watchdog.js';
+import type { RunOptions } from '../run/run.js';
+import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
+
+/** The flags of every command that runs a job (run, supervise), as commander hands them over. */
+export interface JobFlags {
+  memory?: string;
+  memorySwap?: string;
+  interval: string;
+  component?: string;
+  quiet?: boolean;
+  observe?: boolean;
+  grace: string;
+  guard: string | false;
+  nodeProcesses?: string;
+  onLimit?: string;
+  watchThreshold?: string;
+}
+
+const GUARD_MODES = ['knobs', 'watch'];
+const ON_LIMIT: readonly OnLimit[] = ['term', 'snapshot', 'reclaim'];
+
+export function addJobOptions(command: Command): Command {
+  return command
+    .option('-m, --memory <size>', 'memory limit for the job, as docker run (e.g. 512m, 2g)')
+    .option('--memory-swap <size>', 'memory plus swap, as docker run; -1 for unlimited swap')
+    .option('--interval <ms>', 'sampling interval in milliseconds', '100')
+    .option('--component <name>', 'name of the component (scheduler, worker...): names the capture')
+    .option('--observe', 'observe the cgroup headroom runs in instead of making one for the job')
+    .option('--grace <seconds>', 'after a SIGTERM to the job, SIGKILL it this much later', '10')
+    .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
+    .option(
+      '--guard <modes>',
+      'keep the job under its limit, comma-separated: knobs = set Node, Go, JVM and Python memory settings from the limit; watch = act before the OOM killer (see --on-limit)',
+      'knobs',
+    )
+    .option('--no-guard', 'set nothing in the job from the limit')
+    .option('--node-processes <n>', 'Node processes that share the limit at once (splits the heap knob)', '1')
+    .option(
+      '--on-limit <action>',
+      'with --guard watch: term (SIGTERM, then SIGKILL after --grace), snapshot, or reclaim',
+      'term',
+    )
+    .option(
+      '--watch-threshold <percent>',
+      'with --guard watch: act when memory that cannot be reclaimed reaches this share of the limit',
+      '95',
+    )
+    .passThroughOptions();
+}
+
+/** Checks the job flags; a bad one throws a SizeError with a one-line message. */
+export function parseJobFlags(flags: JobFlags): Omit<RunOptions, 'command'> {
+  const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
+  const memorySwap = flags.memorySwap === undefined ? undefined : parseMemorySwap(flags.memorySwap, memory);
+  const intervalMs = Number(flags.interval);
+  if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > 60_000) {
+    throw new SizeError(
+      `--interval: "${flags.interval}" must be a whole number of milliseconds from 10 to 60000`,
+    );
+  }
+  const graceSeconds = Number(flags.grace);
+  if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
+    throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
+  }
+  return {
+    ...(memory === undefined ? {} : { memory }),
+    // docker's default: with --memory alone, swap may add as much again.
+    ...(memorySwap !== undefined ? { memorySwap } : memory !== undefined ? { memorySwap: memory * 2 } : {}),
+    intervalMs,
+    ...(flags.component === undefined ? {} : { component: flags.component }),
+    observe: flags.observe ?? false,
+    quiet: flags.quiet ?? false,
+    graceSeconds,
+    guard: parseGuard(flags),
+  };
+}
+
+function parseGuard(flags: JobFlags): GuardOptions {
+  const count = Number(flags.nodeProcesses ?? '1');
+  if (!Number.isInteger(count) || count < 1 || count > 1024) {
+    throw new SizeError(`--node-processes: "${flags.nodeProcesses}" must be a whole number from 1 to 1024`);
+  }
+  const onLimit = flags.onLimit ?? 'term';
+  if (!ON_LIMIT.includes(onLimit as OnLimit)) {
+    throw new SizeError(`--on-limit: unknown action "${onLimit}" (one of: ${ON_LIMIT.join(', ')})`);
+  }
+  const percent = Number((flags.watchThreshold ?? '95').replace(/%$/, ''));
+  if (!Number.isFinite(percent) || percent < 50 || percent > 100) {
+    throw new SizeError(
+      `--watch-threshold: "${flags.watchThreshold}" must be a percentage of the limit from 50 to 100`,
+    );
+  }
+  if (flags.guard === false) return { knobs: false, nodeProcesses: count };
+  const chosen = flags.guard.split(',').map((mode) => mode.trim());
+  for (const mode of chosen) {
+    if (!GUARD_MODES.includes(mode)) {
+      throw new SizeError(`--guard: unknown mode "${mode}" (one of: ${GUARD_MODES.join(', ')})`);
+    }
+  }
+  return {
+    knobs: chosen.includes('knobs'),
+    nodeProcesses: count,
+    ...(chosen.includes('watch') ? { watch: { onLimit: onLimit as OnLimit, threshold: percent / 100 } } : {}),
+  };
+}
