@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { linearFit } from '../analyze/linear-fit.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { SamplerState } from '../record/sampler.js';
@@ -37,7 +38,8 @@ const TREND_MIN_MS = 5_000;
  * counts (the cgroup's working set, page cache that can be dropped left out): each generation runs under
  * `headroom run`, with a capture of its own, and is restarted gracefully (SIGTERM, grace, SIGKILL) when
  * it crosses `restartAbove` or its trend reaches the limit within `restartBeforeMs`, and after a crash.
- * A service that exits 0 ends supervision. Resolves with the last generation's status.
+ * A service that exits 0 ends supervision with 0. Giving up after `maxRestarts` resolves with the last
+ * generation's status, or 1 when that was 0.
  */
 export async function supervise(
   options: SuperviseOptions,
@@ -66,6 +68,7 @@ export async function supervise(
       const reason = result.stoppedBecause ?? exitReason(result);
       generations.push({ capture: result.capture, status: result.status, reason, durationMs });
       const generation = generations.length;
+      const capture = path.relative(options.cwd ?? process.cwd(), result.capture) || result.capture;
       if (stopping) {
         options.log(
           `generation ${generation} ended after ${stopping} to supervise (${reason}); supervision ends`,
@@ -80,13 +83,14 @@ export async function supervise(
       }
       if (restarts >= maxRestarts) {
         options.log(
-          `generation ${generation} stopped (${reason}); gave up after ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} (--max-restarts); capture ${result.capture}`,
+          `generation ${generation} stopped (${reason}); gave up after ${maxRestarts} restart${maxRestarts === 1 ? '' : 's'} (--max-restarts); capture ${capture}`,
         );
-        return { status: result.status, generations };
+        // Giving up is a failure even when the last generation stopped gracefully.
+        return { status: result.status === 0 ? 1 : result.status, generations };
       }
       if (durationMs >= STEADY_MS) backoffMs = options.backoffMs ?? 1000;
       options.log(
-        `generation ${generation} stopped after ${formatDuration(durationMs)}: ${reason}; restart ${restarts + 1}/${maxRestarts} in ${formatDuration(backoffMs)}; capture ${result.capture}`,
+        `generation ${generation} stopped after ${formatDuration(durationMs)}: ${reason}; restart ${restarts + 1}/${maxRestarts} in ${formatDuration(backoffMs)}; capture ${capture}`,
       );
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
       if (durationMs < STEADY_MS) backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
