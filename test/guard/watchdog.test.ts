@@ -16,6 +16,7 @@ import {
 import { readCapture } from '../../src/record/capture-reader.js';
 import { CaptureWriter } from '../../src/record/capture-writer.js';
 import { captureDir, captureHeader, MiB, removeCaptureDirs } from '../fixtures/captures.js';
+import { type FixtureHost, v2Stat, v2Tree } from '../fixtures/cgroup-tree.js';
 import { jobsDir } from '../helpers/run-cli.js';
 
 const located = locateMemoryCgroup('self');
@@ -154,3 +155,93 @@ describe.runIf(v1)('Watchdog on cgroup v1', () => {
     expect(Number(control(cgroup, 'memory.limit_in_bytes'))).toBe(128 * MiB);
   });
 });
+
+describe('Watchdog on cgroup v2 (fixture tree)', () => {
+  let fixture: FixtureHost | undefined;
+  afterEach(() => {
+    fixture?.cleanup();
+    fixture = undefined;
+  });
+
+  function v2Job(): MemoryCgroup {
+    fixture = v2Tree({ '/job': { 'memory.max': 512 * MiB, 'memory.current': 100 * MiB } }, { self: '/job' });
+    const result = locateMemoryCgroup('self', fixture.host);
+    if (!result.ok) throw new Error(result.reason);
+    return result.cgroup;
+  }
+
+  function grow(cgroup: MemoryCgroup, stat: Record<string, number>, current: number): void {
+    fs.writeFileSync(path.join(cgroup.dir, 'memory.current'), String(current));
+    fs.writeFileSync(
+      path.join(cgroup.dir, 'memory.stat'),
+      Object.entries({ ...v2Stat(), ...stat })
+        .map(([key, value]) => `${key} ${value}`)
+        .join('\n'),
+    );
+  }
+
+  it('term: memory.high at the threshold first, SIGTERM when what cannot be reclaimed reaches it, memory.high back after', async () => {
+    const cgroup = v2Job();
+    const writer = newWriter();
+    let terminated = 0;
+    const watchdog = new Watchdog({
+      cgroup,
+      own: true,
+      onLimit: 'term',
+      threshold: 0.9,
+      graceMs: 60_000,
+      writer,
+      startMs: Date.now(),
+      terminate: () => terminated++,
+      kill: () => {},
+      intervalMs: 5,
+    });
+    watchdogs.push(watchdog);
+    expect(watchdog.start()).toMatch(/memory\.high at 90% of the limit/);
+    expect(control(cgroup, 'memory.high')).toBe(String(Math.floor(0.9 * 512 * MiB)));
+    // Near the threshold, but most of it is clean cache: nothing to do.
+    grow(cgroup, { anon: 100 * MiB, file: 370 * MiB }, 470 * MiB);
+    await sleep(50);
+    expect(terminated).toBe(0);
+    grow(cgroup, { anon: 470 * MiB, file: 10 * MiB }, 480 * MiB);
+    await sleep(50);
+    expect(terminated).toBe(1);
+    watchdog.stop();
+    expect(control(cgroup, 'memory.high')).toBe('max');
+    expect(guardActions(writer)).toEqual([
+      expect.stringMatching(
+        /^term: SIGTERM to the job at 480 MiB of the 512 MiB limit \(470 MiB not reclaimable\)$/,
+      ),
+    ]);
+  });
+
+  it('reclaim: asks memory.reclaim for the clean cache', async () => {
+    const cgroup = v2Job();
+    fs.writeFileSync(path.join(cgroup.dir, 'memory.reclaim'), '');
+    const writer = newWriter();
+    const watchdog = new Watchdog({
+      cgroup,
+      own: true,
+      onLimit: 'reclaim',
+      threshold: 0.9,
+      graceMs: 1000,
+      writer,
+      startMs: Date.now(),
+      terminate: () => {},
+      kill: () => {},
+      intervalMs: 5,
+    });
+    watchdogs.push(watchdog);
+    watchdog.start();
+    grow(cgroup, { anon: 100 * MiB, file: 400 * MiB, file_dirty: 50 * MiB }, 500 * MiB);
+    await sleep(50);
+    watchdog.stop();
+    // Clean cache only: dirty pages must be written first.
+    expect(control(cgroup, 'memory.reclaim')).toBe(String(350 * MiB));
+    expect(guardActions(writer)[0]).toMatch(/^reclaim: reclaimed .* at 500 MiB of the 512 MiB limit$/);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
