@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { KernelFileError } from '../kernel/index.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { exporterCommand } from './exporter.js';
 import { limitsCommand } from './limits.js';
 import { SizeError } from './parse-size.js';
 import { reportCommand } from './report.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   runCommand(program, setStatus);
   summaryCommand(program, setStatus);
   superviseCommand(program, setStatus);
+  exporterCommand(program, setStatus);
   reportCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 

@@ -17,6 +17,8 @@ export interface PlacementRequest {
   memorySwap?: number | null;
   /** Do not try to make a cgroup: observe the one headroom runs in. */
   observe?: boolean;
+  /** Named in the job's cgroup, so that views of many cgroups can label it. */
+  component?: string;
   host?: HostPaths;
 }
 
@@ -40,7 +42,9 @@ export function placeJob(request: PlacementRequest): Placement {
       throw new HeadroomError("--memory and --memory-swap need a cgroup of the job's own; drop --observe");
     return { mode: 'observe', cgroup: parent, parent, reason: '--observe was given' };
   }
-  const name = `${PREFIX}${process.pid}-${Date.now().toString(36)}`;
+  // The component in the name lets `headroom top` and the exporter label the job's cgroup.
+  const component = request.component ? `-${cgroupSafe(request.component)}` : '';
+  const name = `${PREFIX}${process.pid}-${Date.now().toString(36)}${component}`;
   const limits: { memory?: number; memorySwap?: number | null } = {};
   if (request.memory !== undefined) limits.memory = request.memory;
   if (request.memorySwap !== undefined) limits.memorySwap = request.memorySwap;
@@ -48,6 +52,14 @@ export function placeJob(request: PlacementRequest): Placement {
   if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent };
   if (limited) throw new HeadroomError(`--memory needs a cgroup of the job's own, and ${created.reason}`);
   return { mode: 'observe', cgroup: parent, parent, reason: created.reason };
+}
+
+/** A component name as a cgroup directory may carry it: lower case letters, digits, _ and ., 40 at most. */
+function cgroupSafe(component: string): string {
+  return component
+    .toLowerCase()
+    .replace(/[^a-z0-9_.]+/g, '_')
+    .slice(0, 40);
 }
 
 /**

@@ -91,7 +91,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const requested: { memory?: number; memorySwap?: number | null } = {};
   if (options.memory !== undefined) requested.memory = options.memory;
   if (options.memorySwap !== undefined) requested.memorySwap = options.memorySwap;
-  const placement = placeJob({ ...requested, observe: options.observe ?? false });
+  const placement = placeJob({
+    ...requested,
+    observe: options.observe ?? false,
+    ...(options.component ? { component: options.component } : {}),
+  });
   for (const note of cleanStaleCgroups(placement.parent)) say(note);
   if (placement.mode === 'observe') {
     say(

@@ -1,0 +1,90 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SizeError } from './parse-size.js';
+
+interface ExporterFlags {
+  listen: string;
+  depth: string;
+  maxCgroups: string;
+  filter?: string;
+}
+
+export function exporterCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('exporter')
+    .description('serve Prometheus metrics of every memory cgroup on this host (in a container: its own)')
+    .option('--listen <addr>', 'host:port to listen on (loopback by default)', '127.0.0.1:9464')
+    .option('--depth <n>', 'how many levels below the top to export', '8')
+    .option('--max-cgroups <n>', 'export at most this many cgroups, nearest the top first', '2000')
+    .option('--filter <regex>', 'only cgroups whose path matches')
+    .action(async (flags: ExporterFlags) => {
+      const { host, port } = parseListen(flags.listen);
+      const maxDepth = wholeNumber(flags.depth, '--depth');
+      const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');
+      let filter: RegExp | undefined;
+      if (flags.filter !== undefined) {
+        try {
+          filter = new RegExp(flags.filter);
+        } catch {
+          throw new SizeError(`--filter: "${flags.filter}" is not a regular expression`);
+        }
+      }
+      const [{ hostPaths, locateMemoryCgroup }, { CgroupMetrics }, { startExporter }] = await Promise.all([
+        import('../kernel/index.js'),
+        import('../serve/cgroup-metrics.js'),
+        import('../serve/exporter.js'),
+      ]);
+      const located = locateMemoryCgroup('self', hostPaths());
+      if (!located.ok) {
+        process.stderr.write(`headroom: no memory cgroup to export: ${located.reason}\n`);
+        setStatus(1);
+        return;
+      }
+      const { cgroup } = located;
+      // The top of what this mount shows: the whole host, or inside a container its own cgroup.
+      const below = path.relative(cgroup.mountDir, cgroup.dir);
+      const topPath = below
+        ? cgroup.path.slice(0, cgroup.path.length - below.length - 1) || '/'
+        : cgroup.path;
+      const metrics = new CgroupMetrics({
+        top: { ...cgroup, dir: cgroup.mountDir, path: topPath },
+        maxDepth,
+        maxCount,
+        ...(filter ? { filter } : {}),
+      });
+      let exporter: Awaited<ReturnType<typeof startExporter>>;
+      try {
+        exporter = await startExporter(metrics, host, port);
+      } catch (error) {
+        process.stderr.write(
+          `headroom: cannot listen on ${flags.listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
+        );
+        setStatus(1);
+        return;
+      }
+      process.stderr.write(
+        `headroom: exporting memory cgroups below ${topPath} at http://${exporter.address.host}:${exporter.address.port}/metrics\n`,
+      );
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+      });
+      await exporter.close();
+    });
+}
+
+/** "127.0.0.1:9464", ":9464" (loopback), "[::1]:9464", "0.0.0.0:9464". */
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SizeError(`--listen: "${text}" is not host:port (127.0.0.1:9464)`);
+  }
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}
+
+function wholeNumber(text: string, option: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new SizeError(`${option}: "${text}" must be a whole number`);
+  return value;
+}

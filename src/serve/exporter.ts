@@ -1,0 +1,59 @@
+import http from 'node:http';
+import type { CgroupMetrics } from './cgroup-metrics.js';
+
+export interface Exporter {
+  /** The address it listens on, once listening. */
+  address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the metrics on /metrics, read at scrape time. One scrape at a time: a second one arriving while
+ * the cgroups are read waits for the same reading rather than reading them again.
+ */
+export async function startExporter(metrics: CgroupMetrics, host: string, port: number): Promise<Exporter> {
+  let pending: Promise<string> | undefined;
+  const scrape = (): Promise<string> => {
+    pending ??= (async () => {
+      try {
+        metrics.refresh();
+        return await metrics.registry.metrics();
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+  const server = http.createServer((request, response) => {
+    const url = request.url ?? '/';
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { Allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url === '/metrics' || url.startsWith('/metrics?')) {
+      scrape().then(
+        (body) => response.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body),
+        (error: unknown) =>
+          response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`scrape failed: ${String(error)}\n`),
+      );
+      return;
+    }
+    if (url === '/') {
+      response
+        .writeHead(200, { 'Content-Type': 'text/plain' })
+        .end('headroom exporter: metrics at /metrics\n');
+      return;
+    }
+    response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address();
+  const address = typeof bound === 'object' && bound ? { host, port: bound.port } : { host, port };
+  return {
+    address,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
