@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Command } from 'commander';
 import { SizeError } from './parse-size.js';
 
@@ -29,29 +28,20 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
           throw new SizeError(`--filter: "${flags.filter}" is not a regular expression`);
         }
       }
-      const [{ hostPaths, locateMemoryCgroup }, { CgroupMetrics }, { startExporter }] = await Promise.all([
-        import('../kernel/index.js'),
-        import('../serve/cgroup-metrics.js'),
-        import('../serve/exporter.js'),
-      ]);
+      const [{ hostPaths, locateMemoryCgroup, visibleTop }, { CgroupMetrics }, { startExporter }] =
+        await Promise.all([
+          import('../kernel/index.js'),
+          import('../serve/cgroup-metrics.js'),
+          import('../serve/exporter.js'),
+        ]);
       const located = locateMemoryCgroup('self', hostPaths());
       if (!located.ok) {
         process.stderr.write(`headroom: no memory cgroup to export: ${located.reason}\n`);
         setStatus(1);
         return;
       }
-      const { cgroup } = located;
-      // The top of what this mount shows: the whole host, or inside a container its own cgroup.
-      const below = path.relative(cgroup.mountDir, cgroup.dir);
-      const topPath = below
-        ? cgroup.path.slice(0, cgroup.path.length - below.length - 1) || '/'
-        : cgroup.path;
-      const metrics = new CgroupMetrics({
-        top: { ...cgroup, dir: cgroup.mountDir, path: topPath },
-        maxDepth,
-        maxCount,
-        ...(filter ? { filter } : {}),
-      });
+      const top = visibleTop(located.cgroup);
+      const metrics = new CgroupMetrics({ top, maxDepth, maxCount, ...(filter ? { filter } : {}) });
       let exporter: Awaited<ReturnType<typeof startExporter>>;
       try {
         exporter = await startExporter(metrics, host, port);
@@ -63,7 +53,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
         return;
       }
       process.stderr.write(
-        `headroom: exporting memory cgroups below ${topPath} at http://${exporter.address.host}:${exporter.address.port}/metrics\n`,
+        `headroom: exporting memory cgroups below ${top.path} at http://${exporter.address.host}:${exporter.address.port}/metrics\n`,
       );
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());

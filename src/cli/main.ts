@@ -9,6 +9,7 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { summaryCommand } from './summary.js';
 import { superviseCommand } from './supervise.js';
+import { topCommand } from './top.js';
 
 /** Commands that run a job answer usage errors with 125, as docker run does. */
 const RUNS_A_JOB = new Set(['run', 'supervise']);
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   summaryCommand(program, setStatus);
   superviseCommand(program, setStatus);
   exporterCommand(program, setStatus);
+  topCommand(program, setStatus);
   reportCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 

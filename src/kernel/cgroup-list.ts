@@ -50,3 +50,13 @@ export function listCgroups(
   }
   return found;
 }
+
+/**
+ * The top of the hierarchy this mount shows, in the kernel's terms: the whole host's tree on a host, the
+ * container's own cgroup inside a cgroup namespace or a bind-mounted subtree.
+ */
+export function visibleTop(cgroup: MemoryCgroup): MemoryCgroup {
+  const below = path.relative(cgroup.mountDir, cgroup.dir);
+  const topPath = below ? cgroup.path.slice(0, cgroup.path.length - below.length - 1) || '/' : cgroup.path;
+  return { ...cgroup, dir: cgroup.mountDir, path: topPath };
+}

@@ -1,0 +1,122 @@
+import type { Command } from 'commander';
+import { SizeError } from './parse-size.js';
+
+interface TopFlags {
+  once?: boolean;
+  json?: boolean;
+  interval: string;
+  sort: string;
+  flat?: boolean;
+  filter?: string;
+  depth: string;
+}
+
+// Alternate screen and cursor: restored on every way out, so the terminal is left as it was.
+const ENTER = '\x1b[?1049h\x1b[?25l';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+export function topCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('top')
+    .description('live view of the memory cgroups on this host (in a container: its own), a row each')
+    .option('--once', 'print one screen and exit')
+    .option('--json', 'with --once: the rows as JSON')
+    .option('--interval <seconds>', 'refresh interval', '1')
+    .option('--sort <key>', 'usage, wset, anon, share, left or name', 'usage')
+    .option('--flat', 'one list by the sort key instead of the tree')
+    .option('--filter <regex>', 'only cgroups whose path matches')
+    .option('--depth <n>', 'how many levels below the top to show', '8')
+    .action(async (flags: TopFlags) => {
+      const [{ hostPaths, locateMemoryCgroup, visibleTop }, { CgroupTable }, { renderTop, SORT_KEYS }] =
+        await Promise.all([
+          import('../kernel/index.js'),
+          import('../serve/cgroup-table.js'),
+          import('../report/top-view.js'),
+        ]);
+      const intervalMs = Number(flags.interval) * 1000;
+      if (!Number.isFinite(intervalMs) || intervalMs < 100) {
+        throw new SizeError(`--interval: "${flags.interval}" must be a number of seconds, 0.1 or more`);
+      }
+      const sortKeys: readonly string[] = SORT_KEYS;
+      if (!sortKeys.includes(flags.sort)) {
+        throw new SizeError(`--sort: unknown key "${flags.sort}" (one of: ${SORT_KEYS.join(', ')})`);
+      }
+      const maxDepth = Number(flags.depth);
+      if (!Number.isInteger(maxDepth) || maxDepth < 0)
+        throw new SizeError(`--depth: "${flags.depth}" must be a whole number`);
+      let filter: RegExp | undefined;
+      if (flags.filter !== undefined) {
+        try {
+          filter = new RegExp(flags.filter);
+        } catch {
+          throw new SizeError(`--filter: "${flags.filter}" is not a regular expression`);
+        }
+      }
+      const located = locateMemoryCgroup('self', hostPaths());
+      if (!located.ok) {
+        process.stderr.write(`headroom: no memory cgroups to show: ${located.reason}\n`);
+        setStatus(1);
+        return;
+      }
+      const top = visibleTop(located.cgroup);
+      const table = new CgroupTable({ top, maxDepth, ...(filter ? { filter } : {}) });
+      let sort = flags.sort as (typeof SORT_KEYS)[number];
+      let tree = !flags.flat;
+      const screen = () =>
+        renderTop(table.refresh(), {
+          sort,
+          tree,
+          width: process.stdout.columns ?? 120,
+          height: process.stdout.rows ?? 1000,
+          topPath: top.path,
+          intervalMs,
+        });
+
+      if (flags.once || !process.stdout.isTTY || !process.stdin.isTTY) {
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(table.refresh(), null, 2)}\n` : `${screen().join('\n')}\n`,
+        );
+        return;
+      }
+      await interactive(screen, intervalMs, (key) => {
+        if (key === 's') sort = SORT_KEYS[(SORT_KEYS.indexOf(sort) + 1) % SORT_KEYS.length] ?? 'usage';
+        else if (key === 't') tree = !tree;
+      });
+    });
+}
+
+/** Redraws every interval and on keys; q, Ctrl-C or a signal quits and restores the terminal. */
+function interactive(
+  screen: () => string[],
+  intervalMs: number,
+  onKey: (key: string) => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const draw = () => process.stdout.write(`\x1b[H\x1b[2J${screen().join('\r\n')}`);
+    const timer = setInterval(draw, intervalMs);
+    const quit = () => {
+      clearInterval(timer);
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+      process.stdout.write(LEAVE);
+      process.off('SIGTERM', quit);
+      process.stdout.off('resize', draw);
+      resolve();
+    };
+    process.stdout.write(ENTER);
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (data: Buffer) => {
+      const key = data.toString('latin1');
+      if (key === 'q' || key === '\x03') {
+        quit();
+        return;
+      }
+      onKey(key);
+      draw();
+    });
+    process.once('SIGTERM', quit);
+    process.stdout.on('resize', draw);
+    draw();
+  });
+}

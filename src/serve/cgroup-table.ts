@@ -1,0 +1,127 @@
+import { type CgroupName, nameCgroup } from '../analyze/cgroup-name.js';
+import { linearFit, type Point } from '../analyze/linear-fit.js';
+import { listCgroups, type MemoryCgroup, type MemorySample, openCgroupReader } from '../kernel/index.js';
+
+export interface CgroupTableOptions {
+  /** The cgroup to start from: the top of the visible hierarchy for a host, a container's own inside it. */
+  top: MemoryCgroup;
+  maxDepth?: number;
+  maxCount?: number;
+  /** Only cgroups whose path matches. */
+  filter?: RegExp;
+  now?: () => number;
+}
+
+/** One cgroup at one moment, bytes, with its trend across refreshes. */
+export interface CgroupRow extends CgroupName {
+  path: string;
+  depth: number;
+  /** The cgroup's own limit, null when none. */
+  limit: number | null;
+  usage: number;
+  workingSet: number;
+  anon: number;
+  file: number;
+  fileDirty: number;
+  fileWriteback: number;
+  shmem: number;
+  kernel: number;
+  swap: number;
+  /** PSI "some" avg10 as a share (0..1), null when unreadable. */
+  psiSome: number | null;
+  psiFull: number | null;
+  oomKills: number;
+  limitHits: number;
+  /** Working set growth, bytes per second, over the trend window; null until known or when not steady. */
+  growthPerSecond: number | null;
+  /** At that growth, seconds until the limit; null when not growing or no limit. */
+  secondsUntilLimit: number | null;
+}
+
+/** The trend of the working set is read over this much history, kept from earlier refreshes. */
+const TREND_WINDOW_MS = 5 * 60_000;
+const TREND_MIN_POINTS = 3;
+
+/**
+ * Every memory cgroup at and below a top, read on demand: what `headroom top` shows and the exporter
+ * serves. Files are opened and closed per read, since keeping hundreds of cgroups' files open would cost
+ * descriptors; the trend comes from the history of earlier refreshes.
+ */
+export class CgroupTable {
+  private readonly history = new Map<string, Point[]>();
+
+  constructor(private readonly options: CgroupTableOptions) {}
+
+  refresh(): CgroupRow[] {
+    const now = (this.options.now ?? Date.now)();
+    const rows: CgroupRow[] = [];
+    const listed = listCgroups(this.options.top, {
+      ...(this.options.maxDepth === undefined ? {} : { maxDepth: this.options.maxDepth }),
+      ...(this.options.maxCount === undefined ? {} : { maxCount: this.options.maxCount }),
+    });
+    for (const cgroup of listed) {
+      if (this.options.filter && !this.options.filter.test(cgroup.path)) continue;
+      const sample = readOnce({ version: this.options.top.version, dir: cgroup.dir });
+      if (sample) rows.push(this.row(cgroup.path, cgroup.depth, sample, now));
+    }
+    const seen = new Set(rows.map((row) => row.path));
+    for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);
+    return rows;
+  }
+
+  private row(path: string, depth: number, sample: MemorySample, now: number): CgroupRow {
+    const workingSet = Math.max(0, sample.usage - sample.inactiveFile);
+    const trend = this.trend(path, workingSet, sample.limit, now);
+    return {
+      ...nameCgroup(path),
+      path,
+      depth,
+      limit: sample.limit,
+      usage: sample.usage,
+      workingSet,
+      anon: sample.anon,
+      file: sample.file,
+      fileDirty: sample.fileDirty,
+      fileWriteback: sample.fileWriteback,
+      shmem: sample.shmem,
+      kernel: sample.kernel,
+      swap: sample.swap,
+      psiSome: sample.pressure ? sample.pressure.some.avg10 / 100 : null,
+      psiFull: sample.pressure?.full ? sample.pressure.full.avg10 / 100 : null,
+      oomKills: sample.oomKills,
+      limitHits: sample.limitHits,
+      ...trend,
+    };
+  }
+
+  private trend(
+    key: string,
+    workingSet: number,
+    limit: number | null,
+    now: number,
+  ): { growthPerSecond: number | null; secondsUntilLimit: number | null } {
+    const points = this.history.get(key) ?? [];
+    points.push({ t: now, value: workingSet });
+    while (points.length > 0 && (points[0]?.t ?? now) < now - TREND_WINDOW_MS) points.shift();
+    this.history.set(key, points);
+    if (points.length < TREND_MIN_POINTS) return { growthPerSecond: null, secondsUntilLimit: null };
+    const fit = linearFit(points);
+    const growthPerSecond = fit.r2 >= 0.8 ? fit.slope * 1000 : 0;
+    const secondsUntilLimit =
+      limit !== null && growthPerSecond > 0 ? Math.max(0, (limit - workingSet) / growthPerSecond) : null;
+    return { growthPerSecond, secondsUntilLimit };
+  }
+}
+
+function readOnce(cgroup: Pick<MemoryCgroup, 'version' | 'dir'>): MemorySample | undefined {
+  let reader: ReturnType<typeof openCgroupReader> | undefined;
+  try {
+    reader = openCgroupReader(cgroup);
+    return reader.read(true);
+  } catch {
+    // Removed while we read, or not a memory cgroup (the root of a v2 tree has no memory.current).
+    return undefined;
+  } finally {
+    reader?.close();
+  }
+}
