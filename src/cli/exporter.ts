@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { SizeError } from './parse-size.js';
+import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface ExporterFlags {
   listen: string;
   depth: string;
   maxCgroups: string;
   filter?: string;
+  cgroupRoot?: string;
 }
 
 export function exporterCommand(program: Command, setStatus: (code: number) => void): void {
@@ -16,31 +18,25 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
     .option('--depth <n>', 'how many levels below the top to export', '8')
     .option('--max-cgroups <n>', 'export at most this many cgroups, nearest the top first', '2000')
     .option('--filter <regex>', 'only cgroups whose path matches')
+    .option(
+      '--cgroup-root <dir>',
+      "a cgroup hierarchy's directory to read instead of this process's (a host's, mounted into a pod)",
+    )
     .action(async (flags: ExporterFlags) => {
       const { host, port } = parseListen(flags.listen);
       const maxDepth = wholeNumber(flags.depth, '--depth');
       const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');
-      let filter: RegExp | undefined;
-      if (flags.filter !== undefined) {
-        try {
-          filter = new RegExp(flags.filter);
-        } catch {
-          throw new SizeError(`--filter: "${flags.filter}" is not a regular expression`);
-        }
-      }
-      const [{ hostPaths, locateMemoryCgroup, visibleTop }, { CgroupMetrics }, { startExporter }] =
-        await Promise.all([
-          import('../kernel/index.js'),
-          import('../serve/cgroup-metrics.js'),
-          import('../serve/exporter.js'),
-        ]);
-      const located = locateMemoryCgroup('self', hostPaths());
-      if (!located.ok) {
-        process.stderr.write(`headroom: no memory cgroup to export: ${located.reason}\n`);
+      const filter = parseFilter(flags.filter);
+      const [{ CgroupMetrics }, { startExporter }] = await Promise.all([
+        import('../serve/cgroup-metrics.js'),
+        import('../serve/exporter.js'),
+      ]);
+      const top = await topCgroup(flags.cgroupRoot);
+      if (typeof top === 'string') {
+        process.stderr.write(`headroom: no memory cgroups to export: ${top}\n`);
         setStatus(1);
         return;
       }
-      const top = visibleTop(located.cgroup);
       const metrics = new CgroupMetrics({ top, maxDepth, maxCount, ...(filter ? { filter } : {}) });
       let exporter: Awaited<ReturnType<typeof startExporter>>;
       try {

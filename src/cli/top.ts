@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SizeError } from './parse-size.js';
+import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface TopFlags {
   once?: boolean;
@@ -8,6 +9,7 @@ interface TopFlags {
   sort: string;
   flat?: boolean;
   filter?: string;
+  cgroupRoot?: string;
   depth: string;
 }
 
@@ -25,14 +27,16 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
     .option('--sort <key>', 'usage, wset, anon, share, left or name', 'usage')
     .option('--flat', 'one list by the sort key instead of the tree')
     .option('--filter <regex>', 'only cgroups whose path matches')
+    .option(
+      '--cgroup-root <dir>',
+      "a cgroup hierarchy's directory to read instead of this process's (a host's, mounted into a pod)",
+    )
     .option('--depth <n>', 'how many levels below the top to show', '8')
     .action(async (flags: TopFlags) => {
-      const [{ hostPaths, locateMemoryCgroup, visibleTop }, { CgroupTable }, { renderTop, SORT_KEYS }] =
-        await Promise.all([
-          import('../kernel/index.js'),
-          import('../serve/cgroup-table.js'),
-          import('../report/top-view.js'),
-        ]);
+      const [{ CgroupTable }, { renderTop, SORT_KEYS }] = await Promise.all([
+        import('../serve/cgroup-table.js'),
+        import('../report/top-view.js'),
+      ]);
       const intervalMs = Number(flags.interval) * 1000;
       if (!Number.isFinite(intervalMs) || intervalMs < 100) {
         throw new SizeError(`--interval: "${flags.interval}" must be a number of seconds, 0.1 or more`);
@@ -44,21 +48,13 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
       const maxDepth = Number(flags.depth);
       if (!Number.isInteger(maxDepth) || maxDepth < 0)
         throw new SizeError(`--depth: "${flags.depth}" must be a whole number`);
-      let filter: RegExp | undefined;
-      if (flags.filter !== undefined) {
-        try {
-          filter = new RegExp(flags.filter);
-        } catch {
-          throw new SizeError(`--filter: "${flags.filter}" is not a regular expression`);
-        }
-      }
-      const located = locateMemoryCgroup('self', hostPaths());
-      if (!located.ok) {
-        process.stderr.write(`headroom: no memory cgroups to show: ${located.reason}\n`);
+      const filter = parseFilter(flags.filter);
+      const top = await topCgroup(flags.cgroupRoot);
+      if (typeof top === 'string') {
+        process.stderr.write(`headroom: no memory cgroups to show: ${top}\n`);
         setStatus(1);
         return;
       }
-      const top = visibleTop(located.cgroup);
       const table = new CgroupTable({ top, maxDepth, ...(filter ? { filter } : {}) });
       let sort = flags.sort as (typeof SORT_KEYS)[number];
       let tree = !flags.flat;

@@ -60,3 +60,16 @@ export function visibleTop(cgroup: MemoryCgroup): MemoryCgroup {
   const topPath = below ? cgroup.path.slice(0, cgroup.path.length - below.length - 1) || '/' : cgroup.path;
   return { ...cgroup, dir: cgroup.mountDir, path: topPath };
 }
+
+/**
+ * A memory cgroup hierarchy given by its directory rather than found through /proc: the host's cgroup
+ * tree mounted into a DaemonSet's pod, say. v2 is told by cgroup.controllers, v1 by memory.usage_in_bytes.
+ */
+export function cgroupHierarchyAt(dir: string): MemoryCgroup | { error: string } {
+  const has = (name: string) => fs.existsSync(path.join(dir, name));
+  const version = has('cgroup.controllers') ? 2 : has('memory.usage_in_bytes') ? 1 : undefined;
+  if (version === undefined) {
+    return { error: `${dir} is neither a cgroup v2 hierarchy nor a v1 memory hierarchy` };
+  }
+  return { version, path: '/', dir, mountDir: dir, readOnly: true, ancestorsHidden: false };
+}
