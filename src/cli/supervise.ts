@@ -43,8 +43,10 @@ export function superviseCommand(program: Command, setStatus: (code: number) => 
     }
     const backoffMs = parseDuration(flags.backoff, '--backoff');
     const [job, ...args] = words;
-    const { supervise } = await import('../run/supervise.js');
+    // Before the import: loading run's modules calls esbuild's __copyProps often enough that TurboFan
+    // would compile it, which pages in about 4 MiB of V8's compiler code for the whole run.
     setOptimizingCompilers(false);
+    const { supervise } = await import('../run/supervise.js');
     const result = await supervise({
       command: job ?? '',
       args,
