@@ -55,7 +55,8 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
         setStatus(1);
         return;
       }
-      const table = new CgroupTable({ top, maxDepth, ...(filter ? { filter } : {}) });
+      // Refreshed every second or so: keeping files open makes each refresh a few reads per cgroup.
+      const table = new CgroupTable({ top, maxDepth, keepOpen: 1000, ...(filter ? { filter } : {}) });
       let sort = flags.sort as (typeof SORT_KEYS)[number];
       let tree = !flags.flat;
       const screen = () =>
