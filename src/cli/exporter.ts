@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { optimizeForSize } from './long-running.js';
 import { SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
@@ -23,6 +24,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       "a cgroup hierarchy's directory to read instead of this process's (a host's, mounted into a pod)",
     )
     .action(async (flags: ExporterFlags) => {
+      optimizeForSize();
       const { host, port } = parseListen(flags.listen);
       const maxDepth = wholeNumber(flags.depth, '--depth');
       const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { optimizeForSize } from './long-running.js';
 import { SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
@@ -33,6 +34,7 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
     )
     .option('--depth <n>', 'how many levels below the top to show', '8')
     .action(async (flags: TopFlags) => {
+      optimizeForSize();
       const [{ CgroupTable }, { renderTop, SORT_KEYS }] = await Promise.all([
         import('../serve/cgroup-table.js'),
         import('../report/top-view.js'),

@@ -16,7 +16,8 @@ export class CgroupMetrics {
   private readonly table: CgroupTable;
 
   constructor(options: CgroupTableOptions) {
-    this.table = new CgroupTable(options);
+    // Values are read at scrape time: every scrape reads in full, through files kept open between scrapes.
+    this.table = new CgroupTable({ keepOpen: 500, fullEvery: 1, ...options });
     const gauge = (name: string, help: string) =>
       new Gauge({ name: `headroom_memory_${name}`, help, labelNames: LABELS, registers: [this.registry] });
     const counter = (name: string, help: string) =>

@@ -20,9 +20,11 @@ export interface CgroupTableOptions {
   /**
    * Keep this many cgroups' files open between refreshes (default 0: open and close them each time). Open
    * files make a refresh much cheaper: most refreshes then re-read usage and memory.stat alone, and the
-   * limits and event counters every FULL_EVERY-th time. Each cgroup holds about ten descriptors.
+   * limits and event counters every `fullEvery`-th time. Each cgroup holds about ten descriptors.
    */
   keepOpen?: number;
+  /** With files kept open: a full read (and a fresh listing) every this many refreshes; default 5. */
+  fullEvery?: number;
 }
 
 /** One cgroup at one moment, bytes, with its trend across refreshes. */
@@ -54,8 +56,7 @@ export interface CgroupRow extends CgroupName {
 /** The trend of the working set is read over this much history, kept from earlier refreshes. */
 const TREND_WINDOW_MS = 5 * 60_000;
 const TREND_MIN_POINTS = 3;
-/** With files kept open, limits, counters and PSI are re-read every this many refreshes. */
-const FULL_EVERY = 5;
+const TREND_STEP_MS = 5000;
 
 /**
  * Every memory cgroup at and below a top, read on demand: what `headroom top` shows and the exporter
@@ -63,7 +64,10 @@ const FULL_EVERY = 5;
  * descriptors; the trend comes from the history of earlier refreshes.
  */
 export class CgroupTable {
-  private readonly history = new Map<string, Point[]>();
+  private readonly history = new Map<
+    string,
+    { points: Point[]; fit: { slope: number; r2: number } | null }
+  >();
   private readonly readers = new Map<string, CgroupReader>();
   private refreshes = 0;
   private listed: ListedCgroup[] | undefined;
@@ -79,7 +83,7 @@ export class CgroupTable {
   refresh(): CgroupRow[] {
     const now = (this.options.now ?? Date.now)();
     const rows: CgroupRow[] = [];
-    const full = this.refreshes % FULL_EVERY === 0;
+    const full = this.refreshes % (this.options.fullEvery ?? 5) === 0;
     // Listing walks every directory (about 25 µs each): with files kept open, cgroups that appeared are
     // found on the next full refresh, and ones that vanished drop out when their files read as gone.
     if (full || !this.listed || !this.options.keepOpen) {
@@ -113,7 +117,8 @@ export class CgroupTable {
       try {
         reader = openCgroupReader(cgroup);
       } catch {
-        return undefined;
+        // Out of descriptors, or gone: a one-off read says which.
+        return readOnce(cgroup);
       }
       this.readers.set(key, reader);
       full = true;
@@ -159,13 +164,18 @@ export class CgroupTable {
     limit: number | null,
     now: number,
   ): { growthPerSecond: number | null; secondsUntilLimit: number | null } {
-    const points = this.history.get(key) ?? [];
-    points.push({ t: now, value: workingSet });
-    while (points.length > 0 && (points[0]?.t ?? now) < now - TREND_WINDOW_MS) points.shift();
-    this.history.set(key, points);
-    if (points.length < TREND_MIN_POINTS) return { growthPerSecond: null, secondsUntilLimit: null };
-    const fit = linearFit(points);
-    const growthPerSecond = fit.r2 >= 0.8 ? fit.slope * 1000 : 0;
+    const history = this.history.get(key) ?? { points: [], fit: null };
+    this.history.set(key, history);
+    const { points } = history;
+    // A point every TREND_STEP_MS is plenty for a five-minute trend, and the fit is redone only when one
+    // is added: at 1 Hz over hundreds of cgroups, fitting every refresh would cost more than reading them.
+    if (points.length === 0 || now - (points[points.length - 1]?.t ?? now) >= TREND_STEP_MS) {
+      points.push({ t: now, value: workingSet });
+      while (points.length > 0 && (points[0]?.t ?? now) < now - TREND_WINDOW_MS) points.shift();
+      history.fit = points.length < TREND_MIN_POINTS ? null : linearFit(points);
+    }
+    if (!history.fit) return { growthPerSecond: null, secondsUntilLimit: null };
+    const growthPerSecond = history.fit.r2 >= 0.8 ? history.fit.slope * 1000 : 0;
     const secondsUntilLimit =
       limit !== null && growthPerSecond > 0 ? Math.max(0, (limit - workingSet) / growthPerSecond) : null;
     return { growthPerSecond, secondsUntilLimit };

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { locateMemoryCgroup, type MemoryCgroup } from '../../src/kernel/index.js';
 import { CgroupMetrics } from '../../src/serve/cgroup-metrics.js';
@@ -79,7 +81,8 @@ describe('CgroupMetrics on a cgroup v2 host (fixture tree)', () => {
     // 1 MiB/s; at 320 MiB usage and 60 MiB inactive cache the working set is 260 MiB: 252 s to 512 MiB.
     expect(text).toMatch(/headroom_memory_seconds_until_limit\{[^}]*kind="kubernetes"[^}]*\} 252$/m);
     expect(text).not.toContain('quoted');
-    fixture?.remove(file);
+    // The container's cgroup goes away, as when it stops.
+    fs.rmSync(fixture?.at(path.posix.dirname(file)) ?? '', { recursive: true });
     metrics.refresh();
     const after = await metrics.registry.metrics();
     expect(after).not.toContain('container 3f2a1b9c0d4e');
