@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { optimizeForSize } from './long-running.js';
 import { SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
@@ -34,8 +33,7 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
     )
     .option('--depth <n>', 'how many levels below the top to show', '8')
     .action(async (flags: TopFlags) => {
-      optimizeForSize();
-      const [{ CgroupTable }, { renderTop, SORT_KEYS }] = await Promise.all([
+      const [{ CgroupTable }, { renderTop, SORT_KEYS, visiblePaths }] = await Promise.all([
         import('../serve/cgroup-table.js'),
         import('../report/top-view.js'),
       ]);
@@ -61,15 +59,20 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
       const table = new CgroupTable({ top, maxDepth, keepOpen: 1000, ...(filter ? { filter } : {}) });
       let sort = flags.sort as (typeof SORT_KEYS)[number];
       let tree = !flags.flat;
+      const view = () => ({
+        sort,
+        tree,
+        width: process.stdout.columns ?? 120,
+        height: process.stdout.rows ?? 1000,
+        topPath: top.path,
+        intervalMs,
+      });
+      // Between full reads, only the rows on screen get a fresh breakdown; the rest, fresh usage.
       const screen = () =>
-        renderTop(table.refresh(), {
-          sort,
-          tree,
-          width: process.stdout.columns ?? 120,
-          height: process.stdout.rows ?? 1000,
-          topPath: top.path,
-          intervalMs,
-        });
+        renderTop(
+          table.refresh((rows) => visiblePaths(rows, view())),
+          view(),
+        );
 
       if (flags.once || !process.stdout.isTTY || !process.stdin.isTTY) {
         process.stdout.write(

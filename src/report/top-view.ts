@@ -60,6 +60,13 @@ export function renderTop(rows: readonly CgroupRow[], options: TopViewOptions): 
   return lines;
 }
 
+/** The rows a screen of this height shows, in its order: the ones worth a fresh breakdown. */
+export function visiblePaths(rows: readonly CgroupRow[], options: TopViewOptions): string[] {
+  return order(rows, options)
+    .slice(0, Math.max(0, options.height - 2))
+    .map((row) => row.path);
+}
+
 function order(rows: readonly CgroupRow[], options: TopViewOptions): CgroupRow[] {
   const byKey = [...rows].sort((a, b) => compare(a, b, options.sort));
   if (!options.tree) return byKey;

@@ -69,10 +69,24 @@ export class CgroupTable {
     { points: Point[]; fit: { slope: number; r2: number } | null }
   >();
   private readonly readers = new Map<string, CgroupReader>();
+  /** The last sample of each cgroup with a kept reader, for refreshes that read usage alone. */
+  private readonly samples = new Map<string, MemorySample>();
   private refreshes = 0;
   private listed: ListedCgroup[] | undefined;
 
   constructor(private readonly options: CgroupTableOptions) {}
+
+  private readonly names = new Map<string, CgroupName>();
+
+  /** Names are read off paths with a few regular expressions: once per cgroup, not per refresh. */
+  private nameOf(path: string): CgroupName {
+    let name = this.names.get(path);
+    if (!name) {
+      name = nameCgroup(path);
+      this.names.set(path, name);
+    }
+    return name;
+  }
 
   /** Closes the files kept open. */
   close(): void {
@@ -80,7 +94,12 @@ export class CgroupTable {
     this.readers.clear();
   }
 
-  refresh(): CgroupRow[] {
+  /**
+   * Reads the cgroups. With files kept open, a refresh that is not a full one may read only usage for
+   * most cgroups: `detail` is given the rows (breakdown from the last full read, usage fresh) and names
+   * the ones worth a fresh breakdown, such as the rows a screen shows.
+   */
+  refresh(detail?: (rows: readonly CgroupRow[]) => Iterable<string>): CgroupRow[] {
     const now = (this.options.now ?? Date.now)();
     const rows: CgroupRow[] = [];
     const full = this.refreshes % (this.options.fullEvery ?? 5) === 0;
@@ -94,19 +113,47 @@ export class CgroupTable {
     }
     const listed = this.listed;
     this.refreshes++;
+    const light = !full && detail !== undefined;
     for (const cgroup of listed) {
       if (this.options.filter && !this.options.filter.test(cgroup.path)) continue;
-      const sample = this.read(cgroup.path, cgroup.dir, full);
+      const sample = (light && this.readUsageOnly(cgroup.path)) || this.read(cgroup.path, cgroup.dir, full);
       if (sample) rows.push(this.row(cgroup.path, cgroup.depth, sample, now));
+    }
+    if (light) {
+      const index = new Map(rows.map((row, i) => [row.path, i]));
+      const byPath = new Map(listed.map((cgroup) => [cgroup.path, cgroup]));
+      for (const key of detail(rows)) {
+        const at = index.get(key);
+        const cgroup = byPath.get(key);
+        if (at === undefined || !cgroup) continue;
+        const sample = this.read(key, cgroup.dir, false);
+        if (sample) rows[at] = this.row(key, cgroup.depth, sample, now);
+      }
     }
     const seen = new Set(rows.map((row) => row.path));
     for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);
+    for (const key of this.names.keys()) if (!seen.has(key)) this.names.delete(key);
     for (const [key, reader] of this.readers) {
       if (seen.has(key)) continue;
       reader.close();
       this.readers.delete(key);
+      this.samples.delete(key);
     }
     return rows;
+  }
+
+  /** Usage read afresh, the rest as of the last read; undefined when the cgroup has no kept reader. */
+  private readUsageOnly(key: string): MemorySample | undefined {
+    const reader = this.readers.get(key);
+    const last = this.samples.get(key);
+    if (!reader || !last) return undefined;
+    try {
+      return { ...last, usage: reader.readUsage() };
+    } catch {
+      reader.close();
+      this.readers.delete(key);
+      return undefined;
+    }
   }
 
   private read(key: string, dir: string, full: boolean): MemorySample | undefined {
@@ -124,7 +171,9 @@ export class CgroupTable {
       full = true;
     }
     try {
-      return reader.read(full);
+      const sample = reader.read(full);
+      this.samples.set(key, sample);
+      return sample;
     } catch {
       // Removed since: its files read as gone.
       reader.close();
@@ -137,7 +186,7 @@ export class CgroupTable {
     const workingSet = Math.max(0, sample.usage - sample.inactiveFile);
     const trend = this.trend(path, workingSet, sample.limit, now);
     return {
-      ...nameCgroup(path),
+      ...this.nameOf(path),
       path,
       depth,
       limit: sample.limit,
