@@ -62,8 +62,9 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
       const view = () => ({
         sort,
         tree,
-        width: process.stdout.columns ?? 120,
-        height: process.stdout.rows ?? 1000,
+        width: process.stdout.columns || 120,
+        // --once prints every row; a terminal that does not say its size gets a usual one.
+        height: flags.once || !process.stdout.isTTY ? 100_000 : process.stdout.rows || 40,
         topPath: top.path,
         intervalMs,
       });
