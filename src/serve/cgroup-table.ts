@@ -1,5 +1,6 @@
 import { type CgroupName, nameCgroup } from '../analyze/cgroup-name.js';
 import { linearFit, type Point } from '../analyze/linear-fit.js';
+import type { MemoryBreakdown } from '../analyze/summarize.js';
 import {
   type CgroupReader,
   type ListedCgroup,
@@ -28,20 +29,13 @@ export interface CgroupTableOptions {
 }
 
 /** One cgroup at one moment, bytes, with its trend across refreshes. */
-export interface CgroupRow extends CgroupName {
+export interface CgroupRow extends CgroupName, MemoryBreakdown {
   path: string;
   depth: number;
   /** The cgroup's own limit, null when none. */
   limit: number | null;
   usage: number;
   workingSet: number;
-  anon: number;
-  file: number;
-  fileDirty: number;
-  fileWriteback: number;
-  shmem: number;
-  kernel: number;
-  swap: number;
   /** PSI "some" avg10 as a share (0..1), null when unreadable. */
   psiSome: number | null;
   psiFull: number | null;
