@@ -1,16 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { capturesIn, leftoverCgroups, runCli, scratchDir } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { capturesIn, runCli, useScratchDir } from '../helpers/run-cli.js';
 
-let scratch: { dir: string; cleanup: () => void };
-beforeEach(() => {
-  scratch = scratchDir();
-});
-afterEach(() => {
-  scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
-});
+const scratch = useScratchDir();
 
 /** One line on stderr starting "headroom:" (or commander's "error:"), nothing else, no stack trace. */
 function expectOneLineError(stderr: string, pattern: RegExp): void {

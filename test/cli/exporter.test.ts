@@ -1,15 +1,8 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { finish, jobsDir, leftoverCgroups, runCli, scratchDir, sleep, startCli } from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { finish, jobsDir, runCli, sleep, startCli, useScratchDir } from '../helpers/run-cli.js';
 
-let scratch: { dir: string; cleanup: () => void };
-beforeEach(() => {
-  scratch = scratchDir();
-});
-afterEach(() => {
-  scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
-});
+const scratch = useScratchDir();
 
 async function scrape(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);

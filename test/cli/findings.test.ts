@@ -1,19 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Finding, FindingKind } from '../../src/analyze/finding.js';
 import type { Summary } from '../../src/analyze/summarize.js';
-import { jobsDir, leftoverCgroups, MiB, runCli, scratchDir } from '../helpers/run-cli.js';
+import { jobsDir, MiB, runCli, useScratchDir } from '../helpers/run-cli.js';
 
-let scratch: { dir: string; cleanup: () => void };
-beforeEach(() => {
-  scratch = scratchDir();
-});
-afterEach(() => {
-  scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
-});
+const scratch = useScratchDir();
 
 /** Runs a job under headroom with a capture in the scratch dir; returns its exit status and summary. */
 async function runJob(

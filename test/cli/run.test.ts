@@ -1,28 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Summary } from '../../src/analyze/summarize.js';
 import {
   capturesIn,
   finish,
   jobsDir,
-  leftoverCgroups,
   MiB,
   runCli,
-  scratchDir,
   sleep,
   startCli,
+  useScratchDir,
 } from '../helpers/run-cli.js';
 
-let scratch: { dir: string; cleanup: () => void };
-beforeEach(() => {
-  scratch = scratchDir();
-});
-afterEach(() => {
-  scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
-});
+const scratch = useScratchDir();
 
 async function summaryOf(capture: string): Promise<Summary> {
   const result = await runCli(['summary', '--json', capture], { cwd: scratch.dir });

@@ -1,26 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  capturesIn,
-  finish,
-  jobsDir,
-  leftoverCgroups,
-  runCli,
-  scratchDir,
-  sleep,
-  startCli,
-} from '../helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { capturesIn, finish, jobsDir, runCli, sleep, startCli, useScratchDir } from '../helpers/run-cli.js';
 
-let scratch: { dir: string; cleanup: () => void };
-beforeEach(() => {
-  scratch = scratchDir();
-});
-afterEach(() => {
-  scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
-});
+const scratch = useScratchDir();
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const cliPath = path.join(repoRoot, 'bin/headroom.cjs');
@@ -79,3 +80,25 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * A fresh scratch directory for each test of the calling file, removed after it, with a check that no
+ * test left a cgroup behind. Use `scratch.dir` inside tests.
+ */
+export function useScratchDir(): { readonly dir: string } {
+  let current: { dir: string; cleanup: () => void } | undefined;
+  beforeEach(() => {
+    current = scratchDir();
+  });
+  afterEach(() => {
+    current?.cleanup();
+    current = undefined;
+    expect(leftoverCgroups()).toEqual([]);
+  });
+  return {
+    get dir() {
+      if (!current) throw new Error('useScratchDir: no test is running');
+      return current.dir;
+    },
+  };
+}
