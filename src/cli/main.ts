@@ -4,6 +4,7 @@ import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { exporterCommand } from './exporter.js';
 import { limitsCommand } from './limits.js';
+import { liveCommand } from './live.js';
 import { SizeError } from './parse-size.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   superviseCommand(program, setStatus);
   exporterCommand(program, setStatus);
   topCommand(program, setStatus);
+  liveCommand(program, setStatus);
   reportCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SizeError } from './parse-size.js';
+import { interactive } from './screen.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface TopFlags {
@@ -12,10 +13,6 @@ interface TopFlags {
   cgroupRoot?: string;
   depth: string;
 }
-
-// Alternate screen and cursor: restored on every way out, so the terminal is left as it was.
-const ENTER = '\x1b[?1049h\x1b[?25l';
-const LEAVE = '\x1b[?25h\x1b[?1049l';
 
 export function topCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -86,40 +83,4 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
         else if (key === 't') tree = !tree;
       });
     });
-}
-
-/** Redraws every interval and on keys; q, Ctrl-C or a signal quits and restores the terminal. */
-function interactive(
-  screen: () => string[],
-  intervalMs: number,
-  onKey: (key: string) => void,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const draw = () => process.stdout.write(`\x1b[H\x1b[2J${screen().join('\r\n')}`);
-    const timer = setInterval(draw, intervalMs);
-    const quit = () => {
-      clearInterval(timer);
-      process.stdin.setRawMode(false);
-      process.stdin.pause();
-      process.stdout.write(LEAVE);
-      process.off('SIGTERM', quit);
-      process.stdout.off('resize', draw);
-      resolve();
-    };
-    process.stdout.write(ENTER);
-    process.stdin.setRawMode(true);
-    process.stdin.resume();
-    process.stdin.on('data', (data: Buffer) => {
-      const key = data.toString('latin1');
-      if (key === 'q' || key === '\x03') {
-        quit();
-        return;
-      }
-      onKey(key);
-      draw();
-    });
-    process.once('SIGTERM', quit);
-    process.stdout.on('resize', draw);
-    draw();
-  });
 }

@@ -91,6 +91,21 @@ export interface Capture {
   warnings: string[];
 }
 
+/** A capture's state as of its last record, while it is being written. */
+export interface LatestState {
+  header: CaptureHeader;
+  timeMs: number;
+  /** False until the first cgroup sample. */
+  sampled: boolean;
+  /** The last sample: bytes; counters and PSI as recorded; -1 unknown. */
+  values: Record<SampleField, number>;
+  /** Processes not yet gone. */
+  running: ProcessTrack[];
+  /** The latest events, oldest first. */
+  events: CaptureEvent[];
+  end: EndRecord | undefined;
+}
+
 /** Reads a capture file, tolerating damage after its header; throws CaptureError when it is not one. */
 export function readCapture(file: string): Capture {
   let fd: number;
@@ -156,7 +171,7 @@ interface SeriesBreak {
   dropped: number;
 }
 
-class CaptureDecoder {
+export class CaptureDecoder {
   private header: CaptureHeader | undefined;
   private lineNumber = 0;
   private readonly time = new ColumnBuilder();
@@ -196,6 +211,27 @@ class CaptureDecoder {
       return;
     }
     this.record(record);
+  }
+
+  /** The state after the last complete record: for following a capture that is still being written. */
+  latest(): LatestState | undefined {
+    if (!this.header) return undefined;
+    const values = {} as Record<SampleField, number>;
+    const base = this.base;
+    SAMPLE_FIELDS.forEach((field, i) => {
+      let value = base?.[i] ?? -1;
+      if (i === PEAK && value >= 0) value += base?.[USAGE] ?? 0;
+      values[field] = UNSCALED_FIELDS.has(field) || value < 0 ? value : value * KIB;
+    });
+    return {
+      header: this.header,
+      timeMs: this.lastTimeMs,
+      sampled: base !== undefined,
+      values,
+      running: this.processes.filter((track) => track.endMs === null),
+      events: this.events.slice(-20),
+      end: this.end,
+    };
   }
 
   finish(tail: string | undefined): Capture {

@@ -1,0 +1,49 @@
+// Alternate screen and cursor: restored on every way out, so the terminal is left as it was.
+const ENTER = '\x1b[?1049h\x1b[?25l';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+/**
+ * A full-screen view on the alternate screen: redrawn every interval, on a key and on resize. q, Ctrl-C,
+ * SIGTERM or `done()` returning true quits and restores the terminal.
+ */
+export function interactive(
+  screen: () => string[],
+  intervalMs: number,
+  onKey: (key: string) => void,
+  done: () => boolean = () => false,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const draw = () => {
+      process.stdout.write(`\x1b[H\x1b[2J${screen().join('\r\n')}`);
+      if (done()) quit();
+    };
+    const timer = setInterval(draw, intervalMs);
+    let quitting = false;
+    const quit = () => {
+      if (quitting) return;
+      quitting = true;
+      clearInterval(timer);
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+      process.stdout.write(LEAVE);
+      process.off('SIGTERM', quit);
+      process.stdout.off('resize', draw);
+      resolve();
+    };
+    process.stdout.write(ENTER);
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    process.stdin.on('data', (data: Buffer) => {
+      const key = data.toString('latin1');
+      if (key === 'q' || key === '\x03') {
+        quit();
+        return;
+      }
+      onKey(key);
+      draw();
+    });
+    process.once('SIGTERM', quit);
+    process.stdout.on('resize', draw);
+    draw();
+  });
+}

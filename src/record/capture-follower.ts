@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { CaptureDecoder, CaptureError, type LatestState } from './capture-reader.js';
+
+const CHUNK = 1024 * 1024;
+
+/**
+ * Follows a capture that a running `headroom run` is still writing, as `tail -f` does: each poll reads what
+ * was appended since the last and decodes the complete lines. A line cut by the writer's last flush waits
+ * for its end.
+ */
+export class CaptureFollower {
+  private readonly fd: number;
+  private readonly decoder: CaptureDecoder;
+  private offset = 0;
+  private partial = '';
+  private readonly buffer = Buffer.allocUnsafe(CHUNK);
+  // A character split between two reads is joined, not mangled.
+  private readonly text = new StringDecoder('utf8');
+
+  constructor(readonly file: string) {
+    try {
+      this.fd = fs.openSync(file, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new CaptureError(
+        file,
+        code === 'ENOENT' ? 'cannot read: no such file' : `cannot read: ${code ?? String(error)}`,
+      );
+    }
+    this.decoder = new CaptureDecoder(file);
+  }
+
+  /** Reads what was appended; returns the state after it (undefined before the header is complete). */
+  poll(): LatestState | undefined {
+    for (;;) {
+      const count = fs.readSync(this.fd, this.buffer, 0, CHUNK, this.offset);
+      if (count <= 0) break;
+      this.offset += count;
+      const lines = (this.partial + this.text.write(this.buffer.subarray(0, count))).split('\n');
+      this.partial = lines.pop() ?? '';
+      for (const line of lines) this.decoder.line(line);
+      if (count < CHUNK) break;
+    }
+    return this.decoder.latest();
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
