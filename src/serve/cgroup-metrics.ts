@@ -1,104 +1,140 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { type CgroupRow, CgroupTable, type CgroupTableOptions } from './cgroup-table.js';
 
 const LABELS = ['cgroup', 'name', 'kind', 'component'] as const;
-type Labels = Record<(typeof LABELS)[number], string>;
+type Label = (typeof LABELS)[number];
+type Labels = Record<Label, string>;
+
+/** A metric's value in a row; null leaves the cgroup out of it (no limit, PSI unreadable). */
+type Value = (row: CgroupRow) => number | null;
+
+const GAUGES: Array<[string, string, Value]> = [
+  [
+    'limit_bytes',
+    "The cgroup's own memory limit (memory.max, memory.limit_in_bytes); absent when none.",
+    (r) => r.limit,
+  ],
+  [
+    'usage_bytes',
+    'Memory charged to the cgroup, page cache included: what the limit is checked against.',
+    (r) => r.usage,
+  ],
+  [
+    'working_set_bytes',
+    'Usage minus inactive page cache, as the kubelet and docker stats count it.',
+    (r) => r.workingSet,
+  ],
+  ['anon_bytes', 'Anonymous memory: what the processes allocated.', (r) => r.anon],
+  ['file_bytes', 'Page cache, shmem excluded.', (r) => r.file],
+  ['file_dirty_bytes', 'Page cache waiting to be written to disk.', (r) => r.fileDirty],
+  ['file_writeback_bytes', 'Page cache being written to disk.', (r) => r.fileWriteback],
+  ['shmem_bytes', 'tmpfs and /dev/shm: not reclaimable without swap.', (r) => r.shmem],
+  [
+    'kernel_bytes',
+    'Kernel memory charged to the cgroup (slab, stacks, page tables, sockets).',
+    (r) => r.kernel,
+  ],
+  ['swap_bytes', 'Swap used by the cgroup.', (r) => r.swap],
+  [
+    'pressure_some_ratio',
+    'Share of the last 10 s some tasks stalled waiting for memory (PSI).',
+    (r) => r.psiSome,
+  ],
+  [
+    'pressure_full_ratio',
+    'Share of the last 10 s all tasks stalled waiting for memory (PSI).',
+    (r) => r.psiFull,
+  ],
+  [
+    'seconds_until_limit',
+    'At the working set trend of the last 5 minutes, seconds until the limit; absent when not growing.',
+    (r) => r.secondsUntilLimit,
+  ],
+];
+
+const COUNTERS: Array<[string, string, Value]> = [
+  ['oom_kills_total', 'Processes the OOM killer killed in the cgroup.', (r) => r.oomKills],
+  ['limit_hits_total', 'Times usage hit the limit (v1 failcnt, v2 memory.events max).', (r) => r.limitHits],
+];
 
 /**
  * Prometheus metrics of every memory cgroup at and below `top`, read when scraped (refresh()), in a
  * registry of their own. Names follow the conventions: one prefix, base units, _bytes, _seconds, _total.
+ * Each metric reads its values straight from the refreshed rows when the registry asks: setting 8000
+ * series one by one, and hashing their labels, would cost more than reading the cgroups.
  */
 export class CgroupMetrics {
   readonly registry = new Registry();
-  private readonly gauges: Record<string, Gauge<(typeof LABELS)[number]>>;
-  private readonly counters: Record<string, Counter<(typeof LABELS)[number]>>;
-  private readonly exported: Gauge;
   private readonly table: CgroupTable;
+  private rows: Array<{ row: CgroupRow; labels: Labels }> = [];
 
   constructor(options: CgroupTableOptions) {
     // Values are read at scrape time: every scrape reads in full, through files kept open between scrapes.
     this.table = new CgroupTable({ keepOpen: 500, fullEvery: 1, ...options });
-    const gauge = (name: string, help: string) =>
-      new Gauge({ name: `headroom_memory_${name}`, help, labelNames: LABELS, registers: [this.registry] });
-    const counter = (name: string, help: string) =>
-      new Counter({ name: `headroom_memory_${name}`, help, labelNames: LABELS, registers: [this.registry] });
-    this.gauges = {
-      limit: gauge(
-        'limit_bytes',
-        "The cgroup's own memory limit (memory.max, memory.limit_in_bytes); absent when none.",
-      ),
-      usage: gauge(
-        'usage_bytes',
-        'Memory charged to the cgroup, page cache included: what the limit is checked against.',
-      ),
-      workingSet: gauge(
-        'working_set_bytes',
-        'Usage minus inactive page cache, as the kubelet and docker stats count it.',
-      ),
-      anon: gauge('anon_bytes', 'Anonymous memory: what the processes allocated.'),
-      file: gauge('file_bytes', 'Page cache, shmem excluded.'),
-      dirty: gauge('file_dirty_bytes', 'Page cache waiting to be written to disk.'),
-      writeback: gauge('file_writeback_bytes', 'Page cache being written to disk.'),
-      shmem: gauge('shmem_bytes', 'tmpfs and /dev/shm: not reclaimable without swap.'),
-      kernel: gauge(
-        'kernel_bytes',
-        'Kernel memory charged to the cgroup (slab, stacks, page tables, sockets).',
-      ),
-      swap: gauge('swap_bytes', 'Swap used by the cgroup.'),
-      psiSome: gauge(
-        'pressure_some_ratio',
-        'Share of the last 10 s some tasks stalled waiting for memory (PSI).',
-      ),
-      psiFull: gauge(
-        'pressure_full_ratio',
-        'Share of the last 10 s all tasks stalled waiting for memory (PSI).',
-      ),
-      untilLimit: gauge(
-        'seconds_until_limit',
-        'At the working set trend of the last 5 minutes, seconds until the limit; absent when not growing.',
-      ),
-    };
-    this.counters = {
-      oomKills: counter('oom_kills_total', 'Processes the OOM killer killed in the cgroup.'),
-      limitHits: counter('limit_hits_total', 'Times usage hit the limit (v1 failcnt, v2 memory.events max).'),
-    };
-    this.exported = new Gauge({
-      name: 'headroom_exporter_cgroups',
-      help: 'Cgroups exported by the last scrape.',
-      registers: [this.registry],
-    });
+    const values = (value: Value) => (): Array<MetricValue<Label>> =>
+      this.rows.flatMap(({ row, labels }) => {
+        const v = value(row);
+        return v === null ? [] : [{ value: v, labels }];
+      });
+    for (const [name, help, value] of GAUGES) {
+      this.registry.registerMetric(new RowGauge(`headroom_memory_${name}`, help, values(value)));
+    }
+    for (const [name, help, value] of COUNTERS) {
+      this.registry.registerMetric(new RowCounter(`headroom_memory_${name}`, help, values(value)));
+    }
+    this.registry.registerMetric(
+      new RowGauge('headroom_exporter_cgroups', 'Cgroups exported by the last scrape.', () => [
+        { value: this.rows.length, labels: {} },
+      ]),
+    );
   }
 
-  /** Reads every cgroup now and replaces the previous values; cgroups gone since are dropped. */
+  /** Reads every cgroup now; the metrics show these values until the next refresh. */
   refresh(): void {
-    for (const metric of [...Object.values(this.gauges), ...Object.values(this.counters)]) metric.reset();
-    const rows = this.table.refresh();
-    for (const row of rows) this.set(row);
-    this.exported.set(rows.length);
+    this.rows = this.table.refresh().map((row) => ({
+      row,
+      labels: { cgroup: row.path, name: row.name, kind: row.kind, component: row.component ?? '' },
+    }));
+  }
+}
+
+/** A gauge whose values come from a function, not from set(). */
+class RowGauge extends Gauge<Label> {
+  constructor(
+    private readonly metricName: string,
+    private readonly metricHelp: string,
+    private readonly values: () => Array<MetricValue<Label>>,
+  ) {
+    super({ name: metricName, help: metricHelp, labelNames: LABELS, registers: [] });
   }
 
-  private set(row: CgroupRow): void {
-    const labels: Labels = {
-      cgroup: row.path,
-      name: row.name,
-      kind: row.kind,
-      component: row.component ?? '',
-    };
-    const g = this.gauges;
-    if (row.limit !== null) g.limit?.set(labels, row.limit);
-    g.usage?.set(labels, row.usage);
-    g.workingSet?.set(labels, row.workingSet);
-    g.anon?.set(labels, row.anon);
-    g.file?.set(labels, row.file);
-    g.dirty?.set(labels, row.fileDirty);
-    g.writeback?.set(labels, row.fileWriteback);
-    g.shmem?.set(labels, row.shmem);
-    g.kernel?.set(labels, row.kernel);
-    g.swap?.set(labels, row.swap);
-    if (row.psiSome !== null) g.psiSome?.set(labels, row.psiSome);
-    if (row.psiFull !== null) g.psiFull?.set(labels, row.psiFull);
-    this.counters.oomKills?.inc(labels, row.oomKills);
-    this.counters.limitHits?.inc(labels, row.limitHits);
-    if (row.secondsUntilLimit !== null) g.untilLimit?.set(labels, row.secondsUntilLimit);
+  override async get(): Promise<MetricObjectWithValues<MetricValue<Label>>> {
+    return rowMetric(this.metricName, this.metricHelp, 'gauge', this.values());
   }
+}
+
+/** A counter whose values (the kernel's own counters) come from a function. */
+class RowCounter extends Counter<Label> {
+  constructor(
+    private readonly metricName: string,
+    private readonly metricHelp: string,
+    private readonly values: () => Array<MetricValue<Label>>,
+  ) {
+    super({ name: metricName, help: metricHelp, labelNames: LABELS, registers: [] });
+  }
+
+  override async get(): Promise<MetricObjectWithValues<MetricValue<Label>>> {
+    return rowMetric(this.metricName, this.metricHelp, 'counter', this.values());
+  }
+}
+
+/** prom-client's typings name the type with a numeric enum; at run time it is the exposition format's word. */
+function rowMetric(
+  name: string,
+  help: string,
+  type: 'gauge' | 'counter',
+  values: Array<MetricValue<Label>>,
+): MetricObjectWithValues<MetricValue<Label>> {
+  const metric = { name, help, type, values, aggregator: 'sum', collect: () => {} };
+  return metric as unknown as MetricObjectWithValues<MetricValue<Label>>;
 }
