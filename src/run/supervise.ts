@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { linearFit } from '../analyze/linear-fit.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { linearFit } from '../linear-fit.js';
 import type { SamplerState } from '../record/sampler.js';
 import { type RunOptions, type RunResult, run } from './run.js';
 

@@ -1,5 +1,4 @@
 import { type CgroupName, nameCgroup } from '../analyze/cgroup-name.js';
-import { linearFit, type Point } from '../analyze/linear-fit.js';
 import type { MemoryBreakdown } from '../analyze/summarize.js';
 import {
   type CgroupReader,
@@ -9,6 +8,7 @@ import {
   type MemorySample,
   openCgroupReader,
 } from '../kernel/index.js';
+import { linearFit, type Point } from '../linear-fit.js';
 
 export interface CgroupTableOptions {
   /** The cgroup to start from: the top of the visible hierarchy for a host, a container's own inside it. */

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Finding, FindingKind } from '../../src/analyze/finding.js';
 import { defaultHeap, maxOldSpace } from '../../src/analyze/findings/runtime-heap.js';
-import { linearFit } from '../../src/analyze/linear-fit.js';
 import { summarize } from '../../src/analyze/summarize.js';
+import { linearFit } from '../../src/linear-fit.js';
 import type { CaptureHeader } from '../../src/record/capture-format.js';
 import { readCapture } from '../../src/record/capture-reader.js';
 import type { CaptureWriter, SampleValues } from '../../src/record/capture-writer.js';

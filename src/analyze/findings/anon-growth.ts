@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration } from '../../format.js';
+import { linearFit, type Point } from '../../linear-fit.js';
 import type { Finding } from '../finding.js';
-import { linearFit, type Point } from '../linear-fit.js';
 import { anonAt, at, type Context, MiB, max, processName, time } from './context.js';
 
 /** Growth must span this long to be a trend rather than a burst. */

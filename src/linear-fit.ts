@@ -3,7 +3,7 @@ export interface Point {
   value: number;
 }
 
-/** Least squares: slope in bytes per ms and the coefficient of determination. */
+/** Least squares: the slope (value units per time unit) and the coefficient of determination. */
 export function linearFit(points: readonly Point[]): { slope: number; r2: number } {
   const n = points.length;
   if (n < 2) return { slope: 0, r2: 0 };
