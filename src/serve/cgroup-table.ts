@@ -63,8 +63,8 @@ export class CgroupTable {
     { points: Point[]; fit: { slope: number; r2: number } | null }
   >();
   private readonly readers = new Map<string, CgroupReader>();
-  /** The last sample of each cgroup with a kept reader, for refreshes that read usage alone. */
-  private readonly samples = new Map<string, MemorySample>();
+  /** The rows of the last refresh, kept by cgroups not read again between full reads. */
+  private rows = new Map<string, CgroupRow>();
   private refreshes = 0;
   private listed: ListedCgroup[] | undefined;
 
@@ -89,9 +89,9 @@ export class CgroupTable {
   }
 
   /**
-   * Reads the cgroups. With files kept open, a refresh that is not a full one may read only usage for
-   * most cgroups: `detail` is given the rows (breakdown from the last full read, usage fresh) and names
-   * the ones worth a fresh breakdown, such as the rows a screen shows.
+   * Reads the cgroups. With files kept open, a refresh that is not a full one may read only some of them:
+   * `detail` is given the rows as of their last read and names the ones to read again, such as the rows
+   * a screen shows; the others keep their values until the next full refresh.
    */
   refresh(detail?: (rows: readonly CgroupRow[]) => Iterable<string>): CgroupRow[] {
     const now = (this.options.now ?? Date.now)();
@@ -110,7 +110,13 @@ export class CgroupTable {
     const light = !full && detail !== undefined;
     for (const cgroup of listed) {
       if (this.options.filter && !this.options.filter.test(cgroup.path)) continue;
-      const sample = (light && this.readUsageOnly(cgroup.path)) || this.read(cgroup.path, cgroup.dir, full);
+      // Between full reads, a cgroup not asked for keeps its row as it was.
+      const kept = light ? this.rows.get(cgroup.path) : undefined;
+      if (kept) {
+        rows.push(kept);
+        continue;
+      }
+      const sample = this.read(cgroup.path, cgroup.dir, full);
       if (sample) rows.push(this.row(cgroup.path, cgroup.depth, sample, now));
     }
     if (light) {
@@ -124,6 +130,7 @@ export class CgroupTable {
         if (sample) rows[at] = this.row(key, cgroup.depth, sample, now);
       }
     }
+    this.rows = new Map(rows.map((row) => [row.path, row]));
     const seen = new Set(rows.map((row) => row.path));
     for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);
     for (const key of this.names.keys()) if (!seen.has(key)) this.names.delete(key);
@@ -131,23 +138,8 @@ export class CgroupTable {
       if (seen.has(key)) continue;
       reader.close();
       this.readers.delete(key);
-      this.samples.delete(key);
     }
     return rows;
-  }
-
-  /** Usage read afresh, the rest as of the last read; undefined when the cgroup has no kept reader. */
-  private readUsageOnly(key: string): MemorySample | undefined {
-    const reader = this.readers.get(key);
-    const last = this.samples.get(key);
-    if (!reader || !last) return undefined;
-    try {
-      return { ...last, usage: reader.readUsage() };
-    } catch {
-      reader.close();
-      this.readers.delete(key);
-      return undefined;
-    }
   }
 
   private read(key: string, dir: string, full: boolean): MemorySample | undefined {
@@ -165,9 +157,7 @@ export class CgroupTable {
       full = true;
     }
     try {
-      const sample = reader.read(full);
-      this.samples.set(key, sample);
-      return sample;
+      return reader.read(full);
     } catch {
       // Removed since: its files read as gone.
       reader.close();
