@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { optimizeForSize } from './long-running.js';
+import { leanForTheLongRun } from './long-running.js';
 import { SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
@@ -24,7 +24,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       "a cgroup hierarchy's directory to read instead of this process's (a host's, mounted into a pod)",
     )
     .action(async (flags: ExporterFlags) => {
-      optimizeForSize();
+      const afterScrape = leanForTheLongRun();
       const { host, port } = parseListen(flags.listen);
       const maxDepth = wholeNumber(flags.depth, '--depth');
       const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');
@@ -42,7 +42,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       const metrics = new CgroupMetrics({ top, maxDepth, maxCount, ...(filter ? { filter } : {}) });
       let exporter: Awaited<ReturnType<typeof startExporter>>;
       try {
-        exporter = await startExporter(metrics, host, port);
+        exporter = await startExporter(metrics, host, port, afterScrape);
       } catch (error) {
         process.stderr.write(
           `headroom: cannot listen on ${flags.listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,

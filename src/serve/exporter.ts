@@ -11,13 +11,21 @@ export interface Exporter {
  * Serves the metrics on /metrics, read at scrape time. One scrape at a time: a second one arriving while
  * the cgroups are read waits for the same reading rather than reading them again.
  */
-export async function startExporter(metrics: CgroupMetrics, host: string, port: number): Promise<Exporter> {
+export async function startExporter(
+  metrics: CgroupMetrics,
+  host: string,
+  port: number,
+  /** Called once each scrape's text is ready (the CLI collects garbage there). */
+  afterScrape: () => void = () => {},
+): Promise<Exporter> {
   let pending: Promise<string> | undefined;
   const scrape = (): Promise<string> => {
     pending ??= (async () => {
       try {
         metrics.refresh();
-        return await metrics.registry.metrics();
+        const text = await metrics.registry.metrics();
+        afterScrape();
+        return text;
       } finally {
         pending = undefined;
       }
