@@ -30,7 +30,7 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
     )
     .option('--depth <n>', 'how many levels below the top to show', '8')
     .action(async (flags: TopFlags) => {
-      const [{ CgroupTable }, { renderTop, SORT_KEYS, visiblePaths }] = await Promise.all([
+      const [{ CgroupTable }, { renderTop, SORT_KEYS }] = await Promise.all([
         import('../serve/cgroup-table.js'),
         import('../report/top-view.js'),
       ]);
@@ -72,11 +72,15 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
         topPath: top.path,
         intervalMs,
       });
-      // Between full reads only the rows on screen are read again.
+      // Between full reads, the rows the last screen showed are the ones read again.
+      let shown: string[] = [];
       const screen = () =>
         renderTop(
-          table.refresh((rows) => visiblePaths(rows, view())),
+          table.refresh(() => shown),
           view(),
+          (paths) => {
+            shown = paths;
+          },
         );
 
       if (flags.once || !process.stdout.isTTY || !process.stdin.isTTY) {

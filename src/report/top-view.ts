@@ -36,7 +36,12 @@ const COLUMNS: Array<[string, (row: CgroupRow) => string]> = [
  * terminal's width and the list to its height. Names come from cgroup paths anyone can create, so they
  * pass the terminal sanitizer.
  */
-export function renderTop(rows: readonly CgroupRow[], options: TopViewOptions): string[] {
+export function renderTop(
+  rows: readonly CgroupRow[],
+  options: TopViewOptions,
+  /** Told the paths of the rows shown, top first. */
+  shown?: (paths: string[]) => void,
+): string[] {
   const ordered = order(rows, options);
   const nameWidth = Math.max(12, options.width - COLUMNS.length * (NUMBER + 1));
   const header = `headroom top  ${rows.length} cgroups below ${sanitizeForTerminal(options.topPath)}  sort: ${options.sort} [s]  ${options.tree ? 'tree' : 'flat'} [t]  quit [q]  every ${formatDuration(options.intervalMs)}`;
@@ -47,7 +52,9 @@ export function renderTop(rows: readonly CgroupRow[], options: TopViewOptions): 
       options.width,
     ),
   ];
-  for (const row of ordered.slice(0, Math.max(0, options.height - lines.length))) {
+  const visible = ordered.slice(0, Math.max(0, options.height - lines.length));
+  shown?.(visible.map((row) => row.path));
+  for (const row of visible) {
     const indent = options.tree ? '  '.repeat(Math.min(row.depth, 8)) : '';
     // In the tree the indent already says where a plain cgroup sits: its last component is enough.
     const label =
@@ -58,13 +65,6 @@ export function renderTop(rows: readonly CgroupRow[], options: TopViewOptions): 
     );
   }
   return lines;
-}
-
-/** The rows a screen of this height shows, in its order: the ones worth a fresh breakdown. */
-export function visiblePaths(rows: readonly CgroupRow[], options: TopViewOptions): string[] {
-  return order(rows, options)
-    .slice(0, Math.max(0, options.height - 2))
-    .map((row) => row.path);
 }
 
 function order(rows: readonly CgroupRow[], options: TopViewOptions): CgroupRow[] {
