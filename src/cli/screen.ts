@@ -12,10 +12,16 @@ export function interactive(
   onKey: (key: string) => void,
   done: () => boolean = () => false,
 ): Promise<void> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const draw = () => {
-      process.stdout.write(`\x1b[H\x1b[2J${screen().join('\r\n')}`);
-      if (done()) quit();
+      try {
+        process.stdout.write(`\x1b[H\x1b[2J${screen().join('\r\n')}`);
+        if (done()) quit();
+      } catch (error) {
+        // Never leave the terminal raw or on the alternate screen.
+        quit();
+        reject(error);
+      }
     };
     const timer = setInterval(draw, intervalMs);
     let quitting = false;
@@ -28,12 +34,13 @@ export function interactive(
       process.stdout.write(LEAVE);
       process.off('SIGTERM', quit);
       process.stdout.off('resize', draw);
+      process.stdin.off('data', onData);
       resolve();
     };
     process.stdout.write(ENTER);
     process.stdin.setRawMode(true);
     process.stdin.resume();
-    process.stdin.on('data', (data: Buffer) => {
+    const onData = (data: Buffer) => {
       const key = data.toString('latin1');
       if (key === 'q' || key === '\x03') {
         quit();
@@ -41,7 +48,8 @@ export function interactive(
       }
       onKey(key);
       draw();
-    });
+    };
+    process.stdin.on('data', onData);
     process.once('SIGTERM', quit);
     process.stdout.on('resize', draw);
     draw();

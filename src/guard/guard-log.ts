@@ -16,12 +16,11 @@ export interface GuardReport {
 }
 
 /**
- * A file of the run's own in the temp directory, where the job's preloads append what they did. Named
- * without node:crypto, whose start-up alone costs headroom megabytes of resident memory.
+ * A file in a directory of the run's own (mode 0700, made by mkdtemp, so its name cannot be guessed or
+ * planted) where the job's preloads append what they did.
  */
 export function guardLogPath(): string {
-  const unique = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-  return path.join(os.tmpdir(), `headroom-guard-${unique}.jsonl`);
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-guard-')), 'guard.jsonl');
 }
 
 /**
@@ -29,13 +28,13 @@ export function guardLogPath(): string {
  * was told about, and a guard report is never worth failing a run for.
  */
 export function takeGuardLog(file: string): GuardReport[] {
-  let text: string;
+  let text = '';
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    return [];
+    // Nothing was reported.
   }
-  fs.rmSync(file, { force: true });
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
   const reports: GuardReport[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;

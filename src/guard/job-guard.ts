@@ -21,6 +21,8 @@ export interface JobGuard {
   knobs: GuardKnob[];
   /** Appends the preloads' reports to the capture as guard-action events and removes their log. */
   collect(writer: CaptureWriter, startMs: number, nowMs: number): void;
+  /** Removes the log unread, when the job never ran. */
+  discard(): void;
 }
 
 export function prepareGuard(
@@ -29,7 +31,9 @@ export function prepareGuard(
   env: NodeJS.ProcessEnv,
   command: readonly string[],
 ): JobGuard {
-  if (options?.knobs === false || limit === null) return { env, knobs: [], collect: () => {} };
+  if (options?.knobs === false || limit === null) {
+    return { env, knobs: [], collect: () => {}, discard: () => {} };
+  }
   const guardLog = guardLogPath();
   const { env: guarded, knobs } = runtimeKnobs({
     limit,
@@ -42,6 +46,9 @@ export function prepareGuard(
   return {
     env: guarded,
     knobs,
+    discard() {
+      takeGuardLog(guardLog);
+    },
     collect(writer, startMs, nowMs) {
       for (const report of takeGuardLog(guardLog)) {
         const rlimit =

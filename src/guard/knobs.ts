@@ -54,8 +54,8 @@ export function runtimeKnobs(request: KnobRequest): Knobs {
   }
 
   // MaxRAM pins what the JVM believes it has, so it no longer depends on which cgroup it reads.
-  const javaUserSet = /-XX:(MaxRAM|MaxRAMPercentage|MaxRAMFraction)=|-Xmx/.test(
-    `${env.JAVA_TOOL_OPTIONS ?? ''} ${env.JDK_JAVA_OPTIONS ?? ''} ${command.join(' ')}`,
+  const javaUserSet = /-XX:(MaxRAM|MaxRAMPercentage|MaxRAMFraction|MaxHeapSize)=|-Xmx/.test(
+    `${env.JAVA_TOOL_OPTIONS ?? ''} ${env.JDK_JAVA_OPTIONS ?? ''} ${env._JAVA_OPTIONS ?? ''} ${command.join(' ')}`,
   );
   if (!javaUserSet) {
     const options = `-XX:MaxRAM=${limit} -XX:MaxRAMPercentage=75.0`;
@@ -65,6 +65,8 @@ export function runtimeKnobs(request: KnobRequest): Knobs {
 
   // Below the limit by a tenth (at least 32 MiB): room for the kernel's share, other processes and the
   // interpreter's file-backed pages, which RLIMIT_DATA does not count.
+  // HEADROOM_PYTHON_RLIMIT_DATA already set (empty to opt out) is the user's own choice.
+  if (env.HEADROOM_PYTHON_RLIMIT_DATA !== undefined) return { env, knobs };
   const dataBytes = Math.max(16 * MiB, limit - Math.max(32 * MiB, Math.floor(0.1 * limit)));
   env.PYTHONPATH = env.PYTHONPATH
     ? `${request.pythonPreload}${path.delimiter}${env.PYTHONPATH}`

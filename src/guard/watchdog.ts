@@ -2,6 +2,7 @@ import path from 'node:path';
 import { formatBytes } from '../format.js';
 import {
   type CgroupReader,
+  effectiveLimit,
   type MemoryCgroup,
   type MemorySample,
   openCgroupReader,
@@ -44,9 +45,10 @@ const THAW_MIN = 32 * 1024 * 1024;
 const THAW_SHARE = 0.05;
 /**
  * A job told to stop may still be finishing an allocation and freeze at the limit before its handler
- * runs: it is given room again, this many times at most (the limit rises by at most a quarter).
+ * runs: it is given room again, this many times at most, and the limit rises by at most a quarter.
  */
 const MAX_THAWS = 5;
+const MAX_THAW_SHARE = 0.25;
 /** Usage below this share of the threshold needs no closer look. */
 const CLOSE_LOOK = 0.97;
 /** A reclaim or snapshot is repeated at most this often. */
@@ -80,7 +82,8 @@ export class Watchdog {
   /** Arms the kernel mechanisms and starts polling; returns what was armed, in words. */
   start(): string {
     const { cgroup, own, onLimit, threshold } = this.options;
-    this.limit = this.reader.read(true).limit;
+    // The limit that applies, ancestors included: without --memory it is the parent's.
+    this.limit = effectiveLimit(cgroup).bytes;
     const armed: string[] = [];
     if (own && this.limit !== null) {
       try {
@@ -105,30 +108,43 @@ export class Watchdog {
     return `watch: ${what} at ${Math.round(threshold * 100)}% of the limit, polled every ${every} ms${armed.length ? `; ${armed.join('; ')}` : ''}`;
   }
 
-  /** Stops polling and puts back every control it changed. Safe to call twice. */
+  /**
+   * Stops polling and puts back every control it changed. Safe to call again: a restore that failed (a
+   * limit cannot be lowered while leftover processes still hold the memory) is tried again, so call
+   * close() once the job's processes are gone.
+   */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.timer = undefined;
     this.graceTimer = undefined;
     const { cgroup } = this.options;
-    // Each restore on its own: one failing (the cgroup already gone) must not skip the others.
-    if (this.oomKillerOff) attempt(() => setOomKillerEnabled(cgroup, true));
-    this.oomKillerOff = false;
-    if (this.originalLimit !== undefined && this.originalLimit !== null) {
-      const limit = this.originalLimit;
-      attempt(() => setMemoryLimit(cgroup, limit));
+    // Each restore on its own: one failing must not skip the others.
+    if (this.oomKillerOff && attempt(() => setOomKillerEnabled(cgroup, true))) this.oomKillerOff = false;
+    const limit = this.originalLimit;
+    if (limit === null || (limit !== undefined && attempt(() => setMemoryLimit(cgroup, limit)))) {
+      this.originalLimit = undefined;
     }
-    this.originalLimit = undefined;
-    if (this.originalHigh !== undefined) {
-      const high = this.originalHigh;
-      attempt(() => setMemoryHigh(cgroup, high));
-    }
-    this.originalHigh = undefined;
+    this.restoreHigh();
+  }
+
+  /** stop(), once more, and the cgroup's files released. */
+  close(): void {
+    this.stop();
     this.reader.close();
   }
 
+  /** Never throws: an exception in a timer would end headroom with the OOM killer still paused. */
   private poll(): void {
+    try {
+      this.pollOnce();
+    } catch {
+      // A cgroup file that vanished or a capture that cannot be written: the next poll tries again, and
+      // stop() restores everything whatever happened here.
+    }
+  }
+
+  private pollOnce(): void {
     const { limit } = this;
     if (limit === null) return;
     let usage: number;
@@ -159,6 +175,8 @@ export class Watchdog {
     this.terminated = true;
     // A task waiting at the limit runs no signal handler until it gets its memory: give it a little.
     if (sample.underOom) this.thaw(sample);
+    // On v2 the job is being throttled at memory.high: its shutdown should not be.
+    this.restoreHigh();
     this.event(timeMs, 'term', `SIGTERM to the job at ${this.figures(sample, pinned)}`);
     this.options.terminate();
     this.graceTimer = setTimeout(() => {
@@ -180,6 +198,13 @@ export class Watchdog {
       attempt(() => setOomKillerEnabled(this.options.cgroup, true));
       this.oomKillerOff = false;
     }
+    this.restoreHigh();
+  }
+
+  private restoreHigh(): void {
+    const high = this.originalHigh;
+    if (high !== undefined && attempt(() => setMemoryHigh(this.options.cgroup, high)))
+      this.originalHigh = undefined;
   }
 
   private reclaim(sample: MemorySample, timeMs: number): void {
@@ -191,11 +216,11 @@ export class Watchdog {
       reclaimMemory(cgroup, clean);
     } else {
       // v1 has no reclaim file: a limit lowered below usage makes the kernel reclaim down to it (or refuse
-      // with EBUSY), and the limit goes straight back.
+      // with EBUSY), and the limit goes straight back. Only in a cgroup of the job's own, and never below
+      // what cannot be reclaimed.
+      if (!this.options.own) return;
       const limit = this.limit ?? 0;
-      attempt(() => {
-        setMemoryLimit(cgroup, Math.max(sample.usage - clean, Math.floor(0.5 * limit)));
-      });
+      attempt(() => setMemoryLimit(cgroup, sample.usage - clean));
       attempt(() => setMemoryLimit(cgroup, limit));
     }
     const after = this.reader.readUsage();
@@ -210,8 +235,12 @@ export class Watchdog {
   private thaw(sample: MemorySample): void {
     const { cgroup } = this.options;
     const limit = this.limit ?? sample.usage;
-    const raised = (this.raisedTo ?? limit) + Math.max(THAW_MIN, Math.floor(THAW_SHARE * limit));
+    const raised = Math.min(
+      Math.floor(limit * (1 + MAX_THAW_SHARE)),
+      (this.raisedTo ?? limit) + Math.max(THAW_MIN, Math.floor(THAW_SHARE * limit)),
+    );
     this.thaws++;
+    if (raised <= (this.raisedTo ?? limit)) return;
     attempt(() => {
       this.originalLimit ??= readOwnLimit(cgroup);
       setMemoryLimit(cgroup, raised);
@@ -247,10 +276,12 @@ export class Watchdog {
   }
 }
 
-function attempt(action: () => void): void {
+/** Runs a control write; false when it failed (the cgroup gone, or the kernel refused for now). */
+function attempt(action: () => void): boolean {
   try {
     action();
+    return true;
   } catch {
-    // The cgroup may be gone already; nothing is left to restore then.
+    return false;
   }
 }

@@ -168,6 +168,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   });
   if (spawned || child.pid === undefined) {
     writer.close();
+    guard.discard();
     releaseCgroup(placement);
     throw new HeadroomError(`cannot start ${options.command}: ${messageOf(spawned)}`);
   }
@@ -237,6 +238,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
     say(`could not take the final sample: ${messageOf(error)}`);
   }
   if (placement.mode === 'own') killAll(placement, child);
+  // Leftover processes are gone now: a limit that could not be lowered while they held memory can be.
+  watchdog?.close();
   guard.collect(writer, startMs, Date.now() - startMs);
   const own = placement.mode === 'own';
   writer.end(Date.now() - startMs, {
@@ -284,18 +287,26 @@ function startWatchdog(
   say: (line: string) => void,
 ): Watchdog | undefined {
   if (!guard?.watch) return undefined;
-  const watchdog = new Watchdog({
-    cgroup: placement.cgroup,
-    own: placement.mode === 'own',
-    onLimit: guard.watch.onLimit,
-    threshold: guard.watch.threshold ?? 0.95,
-    graceMs: graceSeconds * 1000,
-    writer,
-    startMs,
-    terminate: () => child.kill('SIGTERM'),
-    kill: () => killAll(placement, child),
-  });
-  say(watchdog.start());
+  let watchdog: Watchdog | undefined;
+  try {
+    watchdog = new Watchdog({
+      cgroup: placement.cgroup,
+      own: placement.mode === 'own',
+      onLimit: guard.watch.onLimit,
+      threshold: guard.watch.threshold ?? 0.95,
+      graceMs: graceSeconds * 1000,
+      writer,
+      startMs,
+      terminate: () => child.kill('SIGTERM'),
+      kill: () => killAll(placement, child),
+    });
+    say(watchdog.start());
+  } catch (error) {
+    // The job runs on without a watchdog rather than headroom failing under it.
+    watchdog?.close();
+    say(`the watchdog could not start, the job runs without it: ${messageOf(error)}`);
+    return undefined;
+  }
   return watchdog;
 }
 

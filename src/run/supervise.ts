@@ -92,9 +92,21 @@ export async function supervise(
       options.log(
         `generation ${generation} stopped after ${formatDuration(durationMs)}: ${reason}; restart ${restarts + 1}/${maxRestarts} in ${formatDuration(backoffMs)}; capture ${capture}`,
       );
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      await sleepUnless(backoffMs, () => stopping !== undefined);
+      if (stopping) {
+        options.log(`${stopping} to supervise during the backoff; supervision ends`);
+        return { status: result.status, generations };
+      }
       if (durationMs < STEADY_MS) backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
     }
+  }
+}
+
+/** Sleeps ms, or less when `stop` turns true (looked at every 50 ms). */
+async function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (!stop() && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, until - Date.now())));
   }
 }
 

@@ -95,7 +95,7 @@ export class CgroupTable {
    */
   refresh(detail?: (rows: readonly CgroupRow[]) => Iterable<string>): CgroupRow[] {
     const now = (this.options.now ?? Date.now)();
-    const rows: CgroupRow[] = [];
+    let rows: CgroupRow[] = [];
     const full = this.refreshes % (this.options.fullEvery ?? 5) === 0;
     // Listing walks every directory (about 25 µs each): with files kept open, cgroups that appeared are
     // found on the next full refresh, and ones that vanished drop out when their files read as gone.
@@ -108,6 +108,7 @@ export class CgroupTable {
     const listed = this.listed;
     this.refreshes++;
     const light = !full && detail !== undefined;
+    const gone = new Set<string>();
     for (const cgroup of listed) {
       if (this.options.filter && !this.options.filter.test(cgroup.path)) continue;
       // Between full reads, a cgroup not asked for keeps its row as it was.
@@ -128,8 +129,11 @@ export class CgroupTable {
         if (at === undefined || !cgroup) continue;
         const sample = this.read(key, cgroup.dir, false);
         if (sample) rows[at] = this.row(key, cgroup.depth, sample, now);
+        else gone.add(key);
       }
     }
+    // A row whose cgroup could not be read (gone since) is dropped.
+    if (gone.size > 0) rows = rows.filter((row) => !gone.has(row.path));
     this.rows = new Map(rows.map((row) => [row.path, row]));
     const seen = new Set(rows.map((row) => row.path));
     for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);

@@ -20,17 +20,20 @@ export async function startExporter(
 ): Promise<Exporter> {
   let pending: Promise<string> | undefined;
   const scrape = (): Promise<string> => {
-    pending ??= (async () => {
-      try {
-        metrics.refresh();
-        const text = await metrics.registry.metrics();
-        afterScrape();
-        return text;
-      } finally {
-        pending = undefined;
-      }
+    if (pending) return pending;
+    const reading = (async () => {
+      metrics.refresh();
+      const text = await metrics.registry.metrics();
+      afterScrape();
+      return text;
     })();
-    return pending;
+    pending = reading;
+    // Cleared once settled, failed or not, so that one failed scrape does not fail every later one.
+    const clear = () => {
+      if (pending === reading) pending = undefined;
+    };
+    reading.then(clear, clear);
+    return reading;
   };
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';

@@ -5,16 +5,18 @@ import type { Summary } from '../../src/analyze/summarize.js';
 import { jobsDir, leftoverCgroups, MiB, runCli, scratchDir } from '../helpers/run-cli.js';
 
 let scratch: { dir: string; cleanup: () => void };
+let tmp: string;
 beforeEach(() => {
   scratch = scratchDir();
+  // headroom's own temp directory for these runs, so that other test files' runs do not show in it.
+  tmp = path.join(scratch.dir, 'tmp');
+  fs.mkdirSync(tmp);
 });
 afterEach(() => {
+  // The guard's log is read and removed at the end of every run.
+  expect(fs.readdirSync(tmp).filter((name) => name.startsWith('headroom-guard-'))).toEqual([]);
   scratch.cleanup();
   expect(leftoverCgroups()).toEqual([]);
-  // The guard's log is read and removed at the end of every run.
-  expect(
-    fs.readdirSync(path.dirname(scratch.dir)).filter((name) => name.startsWith(`headroom-guard-`)),
-  ).toEqual([]);
 });
 
 /** A clean environment for the job: nothing of the test runner's own NODE_OPTIONS or PYTHONPATH. */
@@ -24,7 +26,7 @@ async function guarded(flags: string[], command: string[], extraEnv: NodeJS.Proc
   const capture = path.join(scratch.dir, 'job.hrc');
   const result = await runCli(['run', '-o', capture, ...flags, '--', ...command], {
     cwd: scratch.dir,
-    env: { ...env, ...extraEnv },
+    env: { ...env, TMPDIR: tmp, ...extraEnv },
   });
   const json = await runCli(['summary', '--json', capture], { cwd: scratch.dir });
   return { ...result, summary: JSON.parse(json.stdout) as Summary };
