@@ -10,29 +10,22 @@ const CHUNK = 1024 * 1024;
  * for its end.
  */
 export class CaptureFollower {
-  private readonly fd: number;
-  private readonly decoder: CaptureDecoder;
+  private fd: number;
+  private decoder: CaptureDecoder;
   private offset = 0;
   private partial = '';
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
   // A character split between two reads is joined, not mangled.
-  private readonly text = new StringDecoder('utf8');
+  private text = new StringDecoder('utf8');
 
   constructor(readonly file: string) {
-    try {
-      this.fd = fs.openSync(file, 'r');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CaptureError(
-        file,
-        code === 'ENOENT' ? 'cannot read: no such file' : `cannot read: ${code ?? String(error)}`,
-      );
-    }
+    this.fd = openFile(file);
     this.decoder = new CaptureDecoder(file);
   }
 
   /** Reads what was appended; returns the state after it (undefined before the header is complete). */
   poll(): LatestState | undefined {
+    this.reopenIfReplaced();
     for (;;) {
       const count = fs.readSync(this.fd, this.buffer, 0, CHUNK, this.offset);
       if (count <= 0) break;
@@ -47,5 +40,38 @@ export class CaptureFollower {
 
   close(): void {
     fs.closeSync(this.fd);
+  }
+
+  /**
+   * `headroom run -o FILE` replaces an existing FILE: a new file under the name (another inode), or one
+   * shorter than what was read, is a new capture to follow from its start.
+   */
+  private reopenIfReplaced(): void {
+    let current: fs.Stats;
+    try {
+      current = fs.statSync(this.file);
+    } catch {
+      return;
+    }
+    const open = fs.fstatSync(this.fd);
+    if (current.ino === open.ino && current.dev === open.dev && current.size >= this.offset) return;
+    fs.closeSync(this.fd);
+    this.fd = openFile(this.file);
+    this.decoder = new CaptureDecoder(this.file);
+    this.offset = 0;
+    this.partial = '';
+    this.text = new StringDecoder('utf8');
+  }
+}
+
+function openFile(file: string): number {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CaptureError(
+      file,
+      code === 'ENOENT' ? 'cannot read: no such file' : `cannot read: ${code ?? String(error)}`,
+    );
   }
 }
