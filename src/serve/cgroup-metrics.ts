@@ -1,4 +1,4 @@
-import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
+import { Gauge, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import { type CgroupRow, CgroupTable, type CgroupTableOptions } from './cgroup-table.js';
 
 const LABELS = ['cgroup', 'name', 'kind', 'component'] as const;
@@ -78,13 +78,13 @@ export class CgroupMetrics {
         return v === null ? [] : [shared(v, labels)];
       });
     for (const [name, help, value] of GAUGES) {
-      this.registry.registerMetric(new RowGauge(`headroom_memory_${name}`, help, values(value)));
+      this.registry.registerMetric(new RowMetric(`headroom_memory_${name}`, help, 'gauge', values(value)));
     }
     for (const [name, help, value] of COUNTERS) {
-      this.registry.registerMetric(new RowCounter(`headroom_memory_${name}`, help, values(value)));
+      this.registry.registerMetric(new RowMetric(`headroom_memory_${name}`, help, 'counter', values(value)));
     }
     this.registry.registerMetric(
-      new RowGauge('headroom_exporter_cgroups', 'Cgroups exported by the last scrape.', () => [
+      new RowMetric('headroom_exporter_cgroups', 'Cgroups exported by the last scrape.', 'gauge', () => [
         { value: this.rows.length, labels: {} },
       ]),
     );
@@ -110,33 +110,22 @@ export class CgroupMetrics {
   }
 }
 
-/** A gauge whose values come from a function, not from set(). */
-class RowGauge extends Gauge<Label> {
+/**
+ * A metric whose values come from a function, not from set(): the kernel's counters are read whole, so
+ * a counter differs from a gauge here only in the type the exposition names.
+ */
+class RowMetric extends Gauge<Label> {
   constructor(
     private readonly metricName: string,
     private readonly metricHelp: string,
+    private readonly type: 'gauge' | 'counter',
     private readonly values: () => Array<MetricValue<Label>>,
   ) {
     super({ name: metricName, help: metricHelp, labelNames: LABELS, registers: [] });
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<Label>>> {
-    return rowMetric(this.metricName, this.metricHelp, 'gauge', this.values());
-  }
-}
-
-/** A counter whose values (the kernel's own counters) come from a function. */
-class RowCounter extends Counter<Label> {
-  constructor(
-    private readonly metricName: string,
-    private readonly metricHelp: string,
-    private readonly values: () => Array<MetricValue<Label>>,
-  ) {
-    super({ name: metricName, help: metricHelp, labelNames: LABELS, registers: [] });
-  }
-
-  override async get(): Promise<MetricObjectWithValues<MetricValue<Label>>> {
-    return rowMetric(this.metricName, this.metricHelp, 'counter', this.values());
+    return rowMetric(this.metricName, this.metricHelp, this.type, this.values());
   }
 }
 
