@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
 import type { GuardOptions } from '../guard/job-guard.js';
 import type { OnLimit } from '../guard/watchdog.js';
 import type { RunOptions } from '../run/run.js';
@@ -17,7 +18,11 @@ export interface JobFlags {
   nodeProcesses?: string;
   onLimit?: string;
   watchThreshold?: string;
+  profile?: boolean;
+  pythonProfiler?: string;
 }
+
+const PYTHON_PROFILERS = ['growth', 'tracemalloc'] as const;
 
 const GUARD_MODES = ['knobs', 'watch'];
 const ON_LIMIT: readonly OnLimit[] = ['term', 'snapshot', 'reclaim'];
@@ -27,7 +32,18 @@ export function addJobOptions(command: Command): Command {
     .option('-m, --memory <size>', 'memory limit for the job, as docker run (e.g. 512m, 2g)')
     .option('--memory-swap <size>', 'memory plus swap, as docker run; -1 for unlimited swap')
     .option('--interval <ms>', 'sampling interval in milliseconds', '100')
-    .option('--component <name>', 'name of the component (scheduler, worker...): names the capture')
+    .option(
+      '--component <name>',
+      'name of the component (scheduler, worker...): names the capture; profiled when headroom.toml [profiling] components lists it',
+    )
+    .option(
+      '--profile',
+      "profile the allocations of the job's Node and Python processes, whatever the config says",
+    )
+    .option(
+      '--python-profiler <mode>',
+      'growth (default: cheap, charges memory growth to Python stacks) or tracemalloc (exact allocation sites, slow); implies --profile',
+    )
     .option('--observe', 'observe the cgroup headroom runs in instead of making one for the job')
     .option('--grace <seconds>', 'after a SIGTERM to the job, SIGKILL it this much later', '10')
     .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
@@ -51,8 +67,14 @@ export function addJobOptions(command: Command): Command {
     .passThroughOptions();
 }
 
-/** Checks the job flags; a bad one throws a SizeError with a one-line message. */
-export function parseJobFlags(flags: JobFlags): Omit<RunOptions, 'command'> {
+/**
+ * Checks the job flags; a bad one throws a SizeError with a one-line message. Reads headroom.toml and
+ * HEADROOM__ variables from `source` for what the flags leave open.
+ */
+export function parseJobFlags(
+  flags: JobFlags,
+  source: { cwd: string; env: NodeJS.ProcessEnv } = { cwd: process.cwd(), env: process.env },
+): Omit<RunOptions, 'command'> {
   const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
   const memorySwap = flags.memorySwap === undefined ? undefined : parseMemorySwap(flags.memorySwap, memory);
   const intervalMs = Number(flags.interval);
@@ -75,7 +97,27 @@ export function parseJobFlags(flags: JobFlags): Omit<RunOptions, 'command'> {
     quiet: flags.quiet ?? false,
     graceSeconds,
     guard: parseGuard(flags),
+    ...parseProfiling(flags, source),
   };
+}
+
+/** Profiling is on with --profile or --python-profiler, or when the config lists the component. */
+function parseProfiling(
+  flags: JobFlags,
+  source: { cwd: string; env: NodeJS.ProcessEnv },
+): Pick<RunOptions, 'profile' | 'profileFile'> {
+  const chosen = flags.pythonProfiler;
+  if (chosen !== undefined && !(PYTHON_PROFILERS as readonly string[]).includes(chosen)) {
+    throw new SizeError(
+      `--python-profiler: unknown mode "${chosen}" (one of: ${PYTHON_PROFILERS.join(', ')})`,
+    );
+  }
+  const config = loadConfig(source);
+  const python = (chosen ?? config.profiling.python_profiler) as (typeof PYTHON_PROFILERS)[number];
+  const listed = flags.component !== undefined && config.profiling.components.includes(flags.component);
+  if (!flags.profile && chosen === undefined && !listed) return {};
+  // Like Airflow's memray switch: a listed component's profile lands at a name the user can find.
+  return { profile: { python }, ...(listed ? { profileFile: `${flags.component}_memory` } : {}) };
 }
 
 function parseGuard(flags: JobFlags): GuardOptions {

@@ -1,16 +1,23 @@
 import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/config.js';
 import { KernelFileError } from '../kernel/index.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { attachCommand } from './attach.js';
+import { exportCommand } from './export.js';
 import { exporterCommand } from './exporter.js';
+import { flamegraphCommand } from './flamegraph.js';
 import { limitsCommand } from './limits.js';
 import { liveCommand } from './live.js';
 import { SizeError } from './parse-size.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+import { statsCommand } from './stats.js';
 import { summaryCommand } from './summary.js';
 import { superviseCommand } from './supervise.js';
+import { tableCommand } from './table.js';
 import { topCommand } from './top.js';
+import { treeCommand } from './tree.js';
 
 /** Commands that run a job answer usage errors with 125, as docker run does. */
 const RUNS_A_JOB = new Set(['run', 'supervise']);
@@ -41,6 +48,12 @@ export async function main(argv: string[]): Promise<number> {
   topCommand(program, setStatus);
   liveCommand(program, setStatus);
   reportCommand(program, setStatus);
+  flamegraphCommand(program, setStatus);
+  tableCommand(program, setStatus);
+  treeCommand(program, setStatus);
+  statsCommand(program, setStatus);
+  exportCommand(program, setStatus);
+  attachCommand(program, setStatus);
   for (const command of program.commands) command.exitOverride();
 
   try {
@@ -55,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`headroom: ${error.message}\n`);
       return error.exitCode;
     }
-    if (error instanceof SizeError) {
+    if (error instanceof SizeError || error instanceof ConfigError) {
       process.stderr.write(`headroom: ${error.message}\n`);
       return RUNS_A_JOB.has(argv[0] ?? '') ? EXIT_HEADROOM_ERROR : EXIT_USAGE;
     }

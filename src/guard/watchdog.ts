@@ -36,6 +36,8 @@ export interface WatchdogOptions {
   terminate(): void;
   /** SIGKILL to everything in the job. */
   kill(): void;
+  /** Asks the job's allocation profilers for a snapshot (when profiling is on). */
+  requestProfile?(): void;
   /** Poll interval; the kernel mechanisms make the exact value matter less. */
   intervalMs?: number;
 }
@@ -178,6 +180,8 @@ export class Watchdog {
     // On v2 the job is being throttled at memory.high: its shutdown should not be.
     this.restoreHigh();
     this.event(timeMs, 'term', `SIGTERM to the job at ${this.figures(sample, pinned)}`);
+    // The profile of a job about to stop is the one that explains why it grew.
+    this.options.requestProfile?.();
     this.options.terminate();
     this.graceTimer = setTimeout(() => {
       this.event(
@@ -192,6 +196,7 @@ export class Watchdog {
 
   private snapshot(sample: MemorySample, pinned: number, timeMs: number): void {
     this.lastActionMs = timeMs;
+    this.options.requestProfile?.();
     this.event(timeMs, 'snapshot', `snapshot at ${this.figures(sample, pinned)}; ${this.processes()}`);
     // Only a record was asked for: from here on the kernel decides, as without the watchdog.
     if (this.oomKillerOff) {

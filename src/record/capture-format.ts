@@ -13,6 +13,7 @@
  *   ["X", t, pid]                              the process is gone
  *   ["E", t, kind, data]                       an event (CaptureEvent); "files" lists the files behind
  *                                              page cache and shmem, once, at the end
+ *   ["I"|"N"|"A"|"W", t, pid, ...]             allocation profile records (see profile/profile-format.ts)
  *   ["END", t, EndRecord]                      the job ended and headroom finished cleanly
  *
  * Times in records other than cgroup samples are absolute ms since header.startMs. Unlimited or unknown
@@ -92,6 +93,8 @@ export interface CaptureHeader {
   hostMemory: { total: number; swapTotal: number };
   /** NODE_OPTIONS as the job inherited it: Node's heap limit may be set there. */
   nodeOptions?: string | null;
+  /** Present when the job's allocations were profiled: which Python profiler ran. */
+  profiling?: { python: 'growth' | 'tracemalloc' };
   fields: string[];
 }
 

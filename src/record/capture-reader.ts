@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { ProfileDecoder } from '../profile/profile-decoder.js';
+import type { ProcessProfile } from '../profile/profile-model.js';
 import {
   type CaptureEvent,
   type CaptureHeader,
@@ -82,6 +84,8 @@ export interface Capture {
   /** pid -> its latest track. */
   processByPid: Map<number, ProcessTrack>;
   events: CaptureEvent[];
+  /** Allocation profiles, one per profiling session of a process, in the order they started. */
+  profiles: ProcessProfile[];
   end: EndRecord | undefined;
   /** Time of the last record read, ms since header.startMs. */
   lastTimeMs: number;
@@ -183,6 +187,7 @@ export class CaptureDecoder {
   private readonly processes: ProcessTrack[] = [];
   private readonly processByPid = new Map<number, ProcessTrack>();
   private readonly events: CaptureEvent[] = [];
+  private readonly profiles = new ProfileDecoder();
   private end: EndRecord | undefined;
   private lastTimeMs = 0;
   private torn = false;
@@ -265,6 +270,7 @@ export class CaptureDecoder {
       processes: this.processes,
       processByPid: this.processByPid,
       events: this.events,
+      profiles: this.profiles.profiles,
       end: this.end,
       lastTimeMs: this.lastTimeMs,
       truncated: !this.end || this.torn,
@@ -337,6 +343,14 @@ export class CaptureDecoder {
       case 'END':
         this.endRecord(record);
         break;
+      case 'I':
+      case 'N':
+      case 'A':
+      case 'W': {
+        const wrong = this.profiles.record(record, time);
+        if (wrong) this.damaged(wrong, false);
+        break;
+      }
       default:
         this.damaged(`has an unknown record type ${JSON.stringify(tag)}`, false);
     }

@@ -90,6 +90,12 @@ export class CaptureWriter {
     this.line(['E', timeMs, kind, data]);
   }
 
+  /** A profile record from a profiler's spool line ["I"|"N"|"A"|"W", t, ...]: the pid goes in third. */
+  profile(pid: number, spoolRecord: readonly unknown[]): void {
+    const [tag, timeMs, ...rest] = spoolRecord;
+    this.line([tag, timeMs, pid, ...rest]);
+  }
+
   end(timeMs: number, record: EndRecord): void {
     this.line(['END', timeMs, record]);
     this.flush();

@@ -27,6 +27,23 @@ export function defaultCapturePath(options: {
 }
 
 /**
+ * `<home>/<name>.jsonl`, or `<name>-2.jsonl` and so on when that exists: an earlier run's capture is never
+ * overwritten, and the user is told where this one goes instead.
+ */
+export function namedCapturePath(home: string, name: string, say: (line: string) => void): string {
+  makeDirectories(home);
+  const base = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'job';
+  const first = path.join(home, `${base}.jsonl`);
+  for (let n = 1; ; n++) {
+    const file = n === 1 ? first : path.join(home, `${base}-${n}.jsonl`);
+    if (fs.existsSync(file)) continue;
+    if (n > 1)
+      say(`${path.basename(first)} exists (an earlier run's); this capture goes to ${path.basename(file)}`);
+    return file;
+  }
+}
+
+/**
  * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some pseudo file systems
  * (seen with a path under /proc), and a wrong $HEADROOM_HOME must give an error, not a hang.
  */

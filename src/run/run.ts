@@ -14,11 +14,13 @@ import {
   readHostMemory,
   removeCgroup,
 } from '../kernel/index.js';
+import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
+import { SpoolCollector } from '../profile/spool-collector.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { LiveStatus } from '../report/live-status.js';
 import { captureHeader } from './capture-header.js';
-import { defaultCapturePath } from './capture-path.js';
+import { defaultCapturePath, namedCapturePath } from './capture-path.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from './errors.js';
 import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
@@ -50,6 +52,13 @@ export interface RunOptions {
   live?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Profile the allocations of the job's Node and Python processes into the capture. */
+  profile?: { python: PythonProfiler };
+  /**
+   * Without `output`: the capture's name under `home` without extension ("scheduler_memory"); an existing
+   * file is never overwritten, a number is added instead.
+   */
+  profileFile?: string;
   /** Runtime knobs from the limit; on unless `{ knobs: false }`. */
   guard?: GuardOptions;
   /**
@@ -109,17 +118,17 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let capture: string;
   let sampler: Sampler;
   let guard: JobGuard;
+  let profiler: SpoolCollector | undefined;
+  let jobEnv: NodeJS.ProcessEnv;
   // headroom itself, and its sentinel once started, are in the cgroup in observe mode but not the job.
   const excludePids = new Set([process.pid]);
   try {
+    const home = path.resolve(cwd, options.home ?? env.HEADROOM_HOME ?? '.headroom');
     capture = options.output
       ? path.resolve(cwd, options.output)
-      : defaultCapturePath({
-          home: path.resolve(cwd, options.home ?? env.HEADROOM_HOME ?? '.headroom'),
-          component: options.component,
-          command: options.command,
-          startMs,
-        });
+      : options.profileFile
+        ? namedCapturePath(home, options.profileFile, say)
+        : defaultCapturePath({ home, component: options.component, command: options.command, startMs });
     const header = captureHeader({
       placement,
       limit: effectiveLimit(placement.cgroup),
@@ -131,12 +140,32 @@ export async function run(options: RunOptions): Promise<RunResult> {
       intervalMs,
       nodeOptions: env.NODE_OPTIONS ?? null,
     });
+    if (options.profile) header.profiling = { python: options.profile.python };
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
     guard = prepareGuard(options.guard, header.limit.bytes, env, header.command);
     if (guard.knobs.length > 0) {
       writer.event({ kind: 'guard-knobs', timeMs: 0, knobs: guard.knobs });
       say(`guard: ${describeKnobs(guard.knobs)}`);
+    }
+    jobEnv = guard.env;
+    if (options.profile) {
+      profiler = new SpoolCollector(writer);
+      jobEnv = profileEnv(guard.env, {
+        dir: profiler.dir,
+        startMs,
+        python: options.profile.python,
+        usageFile: path.join(
+          placement.cgroup.dir,
+          placement.cgroup.version === 1 ? 'memory.usage_in_bytes' : 'memory.current',
+        ),
+        limit: header.limit.bytes,
+      });
+      say(
+        `profiling allocations: Node processes with V8's sampling heap profiler, Python processes with ${
+          options.profile.python === 'growth' ? 'the growth sampler' : 'tracemalloc'
+        }`,
+      );
     }
     // Opened before the job starts: a cgroup that cannot be sampled must stop headroom before the job
     // runs, not leave the job running unobserved.
@@ -150,6 +179,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     });
   } catch (error) {
     // Nothing ran: leave no half-made capture and no cgroup behind.
+    profiler?.close();
     if (writer) {
       writer.close();
       fs.rmSync(writer.file, { force: true });
@@ -161,12 +191,13 @@ export async function run(options: RunOptions): Promise<RunResult> {
     throw new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
   }
 
-  const child = spawnJob(placement, program, options, guard.env, cwd);
+  const child = spawnJob(placement, program, options, jobEnv, cwd);
   const spawned = await new Promise<Error | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
   });
   if (spawned || child.pid === undefined) {
+    profiler?.close();
     writer.close();
     guard.discard();
     releaseCgroup(placement);
@@ -187,8 +218,13 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let stoppedBecause: string | null = null;
   let stopTimer: NodeJS.Timeout | undefined;
   const sample = ticker(sampler, say);
+  // Profiles are copied about twice a second: a spool file outlives its process, so nothing is lost
+  // between copies, and the capture's flush rhythm stays the sampler's.
+  const collectEvery = Math.max(1, Math.round(500 / intervalMs));
+  let ticks = 0;
   const tick = (): SamplerState | undefined => {
     const state = sample();
+    if (profiler && ticks++ % collectEvery === 0) profiler.collect();
     const reason = state && !stoppedBecause ? options.stopWhen?.(state) : undefined;
     if (reason) {
       stoppedBecause = reason;
@@ -218,7 +254,9 @@ export async function run(options: RunOptions): Promise<RunResult> {
     : undefined;
 
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
-  const watchdog = startWatchdog(options.guard, placement, writer, startMs, graceSeconds, child, say);
+  const watchdog = startWatchdog(options.guard, placement, writer, startMs, graceSeconds, child, say, () =>
+    profiler?.requestSnapshot(),
+  );
   const { code, signal } = await exited;
   // Before anything else: no guard may leave the OOM killer off or a limit changed.
   watchdog?.stop();
@@ -238,6 +276,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
     say(`could not take the final sample: ${messageOf(error)}`);
   }
   if (placement.mode === 'own') killAll(placement, child);
+  if (profiler) {
+    profiler.close();
+    if (profiler.dropped > 0)
+      say(`${profiler.dropped} profile line(s) the job wrote were not valid and were left out`);
+  }
   // Leftover processes are gone now: a limit that could not be lowered while they held memory can be.
   watchdog?.close();
   guard.collect(writer, startMs, Date.now() - startMs);
@@ -285,6 +328,7 @@ function startWatchdog(
   graceSeconds: number,
   child: ChildProcess,
   say: (line: string) => void,
+  requestProfile: () => void,
 ): Watchdog | undefined {
   if (!guard?.watch) return undefined;
   let watchdog: Watchdog | undefined;
@@ -299,6 +343,7 @@ function startWatchdog(
       startMs,
       terminate: () => child.kill('SIGTERM'),
       kill: () => killAll(placement, child),
+      requestProfile,
     });
     say(watchdog.start());
   } catch (error) {

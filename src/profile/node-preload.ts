@@ -1,0 +1,2 @@
+// The Node preload (issue 4): being written.
+export {};
