@@ -3,6 +3,7 @@
 export type { CachedFile, Evidence, Finding, FindingKind, Severity } from './analyze/finding.js';
 export { type LimitsReport, limits, type RuntimeCeilings } from './analyze/limits.js';
 export { type Summary, summarize } from './analyze/summarize.js';
+export { ConfigError, type HeadroomConfig, loadConfig } from './config/config.js';
 export {
   type BudgetState,
   type MemoryBudget,
@@ -10,6 +11,18 @@ export {
   memoryBudget,
 } from './guard/memory-budget.js';
 export * as kernel from './kernel/index.js';
+export {
+  frameLabel,
+  type ProcessPart,
+  type ProfileTime,
+  type ProfileView,
+  profileAt,
+  type Site,
+  type TreeNode,
+  topSites,
+} from './profile/profile-at.js';
+export * from './profile/profile-format.js';
+export type { Frame, ProcessProfile, ProfileNode, ProfileSnapshot } from './profile/profile-model.js';
 export * from './record/capture-format.js';
 export { type Capture, CaptureError, readCapture } from './record/capture-reader.js';
 export { renderHtmlReport } from './report/html/html-report.js';

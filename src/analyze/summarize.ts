@@ -1,3 +1,4 @@
+import { type SummaryProfile, summarizeProfile } from '../profile/profile-summary.js';
 import type { CgroupMode, GuardAction, GuardKnob } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
@@ -72,6 +73,8 @@ export interface Summary {
   };
   /** What filled memory and what to do, most severe first. */
   findings: Finding[];
+  /** The allocation profile at the peak; absent when the run was not profiled. */
+  profile?: SummaryProfile;
 }
 
 /**
@@ -119,7 +122,8 @@ export function summarize(capture: Capture): Summary {
     cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
     guard: guardOf(capture),
   };
-  return { ...base, findings: findFindings(capture, base) };
+  const profile = summarizeProfile(capture);
+  return { ...base, findings: findFindings(capture, base), ...(profile ? { profile } : {}) };
 }
 
 function guardOf(capture: Capture): Summary['guard'] {

@@ -1,6 +1,169 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { formatBytes } from '../format.js';
+import type { ProcessPart } from '../profile/profile-at.js';
+import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
+import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { TOOL_VERSION } from '../version.js';
+import { SizeError } from './parse-size.js';
+import { loadProfileCapture, parseAtOption, warnPastEnd } from './table.js';
 
-/** headroom export: being written (issue 4). */
-export function exportCommand(program: Command, _setStatus: (code: number) => void): void {
-  program.command('export').description('(in progress)');
+const FORMATS = ['speedscope', 'heapprofile'] as const;
+type ExportFormat = (typeof FORMATS)[number];
+
+const EXTENSIONS: Record<ExportFormat, string> = {
+  speedscope: '.speedscope.json',
+  heapprofile: '.heapprofile',
+};
+
+interface ExportFlags {
+  format?: string;
+  output?: string;
+  at: string;
+  pid?: string;
+  force?: boolean;
+}
+
+export function exportCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('export')
+    .description(
+      'write the allocation profile for other tools: speedscope (every process) or a Chrome DevTools .heapprofile (one process)',
+    )
+    .argument('<capture>', 'a capture file written by headroom run --profile')
+    .option('--format <format>', 'speedscope or heapprofile')
+    .option(
+      '-o, --output <file>',
+      'the file to write, - for stdout (default: beside the capture, .speedscope.json or .heapprofile)',
+    )
+    .option('--at <time>', PROFILE_TIME_HELP, 'peak')
+    .option('--pid <pid>', 'only this process (heapprofile: default the one holding the most)')
+    .option('--force', 'replace the output file if it exists')
+    .action(async (file: string, flags: ExportFlags) => {
+      const format = flags.format;
+      if (format === undefined) throw new SizeError('--format is required (speedscope or heapprofile)');
+      if (!isFormat(format)) {
+        throw new SizeError(`--format: unknown format "${format}" (one of: ${FORMATS.join(', ')})`);
+      }
+      const at = parseAtOption(flags.at);
+      const pid = flags.pid === undefined ? undefined : Number(flags.pid);
+      if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) {
+        throw new SizeError(`--pid: "${flags.pid}" is not a process id`);
+      }
+      const capture = await loadProfileCapture(file, setStatus);
+      if (!capture) return;
+      const [{ profileAt }, { describeProfileTime }] = await Promise.all([
+        import('../profile/profile-at.js'),
+        import('../profile/profile-time.js'),
+      ]);
+      warnPastEnd(capture, at);
+      const view = profileAt(capture, at);
+      const when = describeProfileTime(at, view.timeMs);
+      const fail = (message: string) => {
+        process.stderr.write(`headroom: ${message}\n`);
+        setStatus(1);
+      };
+      const parts = pid === undefined ? view.parts : view.parts.filter((part) => part.pid === pid);
+      if (parts.length === 0) {
+        const profiled = view.parts.map((part) => part.pid).join(', ');
+        fail(
+          pid === undefined || profiled === ''
+            ? `no profiled process held memory ${when} in ${sanitizeForTerminal(file)} (try --at end)`
+            : `pid ${pid} has no allocation profile ${when}; profiled then: ${profiled}`,
+        );
+        return;
+      }
+      const output = flags.output ?? defaultExportPath(file, format);
+      let text: string;
+      let what: string;
+      let open: string;
+      if (format === 'speedscope') {
+        const { speedscopeFile } = await import('../profile/export-speedscope.js');
+        const name = `headroom: ${capture.header.command.join(' ')} ${when}`;
+        text = JSON.stringify(speedscopeFile({ ...view, parts }, name, `headroom ${TOOL_VERSION}`));
+        const bytes = parts.reduce((sum, part) => sum + part.snapshot.totalBytes, 0);
+        what = `speedscope profile of ${parts.length === 1 ? '1 process' : `${parts.length} processes`}, ${formatBytes(bytes)} ${when}`;
+        open = 'open it at https://www.speedscope.app';
+      } else {
+        const { heapProfile } = await import('../profile/export-heapprofile.js');
+        const part = largest(parts);
+        text = JSON.stringify(heapProfile(part));
+        const others = pid === undefined && view.parts.length > 1;
+        what =
+          `heap profile of ${sanitizeForTerminal(part.label)}, ${formatBytes(part.snapshot.totalBytes)} ${when}` +
+          (others ? ` (the largest of ${view.parts.length} processes; --pid chooses another)` : '');
+        open = "load it in Chrome DevTools' Memory panel";
+      }
+      if (output === '-') {
+        process.stdout.write(`${text}\n`);
+        process.stderr.write(`headroom: ${what}\n`);
+        return;
+      }
+      const written = writeWhole(output, `${text}\n`, capture.file, flags.force === true);
+      if (!written.ok) {
+        fail(written.reason);
+        return;
+      }
+      process.stderr.write(`headroom: ${what}, written to ${sanitizeForTerminal(output)}; ${open}\n`);
+    });
+}
+
+/** x.hrc -> x.speedscope.json or x.heapprofile beside it. */
+export function defaultExportPath(capture: string, format: ExportFormat): string {
+  const ext = path.extname(capture);
+  const stem = ext ? capture.slice(0, -ext.length) : capture;
+  return `${stem}${EXTENSIONS[format]}`;
+}
+
+function isFormat(text: string): text is ExportFormat {
+  return (FORMATS as readonly string[]).includes(text);
+}
+
+function largest(parts: readonly ProcessPart[]): ProcessPart {
+  let best = parts[0] as ProcessPart;
+  for (const part of parts) if (part.snapshot.totalBytes > best.snapshot.totalBytes) best = part;
+  return best;
+}
+
+/**
+ * Writes the file whole or not at all (a temporary file renamed into place). An existing file is kept
+ * unless `force`: an export is cheap to redo, an earlier one may not be.
+ */
+function writeWhole(
+  output: string,
+  text: string,
+  capture: string,
+  force: boolean,
+): { ok: true } | { ok: false; reason: string } {
+  const shown = sanitizeForTerminal(output);
+  if (path.resolve(output) === path.resolve(capture)) {
+    return { ok: false, reason: `${shown}: is the capture itself; pick another file with -o` };
+  }
+  if (!force && fs.existsSync(output)) {
+    return { ok: false, reason: `${shown} exists; pass --force to replace it, or -o another file` };
+  }
+  const temporary = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(temporary, text);
+    fs.renameSync(temporary, output);
+    return { ok: true };
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    return { ok: false, reason: `cannot write ${shown}: ${writeErrorText(error)}` };
+  }
+}
+
+function writeErrorText(error: unknown): string {
+  const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
+  const known: Record<string, string> = {
+    ENOENT: 'no such directory',
+    ENOTDIR: 'no such directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'is a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+  };
+  return known[code] ?? (error instanceof Error ? (error.message.split('\n')[0] ?? code) : String(error));
 }

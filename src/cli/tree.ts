@@ -1,6 +1,44 @@
 import type { Command } from 'commander';
+import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
+import { SizeError } from './parse-size.js';
+import { loadProfileCapture, parseAtOption, warnPastEnd } from './table.js';
 
-/** headroom tree: being written (issue 4). */
-export function treeCommand(program: Command, _setStatus: (code: number) => void): void {
-  program.command('tree').description('(in progress)');
+interface TreeFlags {
+  at: string;
+  minShare: string;
+  maxDepth: string;
+}
+
+export function treeCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('tree')
+    .description('the call tree of a profiled run as indented text, biggest first (at the peak by default)')
+    .argument('<capture>', 'a capture file written by headroom run --profile')
+    .option('--at <time>', PROFILE_TIME_HELP, 'peak')
+    .option('--min-share <percent>', 'fold frames holding less than this share of all profiled bytes', '1')
+    .option('--max-depth <n>', 'fold calls deeper than this many frames', '100')
+    .action(async (file: string, flags: TreeFlags) => {
+      const at = parseAtOption(flags.at);
+      const percent = Number(flags.minShare.replace(/%$/, ''));
+      if (flags.minShare.trim() === '' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+        throw new SizeError(`--min-share: "${flags.minShare}" must be a percentage from 0 to 100`);
+      }
+      const maxDepth = Number(flags.maxDepth);
+      // Each level indents by three columns: past 1000 the text would grow with the square of the depth.
+      if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 1000) {
+        throw new SizeError(`--max-depth: "${flags.maxDepth}" must be a whole number from 1 to 1000`);
+      }
+      const capture = await loadProfileCapture(file, setStatus);
+      if (!capture) return;
+      const [{ profileAt }, { renderProfileTree }, { describeProfileTime }] = await Promise.all([
+        import('../profile/profile-at.js'),
+        import('../profile/profile-tree-text.js'),
+        import('../profile/profile-time.js'),
+      ]);
+      warnPastEnd(capture, at);
+      const view = profileAt(capture, at);
+      process.stdout.write(
+        renderProfileTree(view, describeProfileTime(at, view.timeMs), { minShare: percent / 100, maxDepth }),
+      );
+    });
 }

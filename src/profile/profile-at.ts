@@ -115,10 +115,15 @@ export function topSites(view: ProfileView, by: 'bytes' | 'count' = 'bytes', lim
       if (!site.pids.includes(part.pid)) site.pids.push(part.pid);
     }
   }
-  return [...sites.values()]
-    .filter((site) => (by === 'bytes' ? site.bytes : site.count) > 0)
-    .sort((a, b) => (by === 'bytes' ? b.bytes - a.bytes : b.count - a.count))
-    .slice(0, limit);
+  return (
+    [...sites.values()]
+      .filter((site) => (by === 'bytes' ? site.bytes : site.count) > 0)
+      // Ties by label, so the order does not depend on the order processes were seen in.
+      .sort(
+        (a, b) => (by === 'bytes' ? b.bytes - a.bytes : b.count - a.count) || a.label.localeCompare(b.label),
+      )
+      .slice(0, limit)
+  );
 }
 
 /** "load_everything (etl.py:12)"; the file by its last two path parts. */
@@ -164,16 +169,36 @@ function processTree(part: ProcessPart): TreeNode {
   const top: TreeNode = { frame: null, label: part.label, self: 0, total: 0, count: 0, children: [] };
   // One tree node per profile node on a path to memory, made on demand from the leaves up.
   const made = new Map<number, TreeNode>();
+  // Iterative, up to the first ancestor already made and back down: a recursive walk overflows the
+  // call stack on stacks tens of thousands of frames deep.
   const nodeFor = (id: number): TreeNode => {
-    const existing = made.get(id);
-    if (existing) return existing;
-    const node = profile.nodes.get(id);
-    const frame = node?.frame ?? { name: '(unknown)', file: '', line: 0 };
-    const treeNode: TreeNode = { frame, label: frameLabel(frame), self: 0, total: 0, count: 0, children: [] };
-    made.set(id, treeNode);
-    const parent = node && node.parent !== 0 && profile.nodes.has(node.parent) ? nodeFor(node.parent) : top;
-    parent.children.push(treeNode);
-    return treeNode;
+    const chain: number[] = [];
+    const inChain = new Set<number>();
+    // inChain: a node redefined under its own descendant would otherwise make the walk endless.
+    for (let at: number | undefined = id; at !== undefined && !made.has(at) && !inChain.has(at); ) {
+      chain.push(at);
+      inChain.add(at);
+      const node = profile.nodes.get(at);
+      at = node && node.parent !== 0 && profile.nodes.has(node.parent) ? node.parent : undefined;
+    }
+    const outermost = profile.nodes.get(chain[chain.length - 1] ?? id);
+    let parent = (outermost && made.get(outermost.parent)) ?? top;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const chainId = chain[i] as number;
+      const frame = profile.nodes.get(chainId)?.frame ?? { name: '(unknown)', file: '', line: 0 };
+      const treeNode: TreeNode = {
+        frame,
+        label: frameLabel(frame),
+        self: 0,
+        total: 0,
+        count: 0,
+        children: [],
+      };
+      made.set(chainId, treeNode);
+      parent.children.push(treeNode);
+      parent = treeNode;
+    }
+    return made.get(id) as TreeNode;
   };
   for (let i = 0; i < snapshot.nodeIds.length; i++) {
     const treeNode = nodeFor(snapshot.nodeIds[i] as number);

@@ -87,6 +87,8 @@ function addNodes(profile: ProcessProfile, value: unknown): string | undefined {
     const [id, parent, name, file, line] = flat.slice(i, i + 5) as [number, number, string, string, number];
     const known = parent === 0 || profile.nodes.has(parent) || addedIds.has(parent);
     if (!isCount(id) || id === 0 || !known) return 'defines a profile node under an unknown parent';
+    // Nodes never change: a second definition could make the tree a cycle.
+    if (profile.nodes.has(id) || addedIds.has(id)) return 'defines a profile node a second time';
     added.push({ id, parent, frame: { name, file, line } });
     addedIds.add(id);
   }

@@ -27,6 +27,8 @@ interface Spool {
 export class SpoolCollector {
   readonly dir: string;
   private readonly spools = new Map<string, Spool>();
+  /** One read buffer for all files, made on first use: most runs' profilers write little. */
+  private buffer: Buffer | undefined;
   /** Lines dropped because they did not parse or were too long. */
   dropped = 0;
   copied = 0;
@@ -83,7 +85,8 @@ export class SpoolCollector {
   }
 
   private drain(spool: Spool): void {
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.buffer ??= Buffer.allocUnsafe(CHUNK_BYTES);
+    const buffer = this.buffer;
     for (;;) {
       let read: number;
       try {

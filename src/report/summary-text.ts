@@ -3,6 +3,7 @@ import type { Finding } from '../analyze/finding.js';
 import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration, formatPercent } from '../format.js';
 import { describeKnobs } from '../guard/knobs.js';
+import { profileJoinLine } from '../profile/profile-join.js';
 import { sanitizeForTerminal } from './terminal-text.js';
 
 export interface SummaryTextOptions {
@@ -17,6 +18,7 @@ const MAX_PROCESSES = 5;
 const MAX_KILLS = 3;
 const MAX_WARNINGS = 2;
 const MAX_COMMAND_CHARS = 80;
+const MAX_SITES = 3;
 const WRAP_COLUMNS = 100;
 
 interface Style {
@@ -46,6 +48,7 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   }
   const top = processesText(summary.processes);
   if (top) row(top.label, top.text);
+  for (const [label, text] of profileRows(summary)) row(label, text);
   row('limit', limitText(summary));
   if (summary.guard.knobs.length > 0) row('guard set', describeKnobs(summary.guard.knobs, true));
   if (options.capturePath) row('capture', sanitizeForTerminal(options.capturePath));
@@ -153,6 +156,27 @@ function breakdownText(summary: Summary): string {
   if (b.swap > 0) parts.push(`swap ${amount(b.swap)}`);
   const text = parts.join(', ');
   return summary.peak.bytes > summary.peak.sampledBytes ? `${text} (in the highest sample)` : text;
+}
+
+/**
+ * The top allocation sites at the peak, and the line joining them to the cgroup's breakdown, when the
+ * run was profiled.
+ */
+function profileRows(summary: Summary): Array<[string, string]> {
+  const profile = summary.profile;
+  if (!profile) return [];
+  const sites = profile.topSites;
+  if (sites.length === 0) return [['top sites', 'none at peak (the profile has no snapshot then)']];
+  // Sites under 1% of the profile (the runtime's own start-up, the profiler's buffers) are noise here.
+  const large = sites.filter((site, i) => i === 0 || site.share >= 0.01);
+  const shown = large
+    .slice(0, MAX_SITES)
+    .map((site) => `${sanitizeForTerminal(site.label)} ${formatBytes(site.bytes)}`);
+  const more = large.length > MAX_SITES ? ', ...' : '';
+  const rows: Array<[string, string]> = [['top sites', `${shown.join(', ')}${more}`]];
+  const join = profileJoinLine(summary.peak.breakdown, sites[0]);
+  if (join) rows.push(['', sanitizeForTerminal(join)]);
+  return rows;
 }
 
 function oomText(kills: OomKill[]): string {

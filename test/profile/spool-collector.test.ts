@@ -92,3 +92,17 @@ describe('copying profiler spool files into the capture', () => {
     expect(capture.warnings.join('\n')).toMatch(/belongs to no profile/);
   });
 });
+
+describe('reading profile records', () => {
+  it('refuses a node defined twice, which could make the call tree a cycle', () => {
+    const file = path.join(scratch.dir, 'capture.jsonl');
+    const writer = new CaptureWriter(file, header());
+    writer.profile(5, ['I', 1, info]);
+    writer.profile(5, ['N', 1, [1, 0, 'a', '/a.js', 1, 2, 1, 'b', '/a.js', 2]]);
+    writer.profile(5, ['N', 2, [1, 2, 'a', '/a.js', 1]]);
+    writer.close();
+    const capture = readCapture(file);
+    expect(capture.profiles[0]?.nodes.get(1)?.parent).toBe(0);
+    expect(capture.warnings.join('\n')).toMatch(/line 4 defines a profile node a second time/);
+  });
+});
