@@ -6,6 +6,8 @@ import type { Summary } from '../../analyze/summarize.js';
 import { moduleDir } from '../../package-root.js';
 import type { Capture } from '../../record/capture-reader.js';
 import { CLIENT_SCRIPT } from './client-script.js';
+import { FLAME_SCRIPT } from './flamegraph-script.js';
+import { FLAME_CSS } from './flamegraph-styles.js';
 import { buildReportData, type ReportData } from './report-data.js';
 import { REPORT_CSS } from './styles.js';
 
@@ -36,7 +38,11 @@ export function renderHtmlReport(capture: Capture, summary: Summary): string {
 
 export function renderHtmlFromData(data: ReportData): string {
   const assets = uplotAssets();
-  const csp = contentSecurityPolicy([assets.js, CLIENT_SCRIPT], [assets.css, REPORT_CSS]);
+  // The flame graph's script and style come only with a profile, so a report without one stays as it was.
+  const flame = data.profile !== null;
+  const scripts = flame ? [assets.js, FLAME_SCRIPT, CLIENT_SCRIPT] : [assets.js, CLIENT_SCRIPT];
+  const styles = flame ? [assets.css, REPORT_CSS, FLAME_CSS] : [assets.css, REPORT_CSS];
+  const csp = contentSecurityPolicy(scripts, styles);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -45,8 +51,7 @@ export function renderHtmlFromData(data: ReportData): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="headroom">
 <title>headroom report</title>
-<style>${assets.css}</style>
-<style>${REPORT_CSS}</style>
+${styles.map((style) => `<style>${style}</style>`).join('\n')}
 </head>
 <body>
 <header class="top"><span class="brand">headroom</span> <span class="brand-sub">memory report</span></header>
@@ -55,13 +60,12 @@ export function renderHtmlFromData(data: ReportData): string {
 <section id="overview" aria-label="overview"></section>
 <section id="findings"><h2>Findings</h2></section>
 <section id="memory"><h2>Memory over time</h2><p class="note" id="memory-note"></p><div class="chart" id="memory-chart"></div></section>
+<section id="flamegraph" hidden><h2>Allocation flame graph</h2><p class="note">Where the job’s code held memory, by call stack: each bar is a function, as wide as the memory held by it and the functions it called. It starts at the cgroup’s peak; the slider moves through the profile’s snapshots.</p><div id="flamegraph-chart"></div></section>
 <section id="processes"><h2>Processes</h2><p class="note" id="process-note"></p><div class="chart" id="process-chart"></div><div class="table-wrap" id="process-table"></div></section>
 <section id="details"><h2>Run</h2></section>
-<section id="flamegraph" hidden><h2>Allocation flame graph</h2><p class="note">Where the job allocated memory, by call stack.</p><div id="flamegraph-chart"></div></section>
 </main>
 <script type="application/json" id="headroom-data">${jsonForScript(data)}</script>
-<script>${assets.js}</script>
-<script>${CLIENT_SCRIPT}</script>
+${scripts.map((script) => `<script>${script}</script>`).join('\n')}
 </body>
 </html>
 `;

@@ -4,6 +4,7 @@ import type { OomKill, ProcessSummary, Summary } from '../../analyze/summarize.j
 import type { CaptureHeader } from '../../record/capture-format.js';
 import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
 import { alignSteps, indexAtOrAfter, MAX_POINTS, minMaxIndices, pick } from './downsample.js';
+import { buildFlameData, type FlameData, flameJoinLine } from './flamegraph-data.js';
 
 /** Processes drawn as lines over time. */
 export const TOP_PROCESS_LINES = 10;
@@ -48,8 +49,8 @@ export interface ReportData {
   timeline: Timeline;
   processes: { total: number; rows: ProcessSummary[] };
   processLines: ProcessLines;
-  /** Allocation profile for the flame graph (a later version); null: none recorded. */
-  profile: null;
+  /** The allocation profile's flame graph, first at the peak; null: none recorded. */
+  profile: FlameData | null;
 }
 
 export interface Timeline {
@@ -121,7 +122,9 @@ export function buildReportData(capture: Capture, summary: Summary): ReportData 
     timeline: buildTimeline(capture),
     processes: { total: summary.processes.length, rows: summary.processes.slice(0, MAX_PROCESS_ROWS) },
     processLines: buildProcessLines(capture.processes),
-    profile: null,
+    profile: capture.profiles.length
+      ? (buildFlameData(capture, 'peak', { join: flameJoinLine(summary) }) ?? null)
+      : null,
   };
 }
 
