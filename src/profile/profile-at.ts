@@ -73,20 +73,35 @@ export function resolveProfileTime(capture: Capture, at: ProfileTime): number {
  */
 export function profileAt(capture: Capture, at: ProfileTime): ProfileView {
   const timeMs = resolveProfileTime(capture, at);
-  const parts: ProcessPart[] = [];
-  for (const profile of sessionsAt(capture.profiles, timeMs)) {
-    const snapshot = snapshotAt(profile.snapshots, timeMs);
-    if (!snapshot) continue;
-    const track = capture.processByPid.get(profile.pid);
-    // A process gone before the time held nothing then (its last profile would say it still did).
-    if (at !== 'end' && track?.endMs != null && track.endMs < timeMs - capture.header.intervalMs) continue;
-    parts.push({ pid: profile.pid, profile, track, snapshot, label: processLabel(profile, track) });
-  }
+  const parts = partsAt(capture, timeMs, at === 'end');
   const root: TreeNode = { frame: null, label: 'all', self: 0, total: 0, count: 0, children: [] };
   for (const part of parts) root.children.push(processTree(part));
   root.total = root.children.reduce((sum, child) => sum + child.total, 0);
   root.count = root.children.reduce((sum, child) => sum + child.count, 0);
   return { timeMs, parts, totalBytes: root.total, tree: root };
+}
+
+/**
+ * The snapshots that apply at a time, one per process: the session running then, its latest snapshot at
+ * or before the time, else its first one if the process was already alive (a job that only wrote its
+ * profile at exit still shows). A process gone before the time held nothing then, unless `everything`
+ * (the "end" view: every process's last word).
+ */
+export function partsAt(capture: Capture, timeMs: number, everything = false): ProcessPart[] {
+  const slack = capture.header.intervalMs;
+  const parts: ProcessPart[] = [];
+  for (const profile of sessionsAt(capture.profiles, timeMs)) {
+    const snapshot = snapshotAt(profile.snapshots, timeMs);
+    if (!snapshot) continue;
+    const track = capture.processByPid.get(profile.pid);
+    if (!everything) {
+      if (track?.endMs != null && track.endMs < timeMs - slack) continue;
+      if (snapshot.timeMs > timeMs && Math.min(profile.startMs, track?.startMs ?? Infinity) > timeMs + slack)
+        continue;
+    }
+    parts.push({ pid: profile.pid, profile, track, snapshot, label: processLabel(profile, track) });
+  }
+  return parts;
 }
 
 /** Allocation sites across the view's processes, largest first by bytes (or by count). */
@@ -231,7 +246,8 @@ function sumUp(root: TreeNode): void {
   }
 }
 
-function processLabel(profile: ProcessProfile, track: ProcessTrack | undefined): string {
+/** "python3 etl.py (pid 41)". */
+export function processLabel(profile: ProcessProfile, track: ProcessTrack | undefined): string {
   const argv = track?.argv.length ? track.argv : profile.info.argv;
   const command = argv.length
     ? argv.map((arg) => arg.split('/').pop() ?? arg).join(' ')

@@ -1,5 +1,11 @@
 import type { Summary } from '../../analyze/summarize.js';
-import { isLibraryFrame, type ProfileTime, resolveProfileTime } from '../../profile/profile-at.js';
+import {
+  isLibraryFrame,
+  type ProcessPart,
+  type ProfileTime,
+  partsAt,
+  resolveProfileTime,
+} from '../../profile/profile-at.js';
 import type { ProfileMode, ProfileRuntime } from '../../profile/profile-format.js';
 import { profileJoinLine } from '../../profile/profile-join.js';
 import type { Frame, ProcessProfile, ProfileSnapshot } from '../../profile/profile-model.js';
@@ -218,54 +224,12 @@ export function thin(times: readonly number[], max: number): number[] {
 
 const UNKNOWN_FRAME: Frame = { name: '(unknown)', file: '', line: 0 };
 
-/** One process's snapshot in a view, chosen exactly as profileAt chooses it. */
-interface Part {
-  pid: number;
-  profile: ProcessProfile;
-  track: ProcessTrack | undefined;
-  snapshot: ProfileSnapshot;
-  label: string;
-}
-
 /**
  * The snapshots profileAt merges at a time, without building its tree: the slider needs up to 200 views
- * and the tree of a large profile costs tens of ms each. The choice must stay profileAt's (a test holds
- * them together): per pid the session running at the time, its latest snapshot at or before the time
- * (else its first), and none from a process gone before the time unless at "end".
+ * and the tree of a large profile costs tens of ms each.
  */
-function partsAt(capture: Capture, at: ProfileTime): Part[] {
-  const timeMs = resolveProfileTime(capture, at);
-  const byPid = new Map<number, ProcessProfile>();
-  for (const profile of capture.profiles) {
-    const known = byPid.get(profile.pid);
-    if (!known || profile.startMs <= timeMs) byPid.set(profile.pid, profile);
-  }
-  const parts: Part[] = [];
-  for (const profile of byPid.values()) {
-    let snapshot: ProfileSnapshot | undefined;
-    for (const candidate of profile.snapshots) {
-      if (candidate.timeMs <= timeMs) snapshot = candidate;
-      else {
-        snapshot ??= candidate;
-        break;
-      }
-    }
-    if (!snapshot) continue;
-    const track = capture.processByPid.get(profile.pid);
-    if (at !== 'end' && track?.endMs != null && track.endMs < timeMs - capture.header.intervalMs) continue;
-    parts.push({ pid: profile.pid, profile, track, snapshot, label: processLabel(profile, track) });
-  }
-  return parts;
-}
-
-/** As profileAt labels a process: "python3 etl.py (pid 41)". */
-function processLabel(profile: ProcessProfile, track: ProcessTrack | undefined): string {
-  const argv = track?.argv.length ? track.argv : profile.info.argv;
-  const command = argv.length
-    ? argv.map((arg) => arg.split('/').pop() ?? arg).join(' ')
-    : profile.info.runtime;
-  const short = command.length > 60 ? `${command.slice(0, 57)}...` : command;
-  return `${short} (pid ${profile.pid})`;
+function partsOf(capture: Capture, at: ProfileTime): ProcessPart[] {
+  return partsAt(capture, resolveProfileTime(capture, at), at === 'end');
 }
 
 /** Node identities across positions: a frame is the same node when its caller is and it names the same code. */
@@ -289,7 +253,7 @@ class NodeTable {
   /** The view at a time, as node -> [self bytes, count]. */
   add(capture: Capture, at: ProfileTime): Map<number, [number, number]> {
     const values = new Map<number, [number, number]>();
-    for (const part of partsAt(capture, at)) {
+    for (const part of partsOf(capture, at)) {
       const { snapshot } = part;
       for (let i = 0; i < snapshot.nodeIds.length; i++) {
         const self = snapshot.bytes[i] ?? 0;
@@ -306,7 +270,7 @@ class NodeTable {
   }
 
   /** The process's node: one per pid and label, under the root. */
-  private processNode(part: Part): number {
+  private processNode(part: ProcessPart): number {
     return this.node(`p\u0000${part.pid}\u0000${part.label}`, () => {
       const index = this.push(0, NODE_PROCESS, part.label, '', 0);
       this.processes.push({
@@ -324,7 +288,7 @@ class NodeTable {
    * The table's node for a profile node: the same frame under the same caller is one node, as in
    * profileAt's tree but with equal siblings merged. Remembered per session, since its nodes never change.
    */
-  private frameNode(part: Part, id: number): number {
+  private frameNode(part: ProcessPart, id: number): number {
     const { profile } = part;
     let known = this.sessions.get(profile);
     if (!known) {
