@@ -7,7 +7,7 @@ import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { sanitizeForTerminal } from '../report/terminal-text.js';
 import { TOOL_VERSION } from '../version.js';
 import { SizeError } from './parse-size.js';
-import { loadProfileCapture, parseAtOption, warnPastEnd } from './table.js';
+import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
 
 const FORMATS = ['speedscope', 'heapprofile'] as const;
 type ExportFormat = (typeof FORMATS)[number];

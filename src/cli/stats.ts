@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadProfileCapture } from './table.js';
+import { loadProfileCapture } from './profile-capture.js';
 
 export function statsCommand(program: Command, setStatus: (code: number) => void): void {
   program

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { SizeError } from './parse-size.js';
-import { loadProfileCapture, parseAtOption, warnPastEnd } from './table.js';
+import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
 
 interface TreeFlags {
   at: string;
