@@ -111,7 +111,7 @@ export function topSites(view: ProfileView, by: 'bytes' | 'count' = 'bytes', lim
     const { profile, snapshot } = part;
     for (let i = 0; i < snapshot.nodeIds.length; i++) {
       const frame = siteFrame(profile, snapshot.nodeIds[i] as number);
-      if (!frame) continue;
+      if (!frame || isProfilerFrame(frame)) continue;
       const key = frameKey(frame);
       let site = sites.get(key);
       if (!site) {
@@ -159,9 +159,14 @@ export function frameLabel(frame: Frame): string {
  */
 export function isLibraryFrame(runtime: ProfileRuntime, frame: Frame): boolean {
   const file = frame.file;
-  if (file === '' || file.startsWith('<')) return true;
+  if (file === '' || file.startsWith('<') || isProfilerFrame(frame)) return true;
   if (runtime === 'node') return file.startsWith('node:') || file.includes('/node_modules/');
   return /\/lib\/python\d[\d.]*\//.test(file) || /\/(site|dist)-packages\//.test(file);
+}
+
+/** headroom's own profilers, running inside the job: what they hold is not the job's doing. */
+export function isProfilerFrame(frame: Frame): boolean {
+  return /(^|\/)(node-preload\.cjs|_headroom_profile\.py)$/.test(frame.file);
 }
 
 function frameKey(frame: Frame): string {

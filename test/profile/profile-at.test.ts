@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { profileAt, topSites } from '../../src/profile/profile-at.js';
+import { parseCapture } from '../../src/record/capture-reader.js';
+import { MiB } from '../fixtures/captures.js';
+import { END_MS, NODE_PID, profileCaptureText } from '../fixtures/profile-captures.js';
+
+describe('merging profiles at a time', () => {
+  it("never names headroom's own profiler as a site of the job", () => {
+    const extra = [
+      ['N', 1600, NODE_PID, [900, 0, 'fetch', '/usr/lib/headroom/dist/node-preload.cjs', 219]],
+      ['A', 1700, NODE_PID, 'peak', [900, 300 * MiB, 1]],
+    ];
+    const capture = parseCapture(profileCaptureText({ extra }));
+    // Written after the fixture's own records, so it is the node process's last snapshot.
+    const view = profileAt(capture, 'end');
+    // It holds memory, and the flame graph shows it; the table of sites does not blame the job for it.
+    expect(view.totalBytes).toBeGreaterThan(300 * MiB);
+    expect(topSites(view).map((site) => site.frame.name)).not.toContain('fetch');
+    expect(topSites(view)[0]?.frame.name).toBe('transform');
+  });
+
+  it('leaves out a process that had not started by the time asked for', () => {
+    const capture = parseCapture(profileCaptureText());
+    expect(profileAt(capture, 0).parts.map((part) => part.pid)).not.toContain(NODE_PID);
+    expect(profileAt(capture, END_MS).parts.length).toBeGreaterThan(0);
+  });
+});
