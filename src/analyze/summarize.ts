@@ -66,6 +66,8 @@ export interface Summary {
   command: string[];
   component: string | null;
   cgroup: { version: 1 | 2; path: string; mode: CgroupMode };
+  /** Present for a `headroom attach` capture: the process that was watched. */
+  attached?: { pid: number };
   /** What the guard set before the job started, and what it did or saw (MemoryError instead of SIGKILL). */
   guard: {
     knobs: GuardKnob[];
@@ -121,6 +123,7 @@ export function summarize(capture: Capture): Summary {
     component: header.component ?? null,
     cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
     guard: guardOf(capture),
+    ...(header.attached ? { attached: { pid: header.attached.pid } } : {}),
   };
   const profile = summarizeProfile(capture);
   return { ...base, findings: findFindings(capture, base), ...(profile ? { profile } : {}) };

@@ -1,6 +1,68 @@
 import type { Command } from 'commander';
+import { HeadroomError } from '../run/errors.js';
 
-/** headroom attach: being written (issue 4). */
-export function attachCommand(program: Command, _setStatus: (code: number) => void): void {
-  program.command('attach').description('(in progress)');
+interface AttachFlags {
+  duration: string;
+  output?: string;
+  quiet?: boolean;
+}
+
+export function attachCommand(program: Command, setStatus: (code: number) => void): void {
+  program
+    .command('attach')
+    .description(
+      "sample a running Node process's heap through its inspector for a while, with its cgroup, into a capture",
+    )
+    .argument('<pid>', 'the Node process')
+    .option('--duration <seconds>', 'how long to sample (Ctrl-C stops early and still writes)', '10')
+    .option('-o, --output <file>', 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)')
+    .option('-q, --quiet', 'no summary')
+    .action(async (pidText: string, flags: AttachFlags) => {
+      const pid = Number(pidText);
+      if (!/^\d+$/.test(pidText) || !Number.isSafeInteger(pid) || pid <= 0) {
+        throw new HeadroomError(`PID must be a process id, not ${JSON.stringify(pidText)}`, 2);
+      }
+      const seconds = Number(flags.duration);
+      if (!/^\d+(\.\d+)?$/.test(flags.duration.trim()) || !(seconds > 0) || seconds > 86_400) {
+        throw new HeadroomError(
+          `--duration must be seconds, more than 0 and at most a day, not ${JSON.stringify(flags.duration)}`,
+          2,
+        );
+      }
+      // ws and the inspector client load only for this command.
+      const { attach } = await import('../profile/attach.js');
+      const { renderAttachSummary } = await import('../profile/attach-summary.js');
+      const say = (line: string): void => {
+        process.stderr.write(`headroom: ${line}\n`);
+      };
+      const stop = new AbortController();
+      const onSignal = (): void => {
+        if (stop.signal.aborted) {
+          // A second signal: leave now, even if the process's inspector stays open.
+          say('stopped before the process was left as it was: its inspector may still be open');
+          process.exit(130);
+        }
+        say('stopping: fetching the last profile and leaving the process as it was (again to quit now)');
+        stop.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const result = await attach({
+          pid,
+          durationMs: seconds * 1000,
+          ...(flags.output === undefined ? {} : { output: flags.output }),
+          signal: stop.signal,
+          say,
+        });
+        if (!flags.quiet) {
+          const { readCapture } = await import('../record/capture-reader.js');
+          process.stdout.write(renderAttachSummary(result, readCapture(result.capture)));
+        }
+        if (result.snapshots === 0) setStatus(1);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
 }

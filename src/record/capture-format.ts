@@ -95,6 +95,8 @@ export interface CaptureHeader {
   nodeOptions?: string | null;
   /** Present when the job's allocations were profiled: which Python profiler ran. */
   profiling?: { python: 'growth' | 'tracemalloc' };
+  /** A capture of `headroom attach`: a running process watched for a while, not a job headroom ran. */
+  attached?: { pid: number };
   fields: string[];
 }
 

@@ -124,6 +124,8 @@ function outcome(summary: Summary): string {
     return `killed by ${sanitizeForTerminal(signal)}${numbered} ${after}`;
   }
   if (summary.exitCode !== null) return `exited ${summary.exitCode} ${after}`;
+  if (summary.attached)
+    return `(pid ${summary.attached.pid}) watched for ${formatDuration(summary.durationMs)}`;
   return `has no recorded exit; the capture stops ${after}`;
 }
 
@@ -213,7 +215,11 @@ function processName(process: ProcessSummary): string {
 
 function limitText(summary: Summary): string {
   const { limit, cgroup } = summary;
-  const observing = cgroup.mode === 'observe' ? "; observed headroom's own cgroup, its memory left out" : '';
+  const observing = summary.attached
+    ? `; observed the cgroup pid ${summary.attached.pid} runs in`
+    : cgroup.mode === 'observe'
+      ? "; observed headroom's own cgroup, its memory left out"
+      : '';
   if (limit.bytes === null)
     return `none (cgroup v${cgroup.version} ${sanitizeForTerminal(cgroup.path)}${observing})`;
   return `${formatBytes(limit.bytes)} from ${sanitizeForTerminal(limit.source)}${observing}`;
