@@ -7,7 +7,17 @@ import path from 'node:path';
 import { ROOT } from './lib/spawn.mjs';
 import { formatNumber, round } from './lib/stats.mjs';
 
-const BENCHMARKS = ['overhead', 'sampling', 'self', 'capture-size', 'report-scale', 'watchdog', 'fleet'];
+const BENCHMARKS = [
+  'overhead',
+  'sampling',
+  'self',
+  'capture-size',
+  'report-scale',
+  'watchdog',
+  'fleet',
+  'node-profile',
+  'python-profile',
+];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

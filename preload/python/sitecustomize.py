@@ -7,6 +7,9 @@
 # arenas, BLAS, thread stacks) and breaks ordinary programs. Set here, in Python processes: Node sizes its
 # heap from RLIMIT_DATA too, so it must not be set on the whole job (a program a Python process starts
 # does inherit it).
+#
+# With profiling on (HEADROOM_PROFILE_DIR set) it also starts the allocation profiler,
+# _headroom_profile.py beside it; without, it costs nothing more than one environment lookup.
 import os
 import sys
 
@@ -46,6 +49,26 @@ def _headroom_chain():
     module = importlib.util.module_from_spec(spec)
     sys.modules["sitecustomize"] = module
     spec.loader.exec_module(module)
+
+
+def _headroom_profile():
+    # Before the job's own sitecustomize, so that what that one allocates is profiled too. Loaded by path:
+    # a module of the job's named like ours must not stand in for it.
+    if not os.environ.get("HEADROOM_PROFILE_DIR"):
+        return
+    try:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_headroom_profile.py")
+        spec = importlib.util.spec_from_file_location("_headroom_profile", path)
+        if spec is None or spec.loader is None:
+            return
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["_headroom_profile"] = module
+        spec.loader.exec_module(module)
+        module.start()
+    except Exception:
+        pass
 
 
 def _headroom_report(rlimit):
@@ -106,6 +129,7 @@ def _headroom_report(rlimit):
 
 
 _headroom_limit = _headroom_rlimit()
+_headroom_profile()
 _headroom_chain()
 _headroom_report(_headroom_limit)
-del _headroom_rlimit, _headroom_chain, _headroom_report, _headroom_limit
+del _headroom_rlimit, _headroom_profile, _headroom_chain, _headroom_report, _headroom_limit
