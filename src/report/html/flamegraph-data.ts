@@ -8,8 +8,8 @@ import {
 } from '../../profile/profile-at.js';
 import type { ProfileMode, ProfileRuntime } from '../../profile/profile-format.js';
 import { profileJoinLine } from '../../profile/profile-join.js';
-import type { Frame, ProcessProfile, ProfileSnapshot } from '../../profile/profile-model.js';
-import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
+import type { Frame, ProcessProfile } from '../../profile/profile-model.js';
+import type { Capture } from '../../record/capture-reader.js';
 import { minMaxIndices, pick } from './downsample.js';
 
 /** Slider positions at most; more snapshot times than this are thinned evenly. */
