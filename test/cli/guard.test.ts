@@ -12,11 +12,11 @@ beforeEach(() => {
   tmp = path.join(scratch.dir, 'tmp');
   fs.mkdirSync(tmp);
 });
-afterEach(() => {
+afterEach(async () => {
   // The guard's log is read and removed at the end of every run.
   expect(fs.readdirSync(tmp).filter((name) => name.startsWith('headroom-guard-'))).toEqual([]);
   scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
+  expect(await leftoverCgroups()).toEqual([]);
 });
 
 /** A clean environment for the job: nothing of the test runner's own NODE_OPTIONS or PYTHONPATH. */

@@ -26,7 +26,10 @@ describe('headroom run --observe (the cgroup headroom is in)', () => {
       (await runCli(['summary', '--json', capture!], { cwd: scratch.dir })).stdout,
     ) as Summary;
     expect(summary.cgroup.mode).toBe('observe');
-    const workers = summary.processes.filter((p) => p.name === 'python3' && p.peakRssBytes > 38 * MiB);
+    // By argv, not name: other test files run python3 in this same cgroup at the same time.
+    const workers = summary.processes.filter(
+      (p) => p.argv.some((arg) => arg.endsWith('fork-workers.py')) && p.peakRssBytes > 38 * MiB,
+    );
     expect(workers).toHaveLength(2);
     expect(summary.processes.map((p) => p.pid)).not.toContain(headroomPid);
   });

@@ -20,7 +20,7 @@ let fixture: FixtureHost | undefined;
 beforeEach(() => {
   scratch = scratchDir();
 });
-afterEach(() => {
+afterEach(async () => {
   try {
     execFileSync('tmux', ['kill-session', '-t', session], { stdio: 'ignore' });
   } catch {
@@ -29,7 +29,7 @@ afterEach(() => {
   fixture?.cleanup();
   fixture = undefined;
   scratch.cleanup();
-  expect(leftoverCgroups()).toEqual([]);
+  expect(await leftoverCgroups()).toEqual([]);
 });
 
 function screen(): string[] {

@@ -122,6 +122,6 @@ describe.skipIf(!fs.existsSync(PROMETHEUS))('Prometheus scraping headroom export
       'max_over_time(headroom_memory_limit_bytes{component="promtest"}[5m])',
     );
     expect(Number(limit[0]?.value[1])).toBe(200 * 1024 * 1024);
-    expect(leftoverCgroups()).toEqual([]);
+    expect(await leftoverCgroups()).toEqual([]);
   });
 });

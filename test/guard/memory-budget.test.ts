@@ -76,6 +76,6 @@ describe('memoryBudget in a real cgroup (v1)', () => {
     } finally {
       scratch.cleanup();
     }
-    expect(leftoverCgroups()).toEqual([]);
+    expect(await leftoverCgroups()).toEqual([]);
   });
 });
