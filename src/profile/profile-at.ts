@@ -1,3 +1,4 @@
+import { lastAtOrBefore } from '../analyze/last-at-or-before.js';
 import type { Capture, ProcessTrack } from '../record/capture-reader.js';
 import type { ProfileRuntime } from './profile-format.js';
 import type { Frame, ProcessProfile, ProfileSnapshot } from './profile-model.js';
@@ -82,18 +83,19 @@ export function profileAt(capture: Capture, at: ProfileTime): ProfileView {
 }
 
 /**
- * The snapshots that apply at a time, one per process: the session running then, its latest snapshot at
- * or before the time, else its first one if the process was already alive (a job that only wrote its
- * profile at exit still shows). A process gone before the time held nothing then, unless `everything`
- * (the "end" view: every process's last word).
+ * The snapshots that apply at a time, one per process: of the session running then, the latest at or
+ * before the time, else the first. But when the process's anonymous memory then was far from what it
+ * held at the time, the snapshot taken nearest that amount: a process too busy to write a snapshot until
+ * it exited gets its exit snapshot rather than one from its start. A process gone before the time held
+ * nothing then, unless `everything` (the "end" view: every process's last word).
  */
 export function partsAt(capture: Capture, timeMs: number, everything = false): ProcessPart[] {
   const slack = capture.header.intervalMs;
   const parts: ProcessPart[] = [];
   for (const profile of sessionsAt(capture.profiles, timeMs)) {
-    const snapshot = snapshotAt(profile.snapshots, timeMs);
-    if (!snapshot) continue;
     const track = capture.processByPid.get(profile.pid);
+    const snapshot = everything ? profile.snapshots.at(-1) : chooseSnapshot(profile.snapshots, track, timeMs);
+    if (!snapshot) continue;
     if (!everything) {
       if (track?.endMs != null && track.endMs < timeMs - slack) continue;
       if (snapshot.timeMs > timeMs && Math.min(profile.startMs, track?.startMs ?? Infinity) > timeMs + slack)
@@ -269,6 +271,40 @@ function sessionsAt(profiles: readonly ProcessProfile[], timeMs: number): Proces
     if (!known || profile.startMs <= timeMs) byPid.set(profile.pid, profile);
   }
   return [...byPid.values()];
+}
+
+/** A snapshot taken when the process held this share more or less than at the time asked for is far off. */
+const FAR_OFF = 0.25;
+
+function chooseSnapshot(
+  snapshots: readonly ProfileSnapshot[],
+  track: ProcessTrack | undefined,
+  timeMs: number,
+): ProfileSnapshot | undefined {
+  const latest = snapshotAt(snapshots, timeMs);
+  const samples = track?.samples;
+  if (!latest || !samples || samples.timeMs.length === 0) return latest;
+  const anonAt = (t: number): number | undefined => {
+    const i = lastAtOrBefore(samples.timeMs, t);
+    return i < 0 ? undefined : samples.anon[i];
+  };
+  const target = anonAt(timeMs);
+  if (target === undefined) return latest;
+  const gapOf = (snapshot: ProfileSnapshot): number => Math.abs((anonAt(snapshot.timeMs) ?? 0) - target);
+  if (gapOf(latest) <= FAR_OFF * target) return latest;
+  let best: ProfileSnapshot | undefined;
+  let bestGap = Number.POSITIVE_INFINITY;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const snapshot of snapshots) {
+    const gap = gapOf(snapshot);
+    const distance = Math.abs(snapshot.timeMs - timeMs);
+    if (gap < bestGap || (gap === bestGap && distance < bestDistance)) {
+      best = snapshot;
+      bestGap = gap;
+      bestDistance = distance;
+    }
+  }
+  return best;
 }
 
 function snapshotAt(snapshots: readonly ProfileSnapshot[], timeMs: number): ProfileSnapshot | undefined {
