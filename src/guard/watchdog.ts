@@ -180,8 +180,6 @@ export class Watchdog {
     // On v2 the job is being throttled at memory.high: its shutdown should not be.
     this.restoreHigh();
     this.event(timeMs, 'term', `SIGTERM to the job at ${this.figures(sample, pinned)}`);
-    // The profile of a job about to stop is the one that explains why it grew.
-    this.options.requestProfile?.();
     this.options.terminate();
     this.graceTimer = setTimeout(() => {
       this.event(

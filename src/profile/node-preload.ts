@@ -71,7 +71,7 @@ class NodeProfiler {
   private lastFetchWallMs = Date.now();
   private peakRss: number;
   /** The job's cgroup usage file and limit, when it has one. */
-  private readonly usageFile: string | undefined;
+  private usageFile: string | undefined;
   private readonly limit: number;
   /** LIMIT_LEVELS not crossed yet start here. */
   private nextLevel = 0;
@@ -147,7 +147,14 @@ class NodeProfiler {
   /** Whether the cgroup's usage crossed a level of its limit for the first time. */
   private nearLimit(): boolean {
     if (!this.usageFile || this.nextLevel >= LIMIT_LEVELS.length) return false;
-    const share = Number(fs.readFileSync(this.usageFile, 'latin1')) / this.limit;
+    let share: number;
+    try {
+      share = Number(fs.readFileSync(this.usageFile, 'latin1')) / this.limit;
+    } catch {
+      // Not readable from here (another mount namespace, a sandbox): peaks and requests still work.
+      this.usageFile = undefined;
+      return false;
+    }
     let crossed = false;
     while (this.nextLevel < LIMIT_LEVELS.length && share >= (LIMIT_LEVELS[this.nextLevel] as number)) {
       this.nextLevel++;

@@ -276,6 +276,11 @@ function sessionsAt(profiles: readonly ProcessProfile[], timeMs: number): Proces
 /** A snapshot taken when the process held this share more or less than at the time asked for is far off. */
 const FAR_OFF = 0.25;
 
+/**
+ * The latest snapshot at or before the time; the first one after it instead when the latest was taken
+ * far from what the process held at the time and the next one near it, with the process's memory never
+ * falling far below that amount in between (the same allocations, still held, not a later phase).
+ */
 function chooseSnapshot(
   snapshots: readonly ProfileSnapshot[],
   track: ProcessTrack | undefined,
@@ -283,28 +288,19 @@ function chooseSnapshot(
 ): ProfileSnapshot | undefined {
   const latest = snapshotAt(snapshots, timeMs);
   const samples = track?.samples;
-  if (!latest || !samples || samples.timeMs.length === 0) return latest;
-  const anonAt = (t: number): number | undefined => {
-    const i = lastAtOrBefore(samples.timeMs, t);
-    return i < 0 ? undefined : samples.anon[i];
-  };
-  const target = anonAt(timeMs);
-  if (target === undefined) return latest;
-  const gapOf = (snapshot: ProfileSnapshot): number => Math.abs((anonAt(snapshot.timeMs) ?? 0) - target);
-  if (gapOf(latest) <= FAR_OFF * target) return latest;
-  let best: ProfileSnapshot | undefined;
-  let bestGap = Number.POSITIVE_INFINITY;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const snapshot of snapshots) {
-    const gap = gapOf(snapshot);
-    const distance = Math.abs(snapshot.timeMs - timeMs);
-    if (gap < bestGap || (gap === bestGap && distance < bestDistance)) {
-      best = snapshot;
-      bestGap = gap;
-      bestDistance = distance;
-    }
+  if (!latest || latest.timeMs > timeMs || !samples || samples.timeMs.length === 0) return latest;
+  const next = snapshots.find((snapshot) => snapshot.timeMs > timeMs);
+  if (!next) return latest;
+  const at = lastAtOrBefore(samples.timeMs, timeMs);
+  const target = samples.anon[at] ?? 0;
+  if (at < 0 || target <= 0) return latest;
+  const anonAt = (t: number): number => samples.anon[lastAtOrBefore(samples.timeMs, t)] ?? 0;
+  const off = (t: number): number => Math.abs(anonAt(t) - target) / target;
+  if (off(latest.timeMs) <= FAR_OFF || off(next.timeMs) > FAR_OFF) return latest;
+  for (let i = at + 1; i < samples.timeMs.length && (samples.timeMs[i] ?? 0) <= next.timeMs; i++) {
+    if ((samples.anon[i] ?? 0) < target * (1 - FAR_OFF)) return latest;
   }
-  return best;
+  return next;
 }
 
 function snapshotAt(snapshots: readonly ProfileSnapshot[], timeMs: number): ProfileSnapshot | undefined {

@@ -96,6 +96,11 @@ export class CaptureWriter {
     this.line([tag, timeMs, pid, ...rest]);
   }
 
+  /** A profile record already in capture form, as text without its newline (see SpoolCollector). */
+  profileLine(text: string): void {
+    this.pending += `${text}\n`;
+  }
+
   end(timeMs: number, record: EndRecord): void {
     this.line(['END', timeMs, record]);
     this.flush();

@@ -150,7 +150,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     }
     jobEnv = guard.env;
     if (options.profile) {
-      profiler = new SpoolCollector(writer);
+      profiler = new SpoolCollector(writer, path.dirname(capture));
       jobEnv = profileEnv(guard.env, {
         dir: profiler.dir,
         startMs,

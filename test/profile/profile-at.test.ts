@@ -43,4 +43,23 @@ describe('merging profiles at a time', () => {
     const early = profileAt(capture, 200).parts.find((p) => p.pid === pid);
     expect(early?.snapshot.timeMs).toBe(150);
   });
+
+  it('does not take a later snapshot when the process let go of its memory in between (a later phase)', () => {
+    const pid = 404;
+    const extra = [
+      ['P', 100, pid, 1, 'node', ['node', '/app/phases.mjs']],
+      ['I', 100, pid, { runtime: 'node', mode: 'sampling', interval: 131072, argv: ['node'] }],
+      ['N', 100, pid, [1, 0, 'firstPhase', '/app/phases.mjs', 3, 2, 0, 'secondPhase', '/app/phases.mjs', 9]],
+      ['p', 150, pid, 10 * 1024, 0, 0, 0],
+      ['A', 150, pid, 'peak', [1, 8 * MiB, 3]],
+      ['p', 1900, pid, 100 * 1024, 0, 0, 0],
+      ['p', 2500, pid, 5 * 1024, 0, 0, 0],
+      ['p', 3000, pid, 100 * 1024, 0, 0, 0],
+      ['A', 3200, pid, 'exit', [2, 90 * MiB, 700]],
+    ];
+    const capture = parseCapture(profileCaptureText({ extra }));
+    const part = profileAt(capture, PEAK_MS).parts.find((p) => p.pid === pid);
+    expect(part?.snapshot.timeMs).toBe(150);
+  });
 });
+

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,8 +36,9 @@ describe('copying profiler spool files into the capture', () => {
   it('copies whole valid lines with the pid, across reads, and drops torn and foreign ones', () => {
     const file = path.join(scratch.dir, 'capture.jsonl');
     const writer = new CaptureWriter(file, header());
-    const collector = new SpoolCollector(writer);
-    const spool = path.join(collector.dir, '41.jsonl');
+    const collector = new SpoolCollector(writer, scratch.dir);
+    // A live pid: the spool of a process that is gone is read once more and closed.
+    const spool = path.join(collector.dir, `${process.pid}.jsonl`);
     fs.writeFileSync(spool, line(['I', 5, info]) + line(['N', 6, [1, 0, 'main', '/app/job.js', 3]]));
     // Half a line: not copied until its newline arrives.
     const snapshot = line(['A', 7, 'peak', [1, 4096, 2]]);
@@ -58,19 +60,19 @@ describe('copying profiler spool files into the capture', () => {
     const capture = readCapture(file);
     expect(capture.profiles).toHaveLength(1);
     const profile = capture.profiles[0];
-    expect(profile?.pid).toBe(41);
+    expect(profile?.pid).toBe(process.pid);
     expect(profile?.info.argv).toEqual(['node', 'job.js']);
     expect(profile?.nodes.get(1)?.frame).toEqual({ name: 'main', file: '/app/job.js', line: 3 });
     expect(profile?.snapshots).toEqual([
       { timeMs: 7, reason: 'peak', nodeIds: [1], bytes: [4096], counts: [2], totalBytes: 4096 },
     ]);
-    expect(fs.readFileSync(file, 'utf8')).toContain('["A",7,41,"peak",[1,4096,2]]');
+    expect(fs.readFileSync(file, 'utf8')).toContain(`["A",7,${process.pid},"peak",[1,4096,2]]`);
   });
 
   it('reads many profiles written between two collections, larger than one read', () => {
     const file = path.join(scratch.dir, 'capture.jsonl');
     const writer = new CaptureWriter(file, header());
-    const collector = new SpoolCollector(writer);
+    const collector = new SpoolCollector(writer, scratch.dir);
     const nodes: unknown[] = [];
     for (let id = 1; id <= 20_000; id++) nodes.push(id, id === 1 ? 0 : id - 1, `f${id}`, '/app/deep.js', id);
     fs.writeFileSync(path.join(collector.dir, '7.jsonl'), line(['I', 1, info]) + line(['N', 1, nodes]));
@@ -104,5 +106,38 @@ describe('reading profile records', () => {
     const capture = readCapture(file);
     expect(capture.profiles[0]?.nodes.get(1)?.parent).toBe(0);
     expect(capture.warnings.join('\n')).toMatch(/line 4 defines a profile node a second time/);
+  });
+});
+
+describe('what the job may put in the spool directory', () => {
+  it('never blocks on a FIFO, never follows a link, and takes a request without touching what a link names', () => {
+    const file = path.join(scratch.dir, 'capture.jsonl');
+    const writer = new CaptureWriter(file, header());
+    const collector = new SpoolCollector(writer, scratch.dir);
+    execFileSync('mkfifo', [path.join(collector.dir, '5.jsonl')]);
+    const secret = path.join(scratch.dir, 'secret');
+    fs.writeFileSync(secret, 'keep me');
+    fs.symlinkSync(secret, path.join(collector.dir, '6.jsonl'));
+    fs.rmSync(path.join(collector.dir, 'request'));
+    fs.symlinkSync(secret, path.join(collector.dir, 'request'));
+    collector.collect();
+    collector.requestSnapshot();
+    collector.close();
+    writer.close();
+    expect(fs.readFileSync(secret, 'utf8')).toBe('keep me');
+    expect(readCapture(file).profiles).toEqual([]);
+  });
+
+  it('drops the unfinished line of a process that is gone, and closes its file', () => {
+    const file = path.join(scratch.dir, 'capture.jsonl');
+    const writer = new CaptureWriter(file, header());
+    const collector = new SpoolCollector(writer, scratch.dir);
+    const gone = spawnSync('true').pid as number;
+    fs.writeFileSync(path.join(collector.dir, `${gone}.jsonl`), `${line(['I', 1, info])}["A",2,"pe`);
+    collector.collect();
+    expect(collector.copied).toBe(1);
+    expect(collector.dropped).toBe(1);
+    collector.close();
+    writer.close();
   });
 });
