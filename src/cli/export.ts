@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
@@ -7,7 +6,8 @@ import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { sanitizeForTerminal } from '../report/terminal-text.js';
 import { TOOL_VERSION } from '../version.js';
 import { SizeError } from './parse-size.js';
-import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
+import { loadProfileView, parseAtOption } from './profile-capture.js';
+import { writeFileWhole } from './write-output.js';
 
 const FORMATS = ['speedscope', 'heapprofile'] as const;
 type ExportFormat = (typeof FORMATS)[number];
@@ -51,15 +51,9 @@ export function exportCommand(program: Command, setStatus: (code: number) => voi
       if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) {
         throw new SizeError(`--pid: "${flags.pid}" is not a process id`);
       }
-      const capture = await loadProfileCapture(file, setStatus);
-      if (!capture) return;
-      const [{ profileAt }, { describeProfileTime }] = await Promise.all([
-        import('../profile/profile-at.js'),
-        import('../profile/profile-time.js'),
-      ]);
-      warnPastEnd(capture, at);
-      const view = profileAt(capture, at);
-      const when = describeProfileTime(at, view.timeMs);
+      const loaded = await loadProfileView(file, at, setStatus);
+      if (!loaded) return;
+      const { capture, view, when } = loaded;
       const fail = (message: string) => {
         process.stderr.write(`headroom: ${message}\n`);
         setStatus(1);
@@ -100,7 +94,10 @@ export function exportCommand(program: Command, setStatus: (code: number) => voi
         process.stderr.write(`headroom: ${what}\n`);
         return;
       }
-      const written = writeWhole(output, `${text}\n`, capture.file, flags.force === true);
+      const written = writeFileWhole(output, `${text}\n`, {
+        capture: capture.file,
+        force: flags.force === true,
+      });
       if (!written.ok) {
         fail(written.reason);
         return;
@@ -124,46 +121,4 @@ function largest(parts: readonly ProcessPart[]): ProcessPart {
   let best = parts[0] as ProcessPart;
   for (const part of parts) if (part.snapshot.totalBytes > best.snapshot.totalBytes) best = part;
   return best;
-}
-
-/**
- * Writes the file whole or not at all (a temporary file renamed into place). An existing file is kept
- * unless `force`: an export is cheap to redo, an earlier one may not be.
- */
-function writeWhole(
-  output: string,
-  text: string,
-  capture: string,
-  force: boolean,
-): { ok: true } | { ok: false; reason: string } {
-  const shown = sanitizeForTerminal(output);
-  if (path.resolve(output) === path.resolve(capture)) {
-    return { ok: false, reason: `${shown}: is the capture itself; pick another file with -o` };
-  }
-  if (!force && fs.existsSync(output)) {
-    return { ok: false, reason: `${shown} exists; pass --force to replace it, or -o another file` };
-  }
-  const temporary = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(temporary, text);
-    fs.renameSync(temporary, output);
-    return { ok: true };
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
-    return { ok: false, reason: `cannot write ${shown}: ${writeErrorText(error)}` };
-  }
-}
-
-function writeErrorText(error: unknown): string {
-  const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
-  const known: Record<string, string> = {
-    ENOENT: 'no such directory',
-    ENOTDIR: 'no such directory',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EISDIR: 'is a directory',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device',
-  };
-  return known[code] ?? (error instanceof Error ? (error.message.split('\n')[0] ?? code) : String(error));
 }

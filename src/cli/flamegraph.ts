@@ -1,12 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { PROFILE_TIME_HELP, parseProfileTime } from '../profile/profile-time.js';
+import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
+import { sanitizeForTerminal } from '../report/terminal-text.js';
 import { HeadroomError } from '../run/errors.js';
-import { loadCapture } from './load-capture.js';
+import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
+import { writeFileWhole } from './write-output.js';
 
-/** Bad input to a command that runs no job: a usage error. */
-const EXIT_USAGE = 2;
+interface FlamegraphFlags {
+  output?: string;
+  at: string;
+  force?: boolean;
+}
 
 export function flamegraphCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -15,61 +18,36 @@ export function flamegraphCommand(program: Command, setStatus: (code: number) =>
     .argument('<capture>', 'a capture written by headroom run --profile')
     .option('-o, --output <file>', 'the HTML file (default: the capture with .flamegraph.html appended)')
     .option('--at <time>', `the time shown first: ${PROFILE_TIME_HELP}`, 'peak')
-    .action(async (file: string, flags: { output?: string; at: string }) => {
-      const at = parseProfileTime(flags.at);
-      if (at === undefined)
-        throw new HeadroomError(`--at: "${flags.at}" is not a time: ${PROFILE_TIME_HELP}`, EXIT_USAGE);
+    .option('--force', 'replace the output file if it exists')
+    .action(async (file: string, flags: FlamegraphFlags) => {
+      const at = parseAtOption(flags.at);
       const [{ renderFlamegraphHtml }, { flameJoinLine }, { summarize }, capture] = await Promise.all([
         import('../report/html/flamegraph-page.js'),
         import('../report/html/flamegraph-data.js'),
         import('../analyze/summarize.js'),
-        loadCapture(file, setStatus),
+        loadProfileCapture(file, setStatus),
       ]);
       if (!capture) return;
-      const html = capture.profiles.length
-        ? renderFlamegraphHtml(capture, at, flameJoinLine(summarize(capture)))
-        : undefined;
-      if (html === undefined) {
-        const why = capture.profiles.length
-          ? 'its allocation profile has no snapshot (the profilers wrote none before the job ended)'
-          : 'has no allocation profile (record one with headroom run --profile)';
-        process.stderr.write(`headroom: ${file}: ${why}\n`);
+      warnPastEnd(capture, at);
+      const html = renderFlamegraphHtml(capture, at, flameJoinLine(summarize(capture)));
+      // loadProfileCapture has made sure of a snapshot; a page without one would be an empty chart.
+      if (html === undefined) throw new HeadroomError(`${file}: no profile snapshot to draw`, 1);
+      const output = flags.output ?? defaultFlamegraphPath(file);
+      const written = writeFileWhole(output, html, {
+        capture: capture.file,
+        force: flags.force === true,
+        what: 'the flame graph',
+      });
+      if (!written.ok) {
+        process.stderr.write(`headroom: ${written.reason}\n`);
         setStatus(1);
         return;
       }
-      const output = flags.output ?? defaultFlamegraphPath(file);
-      if (path.resolve(output) === path.resolve(file)) {
-        throw new HeadroomError(`${output}: is the capture itself; pick another file for the flame graph`, 1);
-      }
-      writeWhole(output, html);
-      process.stderr.write(`headroom: flame graph written to ${output}\n`);
+      process.stderr.write(`headroom: flame graph written to ${sanitizeForTerminal(output)}\n`);
     });
 }
 
 /** x.hrc -> x.hrc.flamegraph.html beside it. */
 export function defaultFlamegraphPath(capture: string): string {
   return `${capture}.flamegraph.html`;
-}
-
-/** Whole or not at all: a temporary file renamed into place; a failure is one line naming the file. */
-function writeWhole(output: string, html: string): void {
-  const temporary = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(temporary, html);
-    fs.renameSync(temporary, output);
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
-    const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
-    const reason =
-      code === 'ENOENT' || code === 'ENOTDIR'
-        ? 'no such directory'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : error instanceof Error
-              ? (error.message.split('\n')[0] ?? code)
-              : String(error);
-    throw new HeadroomError(`cannot write the flame graph ${output}: ${reason}`, 1);
-  }
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from '../format.js';
-import type { ProfileTime } from '../profile/profile-at.js';
+import type { ProfileTime, ProfileView } from '../profile/profile-at.js';
 import { PROFILE_TIME_HELP, parseProfileTime } from '../profile/profile-time.js';
 import type { Capture } from '../record/capture-reader.js';
 import { loadCapture } from './load-capture.js';
@@ -39,4 +39,32 @@ export async function loadProfileCapture(
   process.stderr.write(`headroom: ${reason}\n`);
   setStatus(1);
   return undefined;
+}
+
+/** A profile view's input: the capture, the merged profile at the time asked, and that time in words. */
+export interface LoadedProfileView {
+  capture: Capture;
+  view: ProfileView;
+  /** "at peak (2.00s)", for headings. */
+  when: string;
+}
+
+/**
+ * loadProfileCapture, then the profile at `at` (warning first when `at` is past the capture's end);
+ * undefined after saying why there is nothing to show.
+ */
+export async function loadProfileView(
+  file: string,
+  at: ProfileTime,
+  setStatus: (code: number) => void,
+): Promise<LoadedProfileView | undefined> {
+  const capture = await loadProfileCapture(file, setStatus);
+  if (!capture) return undefined;
+  const [{ profileAt }, { describeProfileTime }] = await Promise.all([
+    import('../profile/profile-at.js'),
+    import('../profile/profile-time.js'),
+  ]);
+  warnPastEnd(capture, at);
+  const view = profileAt(capture, at);
+  return { capture, view, when: describeProfileTime(at, view.timeMs) };
 }

@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
 import type { Capture } from '../record/capture-reader.js';
 import { loadCapture } from './load-capture.js';
+import { type WriteOutputResult, writeFileWhole } from './write-output.js';
 
 export function reportCommand(program: Command, setStatus: (code: number) => void): void {
   program
@@ -36,46 +36,16 @@ export function defaultReportPath(capture: string): string {
 }
 
 /**
- * Renders the report and writes it whole or not at all (a temporary file renamed into place). The reason
- * is one line that names the file.
+ * Renders the report and writes it whole or not at all. An existing file is replaced: the report is older
+ * than the profile views and `run --report` rewrites it on every run. The reason is one line that names
+ * the file.
  */
 export async function writeHtmlReport(
   capture: Capture,
   summary: Summary,
   output: string,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
+): Promise<WriteOutputResult> {
   const { renderHtmlReport } = await import('../report/html/html-report.js');
   const html = renderHtmlReport(capture, summary);
-  if (path.resolve(output) === path.resolve(capture.file)) {
-    return { ok: false, reason: `${output}: is the capture itself; pick another file for the report` };
-  }
-  const temporary = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(temporary, html);
-    fs.renameSync(temporary, output);
-    return { ok: true };
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
-    return { ok: false, reason: `cannot write the report ${output}: ${describeWriteError(error)}` };
-  }
-}
-
-function describeWriteError(error: unknown): string {
-  const code = error && typeof error === 'object' && 'code' in error ? error.code : undefined;
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return 'no such directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'EROFS':
-      return 'read-only file system';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    default:
-      return error instanceof Error ? error.message.split('\n')[0] || String(code) : String(error);
-  }
+  return writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
 }

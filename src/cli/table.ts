@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { SizeError } from './parse-size.js';
-import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
+import { loadProfileView, parseAtOption } from './profile-capture.js';
 
 interface TableFlags {
   at: string;
@@ -28,20 +28,12 @@ export function tableCommand(program: Command, setStatus: (code: number) => void
       if (!Number.isInteger(limit) || limit < 0) {
         throw new SizeError(`--limit: "${flags.limit}" must be a whole number, 0 for all`);
       }
-      const capture = await loadProfileCapture(file, setStatus);
-      if (!capture) return;
-      const [{ profileAt }, { siteTable, renderSiteTable }, { describeProfileTime }] = await Promise.all([
-        import('../profile/profile-at.js'),
-        import('../profile/profile-table.js'),
-        import('../profile/profile-time.js'),
-      ]);
-      warnPastEnd(capture, at);
-      const view = profileAt(capture, at);
-      const table = siteTable(view, flags.by, limit);
+      const loaded = await loadProfileView(file, at, setStatus);
+      if (!loaded) return;
+      const { siteTable, renderSiteTable } = await import('../profile/profile-table.js');
+      const table = siteTable(loaded.view, flags.by, limit);
       process.stdout.write(
-        flags.json
-          ? `${JSON.stringify({ at, ...table }, null, 2)}\n`
-          : renderSiteTable(table, describeProfileTime(at, view.timeMs)),
+        flags.json ? `${JSON.stringify({ at, ...table }, null, 2)}\n` : renderSiteTable(table, loaded.when),
       );
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { SizeError } from './parse-size.js';
-import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
+import { loadProfileView, parseAtOption } from './profile-capture.js';
 
 interface TreeFlags {
   at: string;
@@ -28,17 +28,11 @@ export function treeCommand(program: Command, setStatus: (code: number) => void)
       if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 1000) {
         throw new SizeError(`--max-depth: "${flags.maxDepth}" must be a whole number from 1 to 1000`);
       }
-      const capture = await loadProfileCapture(file, setStatus);
-      if (!capture) return;
-      const [{ profileAt }, { renderProfileTree }, { describeProfileTime }] = await Promise.all([
-        import('../profile/profile-at.js'),
-        import('../profile/profile-tree-text.js'),
-        import('../profile/profile-time.js'),
-      ]);
-      warnPastEnd(capture, at);
-      const view = profileAt(capture, at);
+      const loaded = await loadProfileView(file, at, setStatus);
+      if (!loaded) return;
+      const { renderProfileTree } = await import('../profile/profile-tree-text.js');
       process.stdout.write(
-        renderProfileTree(view, describeProfileTime(at, view.timeMs), { minShare: percent / 100, maxDepth }),
+        renderProfileTree(loaded.view, loaded.when, { minShare: percent / 100, maxDepth }),
       );
     });
 }

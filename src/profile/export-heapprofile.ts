@@ -1,37 +1,12 @@
 import type { ProcessPart } from './profile-at.js';
+import type {
+  SamplingHeapProfile,
+  SamplingHeapProfileNode,
+  SamplingHeapProfileSample,
+} from './v8-profile.js';
 
-/**
- * V8's SamplingHeapProfile as the DevTools protocol defines it (HeapProfiler.SamplingHeapProfile): the file
- * Chrome DevTools' Memory panel loads as a .heapprofile, and what Node's --heap-prof writes.
- */
-export interface HeapProfile {
-  head: HeapProfileNode;
-  samples: HeapProfileSample[];
-}
-
-export interface HeapProfileNode {
-  callFrame: {
-    functionName: string;
-    /** A string, as in the protocol; "0" when there is no script. */
-    scriptId: string;
-    url: string;
-    /** 0-based, -1 when unknown. */
-    lineNumber: number;
-    columnNumber: number;
-  };
-  /** Bytes allocated by this node itself and still live. */
-  selfSize: number;
-  /** Unique within the profile. */
-  id: number;
-  children: HeapProfileNode[];
-}
-
-export interface HeapProfileSample {
-  size: number;
-  nodeId: number;
-  /** Order of the sample; DevTools uses it to select a time range. */
-  ordinal: number;
-}
+/** The file written: V8's SamplingHeapProfile, its samples always present, as Node's --heap-prof has them. */
+export type HeapProfile = SamplingHeapProfile & { samples: SamplingHeapProfileSample[] };
 
 /**
  * One process's snapshot as a heap profile: a "(root)" head and, below it, every frame on a path to
@@ -51,14 +26,14 @@ export function heapProfile(part: ProcessPart): HeapProfile {
     return id;
   };
   let nextId = 1;
-  const head: HeapProfileNode = {
+  const head: SamplingHeapProfileNode = {
     callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 },
     selfSize: 0,
     id: nextId++,
     children: [],
   };
-  const made = new Map<number, HeapProfileNode>();
-  const nodeFor = (id: number): HeapProfileNode => {
+  const made = new Map<number, SamplingHeapProfileNode>();
+  const nodeFor = (id: number): SamplingHeapProfileNode => {
     const known = made.get(id);
     if (known) return known;
     // Up to the first node already made (or the root), then made from the outside in.
@@ -76,7 +51,7 @@ export function heapProfile(part: ProcessPart): HeapProfile {
     for (let i = chain.length - 1; i >= 0; i--) {
       const nodeId = chain[i] as number;
       const frame = profile.nodes.get(nodeId)?.frame ?? { name: '(unknown)', file: '', line: 0 };
-      const node: HeapProfileNode = {
+      const node: SamplingHeapProfileNode = {
         callFrame: {
           functionName: frame.name,
           scriptId: scriptId(frame.file),
@@ -92,9 +67,9 @@ export function heapProfile(part: ProcessPart): HeapProfile {
       made.set(nodeId, node);
       parent = node;
     }
-    return made.get(id) as HeapProfileNode;
+    return made.get(id) as SamplingHeapProfileNode;
   };
-  const samples: HeapProfileSample[] = [];
+  const samples: SamplingHeapProfileSample[] = [];
   for (let i = 0; i < snapshot.nodeIds.length; i++) {
     const bytes = snapshot.bytes[i] ?? 0;
     if (bytes <= 0) continue;

@@ -4,24 +4,39 @@
  */
 import type { SnapshotReason } from './profile-format.js';
 
+/**
+ * V8's SamplingHeapProfile as the DevTools protocol defines it (HeapProfiler.SamplingHeapProfile): what
+ * HeapProfiler.getSamplingProfile returns, what Node's --heap-prof writes, and the .heapprofile file Chrome
+ * DevTools' Memory panel loads (which `headroom export` writes).
+ */
 export interface SamplingHeapProfileNode {
   callFrame: {
     functionName: string;
+    /** A string, as in the protocol; "0" when there is no script. */
     scriptId: string;
     url: string;
-    /** 0-based, as V8 counts. */
+    /** 0-based, as V8 counts; -1 when unknown. */
     lineNumber: number;
     columnNumber: number;
   };
   /** Bytes of the live sampled allocations made by this frame itself. */
   selfSize: number;
+  /** Unique within the profile. */
   id: number;
   children: SamplingHeapProfileNode[];
 }
 
+export interface SamplingHeapProfileSample {
+  size: number;
+  nodeId: number;
+  /** Order of the sample; DevTools uses it to select a time range. */
+  ordinal: number;
+}
+
 export interface SamplingHeapProfile {
   head: SamplingHeapProfileNode;
-  samples?: Array<{ size: number; nodeId: number; ordinal: number }>;
+  /** Optional for the encoder: it needs only the tree; the samples only give allocation counts. */
+  samples?: SamplingHeapProfileSample[];
 }
 
 /** A V8 node seen during one walk: our id is given only once something below it holds memory. */

@@ -97,6 +97,27 @@ describe('headroom table', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('profiling was on but no process wrote a profile: says so, not "run with --profile"', async () => {
+    const file = capture({ profiles: false, header: { profiling: { python: 'growth' } } }, 'quiet.hrc');
+    for (const view of [
+      ['table'],
+      ['tree'],
+      ['stats'],
+      ['export', '--format', 'speedscope'],
+      ['flamegraph'],
+    ]) {
+      const [command, ...rest] = view as [string, ...string[]];
+      const result = await cli([command, file, ...rest]);
+      expect(result.status).toBe(1);
+      expectOneLineError(
+        result.stderr,
+        /^headroom: no allocation profile in .*quiet\.hrc: profiling was on, but no Node or Python process of the job wrote a profile \(none ran, a process ran python -I, -S or -E, or the job could not write headroom's spool directory after dropping privileges\)$/,
+      );
+      expect(result.stdout).toBe('');
+    }
+    expect(fs.readdirSync(scratch.dir)).toEqual(['quiet.hrc']);
+  });
+
   it('a missing file: one line, status 1', async () => {
     const result = await cli(['table', path.join(scratch.dir, 'missing.hrc')]);
     expect(result.status).toBe(1);

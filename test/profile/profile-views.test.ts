@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/analyze/summarize.js';
-import { type HeapProfileNode, heapProfile } from '../../src/profile/export-heapprofile.js';
+import { heapProfile } from '../../src/profile/export-heapprofile.js';
 import { SPEEDSCOPE_SCHEMA, speedscopeFile } from '../../src/profile/export-speedscope.js';
 import { profileAt } from '../../src/profile/profile-at.js';
 import { noProfileReason } from '../../src/profile/profile-capture.js';
@@ -9,6 +9,7 @@ import { profileStats, renderProfileStats } from '../../src/profile/profile-stat
 import { renderSiteTable, siteTable } from '../../src/profile/profile-table.js';
 import { describeProfileTime, parseProfileTime } from '../../src/profile/profile-time.js';
 import { renderProfileTree } from '../../src/profile/profile-tree-text.js';
+import type { SamplingHeapProfileNode } from '../../src/profile/v8-profile.js';
 import { parseCapture, readCapture } from '../../src/record/capture-reader.js';
 import { renderSummaryText } from '../../src/report/summary-text.js';
 import { MiB, removeCaptureDirs } from '../fixtures/captures.js';
@@ -329,10 +330,10 @@ describe('export', () => {
       lineNumber: -1,
       columnNumber: -1,
     });
-    const all: HeapProfileNode[] = [];
+    const all: SamplingHeapProfileNode[] = [];
     const stack = [profile.head];
     while (stack.length > 0) {
-      const node = stack.pop() as HeapProfileNode;
+      const node = stack.pop() as SamplingHeapProfileNode;
       all.push(node);
       stack.push(...node.children);
     }
@@ -428,6 +429,20 @@ describe('captures without a usable profile', () => {
       'no allocation profile in run.hrc (run with --profile or list the component in headroom.toml [profiling] components)',
     );
     expect(noProfileReason(capture(), 'run.hrc')).toBeUndefined();
+  });
+
+  it('profiling on but no process wrote a profile: says so rather than "run with --profile"', () => {
+    const text = profileCaptureText({ profiles: false, header: { profiling: { python: 'growth' } } });
+    const reason = noProfileReason(parseCapture(text), 'run.hrc');
+    expect(reason).toBe(
+      'no allocation profile in run.hrc: profiling was on, but no Node or Python process of the job wrote a ' +
+        'profile (none ran, a process ran python -I, -S or -E, or the job could not write ' +
+        "headroom's spool directory after dropping privileges)",
+    );
+    expect(reason).not.toContain('--profile');
+    // With a profile, the header changes nothing.
+    const profiled = profileCaptureText({ header: { profiling: { python: 'growth' } } });
+    expect(noProfileReason(parseCapture(profiled), 'run.hrc')).toBeUndefined();
   });
 
   it('a profile that never took a snapshot says why when a profiler noted it', () => {

@@ -71,9 +71,10 @@ describe('headroom flamegraph', () => {
     const file = capture('bare.hrc', false);
     const result = await runCli(['flamegraph', file], { cwd: scratch.dir });
     expect(result.status).toBe(1);
+    // The same line as every profile view.
     expectOneLineError(
       result.stderr,
-      /^headroom: .*bare\.hrc: has no allocation profile \(record one with headroom run --profile\)$/,
+      /^headroom: no allocation profile in .*bare\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\)$/,
     );
     expect(fs.existsSync(`${file}.flamegraph.html`)).toBe(false);
     // Profiled, but killed before any snapshot.
@@ -82,14 +83,63 @@ describe('headroom flamegraph', () => {
     fs.writeFileSync(early, `${lines.filter((line) => !line.startsWith('["A"')).join('\n')}`);
     const none = await runCli(['flamegraph', early], { cwd: scratch.dir });
     expect(none.status).toBe(1);
-    expectOneLineError(none.stderr, /early\.hrc: its allocation profile has no snapshot/);
+    expectOneLineError(
+      none.stderr,
+      /^headroom: no allocation profile in .*early\.hrc: the profilers started but wrote no snapshot \(pid 202: snapshot refused: /,
+    );
+    expect(fs.existsSync(`${early}.flamegraph.html`)).toBe(false);
+  });
+
+  it('never replaces a file without --force', async () => {
+    const file = capture();
+    const html = `${file}.flamegraph.html`;
+    fs.writeFileSync(html, 'earlier\n');
+    const refused = await runCli(['flamegraph', file], { cwd: scratch.dir });
+    expect(refused.status).toBe(1);
+    expectOneLineError(
+      refused.stderr,
+      /^headroom: .*job\.hrc\.flamegraph\.html exists; pass --force to replace it, or -o another file$/,
+    );
+    expect(fs.readFileSync(html, 'utf8')).toBe('earlier\n');
+    const named = path.join(scratch.dir, 'mine.html');
+    fs.writeFileSync(named, 'mine\n');
+    const other = await runCli(['flamegraph', file, '-o', 'mine.html'], { cwd: scratch.dir });
+    expect(other.status).toBe(1);
+    expect(fs.readFileSync(named, 'utf8')).toBe('mine\n');
+    const forced = await runCli(['flamegraph', file, '--force'], { cwd: scratch.dir });
+    expect(forced.status).toBe(0);
+    expect(forced.stderr).toBe(`headroom: flame graph written to ${html}\n`);
+    expect(initialMs(pageData(html))).toBe(PEAK_MS);
+    // A directory in the way is said as such, --force or not; nothing is left behind.
+    fs.mkdirSync(path.join(scratch.dir, 'taken.html'));
+    for (const force of [[], ['--force']]) {
+      const dir = await runCli(['flamegraph', file, '-o', 'taken.html', ...force], { cwd: scratch.dir });
+      expect(dir.status).toBe(1);
+      expectOneLineError(dir.stderr, /^headroom: cannot write the flame graph taken\.html: is a directory$/);
+    }
+    expect(fs.readdirSync(scratch.dir).sort()).toEqual([
+      'job.hrc',
+      'job.hrc.flamegraph.html',
+      'mine.html',
+      'taken.html',
+    ]);
+  });
+
+  it('--at after the end of the capture warns, as the other profile views do', async () => {
+    const file = capture();
+    const result = await runCli(['flamegraph', file, '--at', '1m'], { cwd: scratch.dir });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      'headroom: warning: --at 1m00.0s is after the end of the capture (4.05s); nothing was running then\n' +
+        `headroom: flame graph written to ${file}.flamegraph.html\n`,
+    );
   });
 
   it('bad input is one line: a wrong --at, a missing capture, an unwritable -o, the capture itself', async () => {
     const file = capture();
     const at = await runCli(['flamegraph', file, '--at', 'later'], { cwd: scratch.dir });
     expect(at.status).toBe(2);
-    expectOneLineError(at.stderr, /^headroom: --at: "later" is not a time: peak, end, or /);
+    expectOneLineError(at.stderr, /^headroom: --at: "later" is not a time \(peak, end, or /);
     const missing = await runCli(['flamegraph', 'nope.hrc'], { cwd: scratch.dir });
     expect(missing.status).toBe(1);
     expectOneLineError(missing.stderr, /^headroom: nope\.hrc: /);
