@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
+import { KernelFileError } from '../kernel/index.js';
 import { HeadroomError } from '../run/errors.js';
+import { parseSize } from './parse-size.js';
+
+/** Bad arguments, as the other commands that run no job exit on them; a failed attach exits 1. */
+const EXIT_USAGE = 2;
+const MAX_SAMPLING_INTERVAL = 1024 ** 3;
 
 interface AttachFlags {
   duration: string;
+  samplingInterval?: string;
   output?: string;
   quiet?: boolean;
 }
@@ -15,22 +22,37 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
     )
     .argument('<pid>', 'the Node process')
     .option('--duration <seconds>', 'how long to sample (Ctrl-C stops early and still writes)', '10')
+    .option(
+      '--sampling-interval <bytes>',
+      'bytes allocated between heap samples on average, e.g. 64k (default 128k; fewer bytes cost more CPU)',
+    )
     .option('-o, --output <file>', 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)')
     .option('-q, --quiet', 'no summary')
     .action(async (pidText: string, flags: AttachFlags) => {
       const pid = Number(pidText);
       if (!/^\d+$/.test(pidText) || !Number.isSafeInteger(pid) || pid <= 0) {
-        throw new HeadroomError(`PID must be a process id, not ${JSON.stringify(pidText)}`, 2);
+        throw new HeadroomError(`PID must be a process id, not ${JSON.stringify(pidText)}`, EXIT_USAGE);
       }
       const seconds = Number(flags.duration);
       if (!/^\d+(\.\d+)?$/.test(flags.duration.trim()) || !(seconds > 0) || seconds > 86_400) {
         throw new HeadroomError(
           `--duration must be seconds, more than 0 and at most a day, not ${JSON.stringify(flags.duration)}`,
-          2,
+          EXIT_USAGE,
+        );
+      }
+      const samplingInterval =
+        flags.samplingInterval === undefined
+          ? undefined
+          : parseSize(flags.samplingInterval, '--sampling-interval');
+      if (samplingInterval !== undefined && samplingInterval > MAX_SAMPLING_INTERVAL) {
+        throw new HeadroomError(
+          `--sampling-interval: at most 1g, not ${JSON.stringify(flags.samplingInterval)}`,
+          EXIT_USAGE,
         );
       }
       // ws and the inspector client load only for this command.
       const { attach } = await import('../profile/attach.js');
+      const { ATTACH_FAILED } = await import('../profile/attach-target.js');
       const { renderAttachSummary } = await import('../profile/attach-summary.js');
       const say = (line: string): void => {
         process.stderr.write(`headroom: ${line}\n`);
@@ -51,6 +73,7 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
         const result = await attach({
           pid,
           durationMs: seconds * 1000,
+          ...(samplingInterval === undefined ? {} : { samplingInterval }),
           ...(flags.output === undefined ? {} : { output: flags.output }),
           signal: stop.signal,
           say,
@@ -59,7 +82,11 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
           const { readCapture } = await import('../record/capture-reader.js');
           process.stdout.write(renderAttachSummary(result, readCapture(result.capture)));
         }
-        if (result.snapshots === 0) setStatus(1);
+        if (result.snapshots === 0) setStatus(ATTACH_FAILED);
+      } catch (error) {
+        // A process gone while /proc was read: a failure of the attach, not of headroom.
+        if (error instanceof KernelFileError) throw new HeadroomError(error.message, ATTACH_FAILED);
+        throw error;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

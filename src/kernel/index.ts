@@ -12,6 +12,7 @@ export type { MemorySample } from './memory-sample.js';
 export * from './mountinfo.js';
 export * from './open-files.js';
 export * from './parse.js';
+export * from './process-identity.js';
 export * from './process-memory.js';
 export * from './read-file.js';
 export * from './resident-pages.js';

@@ -2,8 +2,13 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { errnoCode, KernelFileError, readArgv } from '../kernel/index.js';
 import {
+  CAP_KILL,
+  CAP_SYS_PTRACE,
   catchesSignal,
+  hasCapability,
   mapsFileMatching,
+  type ProcessStatus,
+  readDumpable,
   readEnvironmentVariable,
   readExecutable,
   readNamespace,
@@ -25,6 +30,8 @@ export interface AttachTarget {
 }
 
 const DEFAULT_INSPECTOR_PORT = 9229;
+/** The exit status of an attach that failed (bad arguments exit 2, as in the other non-job commands). */
+export const ATTACH_FAILED = 1;
 
 /**
  * Checks that PID is a live Node process, in headroom's network namespace, that headroom may signal,
@@ -33,36 +40,43 @@ const DEFAULT_INSPECTOR_PORT = 9229;
  */
 export function checkAttachTarget(pid: number): AttachTarget {
   const status = fromKernel(pid, () => readProcessStatus(pid));
-  if (status.state === 'Z') throw new HeadroomError(`pid ${pid} has exited (it is a zombie)`);
+  if (status.state === 'Z') throw new HeadroomError(`pid ${pid} has exited (it is a zombie)`, ATTACH_FAILED);
   if (status.tgid !== pid) {
-    throw new HeadroomError(`pid ${pid} is a thread of process ${status.tgid}: attach to ${status.tgid}`);
+    throw new HeadroomError(
+      `pid ${pid} is a thread of process ${status.tgid}: attach to ${status.tgid}`,
+      ATTACH_FAILED,
+    );
   }
   try {
     process.kill(pid, 0);
   } catch (error) {
-    if (errnoCode(error) === 'EPERM') throw noPermission(pid, status.uid);
-    throw new HeadroomError(`no process with pid ${pid}`);
+    if (errnoCode(error) === 'EPERM') throw noPermission(pid, status, 'signal');
+    throw new HeadroomError(`no process with pid ${pid}`, ATTACH_FAILED);
   }
   let executable: string;
   try {
     executable = readExecutable(pid);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'EACCES' || code === 'EPERM') throw noPermission(pid, status.uid);
+    if (code === 'EACCES' || code === 'EPERM') throw noPermission(pid, status, 'inspect');
     // No executable: a kernel thread, or gone since.
-    throw new HeadroomError(`pid ${pid} is not a Node process (it runs no program of its own)`);
+    throw new HeadroomError(
+      `pid ${pid} is not a Node process (it runs no program of its own)`,
+      ATTACH_FAILED,
+    );
   }
   if (!isNode(pid, executable)) {
-    throw new HeadroomError(`pid ${pid} is not a Node process (it runs ${executable})`);
+    throw new HeadroomError(`pid ${pid} is not a Node process (it runs ${executable})`, ATTACH_FAILED);
   }
   const theirs = fromKernel(pid, () => readNamespace(pid, 'net'));
   if (theirs !== readNamespace('self', 'net')) {
     throw new HeadroomError(
       `pid ${pid} is in another network namespace (a container?): its inspector listens where headroom ` +
         `cannot connect; run headroom in that namespace, e.g. nsenter -t ${pid} -n headroom attach ${pid}`,
+      ATTACH_FAILED,
     );
   }
-  const argv = readArgv(pid);
+  const argv = fromKernel(pid, () => readArgv(pid));
   const nodeOptions = readEnvironmentVariable(pid, 'NODE_OPTIONS') ?? null;
   return {
     pid,
@@ -104,11 +118,73 @@ export function inspectorPortOption(args: readonly string[]): number {
   return port;
 }
 
-function noPermission(pid: number, uid: number): HeadroomError {
-  const mine = process.getuid?.();
+function noPermission(pid: number, target: ProcessStatus, refused: 'signal' | 'inspect'): HeadroomError {
   return new HeadroomError(
-    `no permission to attach to pid ${pid} (it runs as uid ${uid}, headroom as uid ${mine ?? '?'}): ` +
-      'run headroom as the same user or as root',
+    `no permission to attach to pid ${pid}: ${whyRefused(pid, target, refused)}`,
+    ATTACH_FAILED,
+  );
+}
+
+/**
+ * Why the kernel refuses headroom the process, as far as /proc shows, and what would help. To signal
+ * it, headroom needs its user id or CAP_KILL. To inspect it (read its exe, maps and sockets) without
+ * CAP_SYS_PTRACE, headroom needs its user and group ids, and it must be dumpable and hold no capability
+ * headroom lacks. Refused beyond those rules, it is a security module's doing (Landlock, AppArmor,
+ * SELinux) or a sandbox's.
+ */
+function whyRefused(pid: number, target: ProcessStatus, refused: 'signal' | 'inspect'): string {
+  let self: ProcessStatus;
+  try {
+    self = readProcessStatus('self');
+  } catch {
+    return 'run headroom as its user or as root';
+  }
+  const euid = self.uids[1] ?? self.uid;
+  const theirs = target.uids[1] ?? target.uid;
+  const [needed, neededName] =
+    refused === 'signal' ? [CAP_KILL, 'CAP_KILL'] : [CAP_SYS_PTRACE, 'CAP_SYS_PTRACE'];
+  if (hasCapability(self.effectiveCaps, needed)) {
+    return (
+      `the kernel refuses it although headroom (uid ${euid}) has ${neededName}: a security module ` +
+      '(Landlock, AppArmor, SELinux) or a sandbox headroom runs in forbids it'
+    );
+  }
+  if (!sameIds(self, target, refused)) {
+    return euid === 0
+      ? `it runs as uid ${theirs}, headroom as root without ${neededName} (in a container?): grant headroom ${neededName}`
+      : `it runs as uid ${theirs}, headroom as uid ${euid}: run headroom as the same user or as root`;
+  }
+  if (refused === 'signal') return 'the kernel refuses headroom to signal it: a security module or a sandbox';
+  const remedy =
+    euid === 0 ? 'grant headroom CAP_SYS_PTRACE (docker run --cap-add SYS_PTRACE)' : 'run headroom as root';
+  if (readDumpable(pid, target) === false) {
+    return (
+      'it is not dumpable (it changed its user or group ids, runs a setuid or file-capability program, ' +
+      `or called prctl(PR_SET_DUMPABLE, 0)), so only a process with CAP_SYS_PTRACE may inspect it: ${remedy}`
+    );
+  }
+  if ((target.permittedCaps & ~self.effectiveCaps) !== 0n) {
+    return `it holds capabilities headroom lacks, so only a process with CAP_SYS_PTRACE may inspect it: ${remedy}`;
+  }
+  return (
+    'it is not dumpable or a security module forbids it (a process with CAP_SYS_PTRACE may inspect one ' +
+    `that is not dumpable: ${remedy})`
+  );
+}
+
+/** The ids the kernel compares when headroom has no capability that overrides them. */
+function sameIds(self: ProcessStatus, target: ProcessStatus, refused: 'signal' | 'inspect'): boolean {
+  const [real, effective, saved] = target.uids;
+  if (refused === 'signal') {
+    // kill(2): the sender's real or effective uid is the target's real or saved uid.
+    return [self.uids[0], self.uids[1]].some((uid) => uid === real || uid === saved);
+  }
+  // ptrace access: headroom's filesystem ids are all of the target's real, effective and saved ids.
+  const fsuid = self.uids[3];
+  const fsgid = self.gids[3];
+  return (
+    [real, effective, saved].every((uid) => uid === fsuid) &&
+    target.gids.slice(0, 3).every((gid) => gid === fsgid)
   );
 }
 
@@ -119,10 +195,10 @@ function fromKernel<T>(pid: number, read: () => T): T {
   } catch (error) {
     if (!(error instanceof KernelFileError)) throw error;
     if (error.code === 'ENOENT' || error.code === 'ESRCH')
-      throw new HeadroomError(`no process with pid ${pid}`);
+      throw new HeadroomError(`no process with pid ${pid}`, ATTACH_FAILED);
     if (error.code === 'EACCES' || error.code === 'EPERM') {
-      throw new HeadroomError(`no permission to read about pid ${pid}: ${error.message}`);
+      throw new HeadroomError(`no permission to read about pid ${pid}: ${error.message}`, ATTACH_FAILED);
     }
-    throw new HeadroomError(`cannot read about pid ${pid}: ${error.message}`);
+    throw new HeadroomError(`cannot read about pid ${pid}: ${error.message}`, ATTACH_FAILED);
   }
 }

@@ -1,11 +1,11 @@
-import { KernelFileError } from '../kernel/index.js';
+import { KernelFileError, pidAlive } from '../kernel/index.js';
 import {
   type ListeningSocket,
   listeningSocketsOf,
   namespaceListeningSockets,
 } from '../kernel/inspector-port.js';
 import { HeadroomError } from '../run/errors.js';
-import type { AttachTarget } from './attach-target.js';
+import { ATTACH_FAILED, type AttachTarget } from './attach-target.js';
 import { listInspectorTargets } from './inspector-client.js';
 
 /** A Node process's inspector, listening. */
@@ -35,6 +35,7 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
     throw new HeadroomError(
       `pid ${pid} does not handle SIGUSR1, so its inspector cannot be opened: its Node was built ` +
         'without the inspector or started with --disable-sigusr1',
+      ATTACH_FAILED,
     );
   }
   const known = new Set(before.map((socket) => socket.inode));
@@ -42,7 +43,8 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     await sleep(POLL_MS);
-    if (!isAlive(pid)) throw new HeadroomError(`pid ${pid} exited while its inspector was opening`);
+    if (!pidAlive(pid))
+      throw new HeadroomError(`pid ${pid} exited while its inspector was opening`, ATTACH_FAILED);
     const fresh = sockets(pid).filter((socket) => !known.has(socket.inode));
     if (fresh.length === 0) continue;
     const found = await findInspector(fresh, target.inspectorPort);
@@ -51,6 +53,7 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
   }
   throw new HeadroomError(
     `pid ${pid} did not open its inspector within ${timeoutMs / 1000} s after SIGUSR1${whyNotOpen(target)}`,
+    ATTACH_FAILED,
   );
 }
 
@@ -62,12 +65,12 @@ export async function waitUntilClosed(
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!isAlive(pid)) return true;
+    if (!pidAlive(pid)) return true;
     let listening: ListeningSocket[];
     try {
       listening = listeningSocketsOf(pid);
     } catch {
-      return !isAlive(pid);
+      return !pidAlive(pid);
     }
     if (!listening.some((s) => s.inode === socket.inode)) return true;
     if (Date.now() >= deadline) return false;
@@ -101,13 +104,14 @@ function sockets(pid: number): ListeningSocket[] {
     return listeningSocketsOf(pid);
   } catch (error) {
     if (!(error instanceof KernelFileError)) throw error;
-    if (!isAlive(pid)) throw new HeadroomError(`pid ${pid} has exited`);
+    if (!pidAlive(pid)) throw new HeadroomError(`pid ${pid} has exited`, ATTACH_FAILED);
     if (error.code === 'EACCES' || error.code === 'EPERM') {
       throw new HeadroomError(
         `no permission to list the sockets of pid ${pid}: run headroom as its user or root`,
+        ATTACH_FAILED,
       );
     }
-    throw new HeadroomError(`cannot list the sockets of pid ${pid}: ${error.message}`);
+    throw new HeadroomError(`cannot list the sockets of pid ${pid}: ${error.message}`, ATTACH_FAILED);
   }
 }
 
@@ -123,15 +127,6 @@ function whyNotOpen(target: AttachTarget): string {
     return `: port ${target.inspectorPort} is in use by another process (Node's inspector port; set another with --inspect-port)`;
   }
   return ' (its stderr may say why)';
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function sleep(ms: number): Promise<void> {

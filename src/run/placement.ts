@@ -5,6 +5,7 @@ import {
   type HostPaths,
   locateMemoryCgroup,
   type MemoryCgroup,
+  pidAlive,
   readCgroupPids,
   realHost,
   removeCgroup,
@@ -76,7 +77,7 @@ export function cleanStaleCgroups(parent: MemoryCgroup): string[] {
   }
   for (const entry of entries) {
     const owner = Number(entry.slice(PREFIX.length).split('-')[0]);
-    if (!Number.isInteger(owner) || isAlive(owner)) continue;
+    if (!Number.isInteger(owner) || pidAlive(owner)) continue;
     const dir = path.join(parent.dir, entry);
     const pids = readCgroupPids(path.join(dir, 'cgroup.procs'));
     if (pids.length > 0) {
@@ -88,13 +89,4 @@ export function cleanStaleCgroups(parent: MemoryCgroup): string[] {
     }
   }
   return notes;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

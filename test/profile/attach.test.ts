@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseListeningSockets } from '../../src/kernel/inspector-port.js';
-import { catchesSignal, parseProcessStatus } from '../../src/kernel/process-identity.js';
+import {
+  CAP_SYS_PTRACE,
+  catchesSignal,
+  hasCapability,
+  parseProcessStatus,
+  pidAlive,
+} from '../../src/kernel/process-identity.js';
+import { DEFAULT_SAMPLING_INTERVAL, withinFetchBudget } from '../../src/profile/attach.js';
 import { inspectorPortOption } from '../../src/profile/attach-target.js';
 import { profileAt, topSites } from '../../src/profile/profile-at.js';
 import { readCapture } from '../../src/record/capture-reader.js';
@@ -110,6 +117,9 @@ describe('headroom attach', () => {
     expect(capture.processByPid.get(target.pid)?.argv).toContain(TARGET);
     const profiles = capture.profiles.filter((p) => p.pid === target.pid);
     expect(profiles).toHaveLength(1);
+    // As light on the process as the preload: a sample every 128 KiB, not V8's 32 KiB.
+    expect(profiles[0]?.info.interval).toBe(128 * 1024);
+    expect(DEFAULT_SAMPLING_INTERVAL).toBe(128 * 1024);
     const snapshots = profiles[0]?.snapshots ?? [];
     expect(snapshots.length).toBeGreaterThanOrEqual(2);
     expect(snapshots.every((s) => s.reason === 'attach')).toBe(true);
@@ -135,12 +145,15 @@ describe('headroom attach', () => {
     const target = await startTarget({ nodeArgs: ['--inspect=127.0.0.1:0'] });
     const [port] = announcedPorts(target);
     const file = path.join(scratch.dir, 'open.jsonl');
-    const result = await runCli(['attach', String(target.pid), '--duration', '1', '-o', file], {
-      cwd: scratch.dir,
-    });
+    const result = await runCli(
+      ['attach', String(target.pid), '--duration', '1', '--sampling-interval', '64k', '-o', file],
+      { cwd: scratch.dir },
+    );
     expect(result.stdout).toMatch(/was open already and stays open/);
     expect(result.status).toBe(0);
-    expect(topSiteAtEnd(file).sites[0]?.frame.name).toBe('retainRecords');
+    const { capture, sites } = topSiteAtEnd(file);
+    expect(sites[0]?.frame.name).toBe('retainRecords');
+    expect(capture.profiles[0]?.info.interval).toBe(64 * 1024);
     expect(await connects(port as number)).toBe(true);
     expect(isAlive(target.pid)).toBe(true);
   }, 30_000);
@@ -212,23 +225,27 @@ describe('headroom attach', () => {
 });
 
 describe('headroom attach errors', () => {
-  async function attachFails(args: string[], message: RegExp, options: { cwd?: string } = {}) {
-    const result = await runCli(['attach', ...args], { cwd: options.cwd ?? scratch.dir });
+  /** Usage errors exit 2 and failed attaches 1, as in the other commands that run no job (not 125). */
+  async function attachFails(args: string[], message: RegExp, status: 1 | 2) {
+    const result = await runCli(['attach', ...args], { cwd: scratch.dir });
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.status).not.toBe(0);
+    expect(result.status).toBe(status);
     expect(capturesIn(scratch.dir)).toHaveLength(0);
     return result;
   }
 
   it('refuses a pid that is not there, bad arguments, and a process that is not Node (unsignalled)', async () => {
-    await attachFails(['99999999'], /^headroom: no process with pid 99999999$/m);
-    await attachFails(['abc'], /PID must be a process id/);
-    await attachFails(['1', '--duration', 'soon'], /--duration must be seconds/);
+    await attachFails(['99999999'], /^headroom: no process with pid 99999999$/m, 1);
+    await attachFails([], /missing required argument 'pid'/, 2);
+    await attachFails(['abc'], /PID must be a process id/, 2);
+    await attachFails(['1', '--duration', 'soon'], /--duration must be seconds/, 2);
+    await attachFails(['1', '--sampling-interval', 'often'], /--sampling-interval: "often" is not a size/, 2);
+    await attachFails(['1', '--sampling-interval', '0'], /--sampling-interval: must be greater than 0/, 2);
     const sleeper = spawn('sleep', ['30']);
     started.push(sleeper);
     await sleep(100);
-    await attachFails([String(sleeper.pid)], /is not a Node process \(it runs .*sleep\)/);
+    await attachFails([String(sleeper.pid)], /is not a Node process \(it runs .*sleep\)/, 1);
     // SIGUSR1 would have killed it: it was never sent.
     expect(isAlive(sleeper.pid as number)).toBe(true);
   }, 30_000);
@@ -239,7 +256,7 @@ describe('headroom attach errors', () => {
     const port = (holder.address() as net.AddressInfo).port;
     try {
       const target = await startTarget({ nodeArgs: [`--inspect-port=${port}`] });
-      await attachFails([String(target.pid), '--duration', '1'], new RegExp(`port ${port} is in use`));
+      await attachFails([String(target.pid), '--duration', '1'], new RegExp(`port ${port} is in use`), 1);
       expect(isAlive(target.pid)).toBe(true);
     } finally {
       holder.close();
@@ -250,7 +267,7 @@ describe('headroom attach errors', () => {
     if (spawnSync('unshare', ['-n', 'true']).status !== 0) context.skip();
     const target = await startTarget({ prefix: ['unshare', '-n'] });
     // unshare execs node, so the pid is the Node process.
-    await attachFails([String(target.pid)], /another network namespace/);
+    await attachFails([String(target.pid)], /another network namespace/, 1);
     expect(isAlive(target.pid)).toBe(true);
   }, 30_000);
 
@@ -265,11 +282,74 @@ describe('headroom attach errors', () => {
     });
     const result = await finish(child);
     expect(result.stderr).toMatch(
-      /^headroom: no permission to attach to pid \d+ \(it runs as uid 0, headroom as uid 65534\)/,
+      /^headroom: no permission to attach to pid \d+: it runs as uid 0, headroom as uid 65534: run headroom as the same user or as root\n$/,
     );
-    expect(result.status).not.toBe(0);
+    expect(result.status).toBe(1);
     expect(isAlive(target.pid)).toBe(true);
   }, 30_000);
+
+  it('says a process of its own user is not dumpable, rather than to run as that user', async (context) => {
+    if (process.getuid?.() !== 0) context.skip();
+    // Node started as root and then turned into nobody: the kernel makes it not dumpable, so nobody's
+    // headroom may not read its /proc/PID/exe though both run as uid 65534.
+    const target = spawn(
+      process.execPath,
+      [
+        '-e',
+        'process.setgid(65534); process.setuid(65534); console.log("ready"); setInterval(() => {}, 1000)',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    started.push(target);
+    await new Promise((resolve) => target.stdout?.once('data', resolve));
+    const child = spawn(process.execPath, [cliPath, 'attach', String(target.pid)], {
+      cwd: os.tmpdir(),
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const result = await finish(child);
+    expect(result.stderr).toMatch(/^headroom: no permission to attach to pid \d+: it is not dumpable \(/);
+    expect(result.stderr).toMatch(
+      /only a process with CAP_SYS_PTRACE may inspect it: run headroom as root\n$/,
+    );
+    expect(result.stderr).not.toMatch(/same user/);
+    expect(result.status).toBe(1);
+    expect(isAlive(target.pid as number)).toBe(true);
+  }, 30_000);
+
+  it('blames a security module when root with CAP_SYS_PTRACE may not inspect a process', async (context) => {
+    // Only where pid 1 is shielded from this root (a sandbox, as when headroom is developed here).
+    const shielded = (() => {
+      try {
+        fs.readlinkSync('/proc/1/exe');
+        return false;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EACCES';
+      }
+    })();
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+    const ptrace = capEff !== undefined && ((BigInt(`0x${capEff}`) >> 19n) & 1n) === 1n;
+    if (process.getuid?.() !== 0 || !ptrace || !shielded) context.skip();
+    const result = await attachFails(['1'], /^headroom: no permission to attach to pid 1: /, 1);
+    expect(result.stderr).toMatch(/headroom \(uid 0\) has CAP_SYS_PTRACE: a security module/);
+    expect(result.stderr).not.toMatch(/same user or as root/);
+  });
+});
+
+describe('the fetch budget of attach', () => {
+  it('lets the forced GCs take 1 % of the time attached, plus 200 ms for a mid-run snapshot or two', () => {
+    // A 70 MiB heap costs about 140 ms a fetch at first: one fits a short attach, after 1 s.
+    expect(withinFetchBudget(0, 140, 1000)).toBe(true);
+    expect(withinFetchBudget(140, 140, 2000)).toBe(false);
+    // Ten seconds allow 300 ms in all, where 10 % allowed a second.
+    expect(withinFetchBudget(250, 50, 10_000)).toBe(true);
+    expect(withinFetchBudget(300, 50, 10_000)).toBe(false);
+    expect(withinFetchBudget(900, 50, 10_000)).toBe(false);
+    // An hour allows 36 s plus the allowance.
+    expect(withinFetchBudget(36_000, 200, 3_600_000)).toBe(true);
+    expect(withinFetchBudget(36_000, 201, 3_600_000)).toBe(false);
+  });
 });
 
 describe('reading /proc for attach', () => {
@@ -307,6 +387,21 @@ describe('reading /proc for attach', () => {
     expect(catchesSignal(status, 12)).toBe(false); // SIGUSR2
     expect(catchesSignal(status, 33)).toBe(true);
     expect(() => parseProcessStatus('Name:\tx\n', 'status')).toThrow(/SigCgt/);
+    const full = parseProcessStatus(
+      'Tgid:\t7\nUid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\nSigCgt:\t0\nCapPrm:\t0000000000080000\nCapEff:\t0\n',
+      'status',
+    );
+    expect(full).toMatchObject({ uid: 1000, uids: [1000, 0, 0, 0], gids: [100, 100, 100, 100] });
+    expect(hasCapability(full.permittedCaps, CAP_SYS_PTRACE)).toBe(true);
+    expect(hasCapability(full.effectiveCaps, CAP_SYS_PTRACE)).toBe(false);
+  });
+
+  it('tells a live pid, also one it may not signal, from one that is gone', async () => {
+    expect(pidAlive(process.pid)).toBe(true);
+    expect(pidAlive(1)).toBe(true);
+    const child = spawn('true');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(pidAlive(child.pid as number)).toBe(false);
   });
 
   it('knows the port SIGUSR1 opens the inspector on', () => {
