@@ -18,6 +18,7 @@
 #
 # Nothing here may raise into the job: every entry point catches everything and at worst stops profiling.
 import _thread
+import gc
 import os
 import sys
 import time
@@ -33,6 +34,9 @@ except ImportError:
 GROWTH_PERIOD_S = 0.005
 # Request file and deferred snapshots: checked at this period (one stat).
 HOUSEKEEPING_S = 0.1
+# Lines left queued this long are written by the sampler thread even while the job's threads look from
+# their collector callbacks (those write only after a look that saw memory change).
+FLUSH_AFTER_S = 0.2
 # A peak snapshot is written when the charged memory is this much over the highest one written...
 PEAK_STEP = 1.10
 # ...and at least this much over it (no flurry of snapshots of a few pages at the start).
@@ -142,6 +146,8 @@ class _Spool:
         path = os.path.join(directory, "%d.jsonl" % os.getpid())
         self.fd = _open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         self.outbox = []
+        # When the oldest line still queued was queued.
+        self.since = 0.0
         self.writing = _thread.allocate_lock()
 
     def t(self):
@@ -149,7 +155,13 @@ class _Spool:
 
     def queue(self, record):
         # list.append and list.pop are atomic: no lock between the threads that queue and the one writer.
+        if not self.outbox:
+            self.since = _monotonic()
         self.outbox.append((_dumps(record) + "\n").encode("ascii"))
+
+    def waited(self):
+        """Seconds the oldest queued line has waited (a race with a flush can only make it more)."""
+        return _monotonic() - self.since if self.outbox else 0.0
 
     def flush(self, blocking=False):
         """Writes the queued lines, in order; without blocking, leaves them to the thread writing now."""
@@ -197,7 +209,8 @@ class _Session:
         self.next_id = 1
         self.overflow = 0
 
-    def begin(self, note=None):
+    def begin(self, note=None, sampler=True):
+        """Writes the "I" record; starts the sampler thread unless the caller runs it (or none is wanted)."""
         info = {
             "runtime": "python",
             "mode": self.mode,
@@ -209,7 +222,8 @@ class _Session:
         if note:
             self.note(note)
         self.spool.flush(True)
-        _thread.start_new_thread(self.run, ())
+        if sampler:
+            _thread.start_new_thread(self.run, ())
 
     def note(self, message):
         """Queues a note; the caller flushes."""
@@ -245,7 +259,7 @@ class _Session:
                 ticks += 1
                 if ticks % every == 0:
                     self.housekeeping()
-                if self.spool.outbox and self.sampler_snapshots():
+                if self.spool.outbox and (self.sampler_snapshots() or self.spool.waited() > FLUSH_AFTER_S):
                     self.spool.flush()
         except Exception as error:
             self.stopped = True
@@ -269,7 +283,10 @@ class _Session:
                 self.snapshot("peak")
 
     def sampler_snapshots(self):
-        """Whether the sampler thread writes peaks and the spool itself (the growth mode may leave them)."""
+        """
+        Whether the sampler thread writes peaks, and the spool at once. The growth mode leaves them to the
+        job's threads while those look; what they leave queued FLUSH_AFTER_S is the sampler's to write.
+        """
         return True
 
     def budget_allows(self):
@@ -348,11 +365,16 @@ class _Growth(_Session):
     period = GROWTH_PERIOD_S
     budget = GROWTH_BUDGET
 
-    def __init__(self, directory, start_ms):
+    def __init__(self, directory, start_ms, baseline=None):
         _Session.__init__(self, directory, start_ms)
         # /proc/self resolves at open: a forked child opens its own.
         self.statm = _open("/proc/self/statm", os.O_RDONLY | _O_CLOEXEC)
+        # A forked child's session starts after fork(), from its parent's memory then (the child's own
+        # at the fork: it shares those pages and counts them resident), so that what it grew since is
+        # charged at its first look.
         self.baseline = self.private()
+        if baseline is not None and baseline < self.baseline:
+            self.baseline = baseline
         self.last = self.baseline
         # Charges in units of `scale`: a decrease scales every charge at once by changing one number.
         self.raw = {}
@@ -382,9 +404,7 @@ class _Growth(_Session):
             pass
 
     def private(self):
-        # resident - shared: anonymous pages, what the process itself allocated (not its mapped files).
-        fields = _pread(self.statm, 128, 0).split(None, 3)
-        return (int(fields[1]) - int(fields[2])) * _PAGE
+        return _private(_pread(self.statm, 128, 0))
 
     def size(self):
         return self.total
@@ -615,13 +635,14 @@ class _Growth(_Session):
         return node
 
     def leaf(self, frame):
-        # A thread inside the profiler (its collector callback reading memory) is charged for the code
-        # that called in.
-        while frame is not None and frame.f_code.co_filename == _HERE:
-            frame = frame.f_back
+        # A thread inside the profiler (its collector callback reading memory, a fork hook importing) is
+        # charged for the code that called in: what the profiler's own frames called is not the job's.
         stack = []
         while frame is not None and len(stack) < MAX_DEPTH:
-            stack.append(frame)
+            if frame.f_code.co_filename == _HERE:
+                del stack[:]
+            else:
+                stack.append(frame)
             frame = frame.f_back
         ids = self.ids
         parent = 0
@@ -648,6 +669,12 @@ class _Growth(_Session):
             if size > 0:
                 out.extend((node, size, counts.get(node, 0)))
         return out, self.total
+
+
+def _private(statm):
+    # resident - shared: anonymous pages, what the process itself allocated (not its mapped files).
+    fields = statm.split(None, 3)
+    return (int(fields[1]) - int(fields[2])) * _PAGE
 
 
 def _read(path):
@@ -678,7 +705,7 @@ def _sibling(name):
     return module
 
 
-def _new_session(inherited):
+def _new_session(inherited, baseline=None, sampler=True):
     directory = os.environ.get("HEADROOM_PROFILE_DIR")
     if not directory:
         return None
@@ -695,10 +722,26 @@ def _new_session(inherited):
     else:
         if mode != "growth":
             note = "unknown HEADROOM_PYTHON_PROFILER %r: profiling growth" % mode
-        session = _Growth(directory, start_ms)
-    session.begin(note)
+        session = _Growth(directory, start_ms, baseline)
+    session.begin(note, sampler)
     return session
 
+
+# Forked children. The at-fork hook in the child only drops the parent's session: subprocess runs it
+# between fork and exec when given a preexec_fn, and a child that is about to exec must not open a spool
+# or write a record with its parent's argv. The child's own session starts at its first collector
+# callback (soon, in code that allocates objects), at its exit, or from a thread that waits
+# RESUME_AFTER_S first (for a child that grows without allocating objects the collector tracks: bytes,
+# arrays), whichever comes first; a child exec'd by then never gets that far. That thread then runs the
+# session's sampler: one thread of the profiler's in the child, as in its parent.
+RESUME_AFTER_S = 0.05
+# Holds one entry while a forked child's session is still to start: the parent's private memory at the
+# fork (or None). Popped by whichever thread starts it (list.pop is atomic).
+_resume_token = []
+# The lock the waiting thread sleeps on, released to wake it early; None when no thread waits.
+_waiter = None
+# The parent's private memory read just before fork().
+_fork_private = None
 
 # Python 3.12+ warns at fork() when the process has other threads, counting them in the kernel: the sampler
 # thread alone would make every fork of a single-threaded job warn. Silenced for that one case, around the
@@ -713,10 +756,17 @@ def _os_threads():
 
 
 def _before_fork():
-    global _fork_filter
+    global _fork_filter, _fork_private
     try:
         session = _current
-        if sys.version_info >= (3, 12) and session is not None and not session.stopped and _os_threads() == 2:
+        _fork_private = None
+        if isinstance(session, _Growth) and not session.stopped:
+            _fork_private = session.private()
+        elif session is None and _resume_token:
+            # A child forking before its own session started: its child still needs a baseline.
+            _fork_private = _private(_read("/proc/self/statm"))
+        ours = (session is not None and not session.stopped) or _waiter is not None
+        if sys.version_info >= (3, 12) and ours and _os_threads() == 2:
             import warnings
 
             warnings.filterwarnings("ignore", message=_FORK_WARNING, category=DeprecationWarning)
@@ -747,31 +797,243 @@ def _after_fork_in_parent():
 
 
 def _after_fork_in_child():
-    global _current
+    global _current, _main_ident, _undelivered, _waiter
     _drop_fork_filter()
     try:
+        # fork() may be called from any thread; it is the child's main thread, where its signals go.
+        _main_ident = _thread.get_ident()
+        # The parent's to raise; the thread that would have sent the signal did not survive the fork.
+        _undelivered = None
         old = _current
         _current = None
+        _waiter = None
+        if old is None and not _resume_token:
+            return
         if old is not None:
             # Its sampler thread did not survive the fork; its files are the parent's.
             old.close()
-            _current = _new_session(True)
+        del _resume_token[:]
+        # subprocess with a preexec_fn: exec (or _exit) follows at once.
+        try:
+            caller = sys._getframe(1).f_code
+        except ValueError:
+            caller = None
+        if caller is not None and caller.co_name == "_execute_child":
+            if caller.co_filename.endswith("subprocess.py"):
+                return
+        _resume_token.append(_fork_private)
+        wake = _thread.allocate_lock()
+        wake.acquire()
+        _waiter = wake
+        try:
+            _thread.start_new_thread(_resume_later, (wake,))
+        except Exception:
+            _waiter = None
     except Exception:
         _current = None
 
 
-def _gc_callback(phase, info):
-    if phase != "start":
-        return
-    session = _current
-    look = getattr(session, "gc_look", None)
-    if look is None:
-        return
+def _resume(sampler=True):
+    """
+    Starts a forked child's session if it is still to start; returns the session. Its sampler is the
+    waiting thread's to run, if there is one; else a new thread's, if `sampler`.
+    """
+    global _current, _waiter
     try:
-        # Frames: this callback's, then the code whose allocation started the collection.
-        look(sys._getframe(1))
+        baseline = _resume_token.pop()
+    except IndexError:
+        return _current
+    waiter = _waiter
+    _waiter = None
+    try:
+        _current = _new_session(True, baseline, sampler and waiter is None)
+    except Exception:
+        _current = None
+    if waiter is not None:
+        try:
+            waiter.release()
+        except RuntimeError:
+            pass
+    return _current
+
+
+def _resume_later(wake):
+    try:
+        wake.acquire(True, RESUME_AFTER_S)
+        session = _resume()
+        if session is not None and not session.stopped and session.ident is None:
+            session.run()
     except Exception:
         pass
+
+
+# Signals. A signal's Python handler runs in the main thread at the next check of the eval loop, and the
+# profiler runs Python code in the main thread: its collector callback, on every collection, and its fork
+# hooks. The handler may run there (at the callback's very first instruction, out of reach of any try),
+# and what it raises (KeyboardInterrupt on Ctrl-C, SystemExit from a SIGTERM handler, an alarm's timeout)
+# would be dropped by the interpreter ("Exception ignored in ..."): the job would run on. Such an exception
+# is held instead and raised again in the job's own code. Not by setting the signal pending again from the
+# profiler's frame: the interpreter checks right after every call, so it would be handled, and dropped,
+# there again. The collector callback is muted (nothing of the profiler then runs in the main thread), a
+# spare signal whose default is to be ignored gets a handler that raises the held exception, and a thread
+# sends that signal to the main thread until it is raised (a real signal also ends a blocking call). The
+# handler stays installed afterwards, doing nothing: a signal still on its way must not find it gone.
+# The entry case is seen through sys.unraisablehook: a job that replaces the hook loses it.
+KNOCK_S = 0.005
+_main_ident = _thread.get_ident()
+# The exception to raise in the job's code, and the last one raised (it may land in a finalizer run by a
+# collection, and be dropped again: the collection's end forgets it).
+_undelivered = None
+_delivered = None
+_spare = None
+_previous_unraisablehook = None
+_OWN_FILES = (_HERE, os.path.join(os.path.dirname(_HERE), "_headroom_tracemalloc.py"))
+# Stands in for the collector callback while it is muted: a C callable that takes (phase, info) and runs
+# no Python code.
+_MUTED = slice
+
+try:
+    import _signal
+except ImportError:
+    _signal = None
+
+
+def _from_signal_handler(error):
+    """Whether an exception caught in the profiler's code was raised by one of the job's signal handlers."""
+    if not isinstance(error, Exception):
+        # KeyboardInterrupt, SystemExit: never the profiler's own.
+        return True
+    if _signal is None:
+        return False
+    handlers = set()
+    for number in range(1, _signal.NSIG):
+        try:
+            handler = _signal.getsignal(number)
+        except (ValueError, OSError):
+            continue
+        handler = getattr(handler, "__func__", handler)
+        code = getattr(handler, "__code__", None)
+        if code is not None:
+            handlers.add(code)
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code in handlers:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _mute(muted):
+    callbacks = gc.callbacks
+    old, new = (_gc_callback, _MUTED) if muted else (_MUTED, _gc_callback)
+    # In place: the collector may be walking the list now.
+    for index in range(len(callbacks)):
+        if callbacks[index] is old:
+            callbacks[index] = new
+            return
+
+
+def _spare_signal():
+    if _signal is None or not hasattr(_signal, "pthread_kill"):
+        return None
+    for name in ("SIGURG", "SIGWINCH"):
+        number = getattr(_signal, name, None)
+        if number is None:
+            continue
+        handler = _signal.getsignal(number)
+        if handler is _raise_held:
+            return number
+        if handler == _signal.SIG_DFL:
+            _signal.signal(number, _raise_held)
+            return number
+    return None
+
+
+def _hold(error):
+    """Holds a job's exception caught in the profiler's code, to raise it in the job's; False if it cannot."""
+    global _undelivered, _spare
+    if _thread.get_ident() != _main_ident:
+        return False
+    if _undelivered is not None:
+        # Two at once: the first is raised, as the interpreter would.
+        return True
+    try:
+        if _spare is None or _signal.getsignal(_spare) is not _raise_held:
+            _spare = _spare_signal()
+        if _spare is None:
+            return False
+        _undelivered = error
+        _mute(True)
+        _thread.start_new_thread(_knock, (_main_ident, _spare))
+        return True
+    except Exception:
+        _undelivered = None
+        try:
+            _mute(False)
+        except Exception:
+            pass
+        return False
+
+
+def _knock(target, number):
+    while _undelivered is not None:
+        try:
+            _signal.pthread_kill(target, number)
+        except Exception:
+            return
+        _sleep(KNOCK_S)
+
+
+def _raise_held(signum, frame):
+    global _undelivered, _delivered
+    error = _undelivered
+    if error is None:
+        return
+    if frame is not None and frame.f_code.co_filename in _OWN_FILES:
+        # Still the profiler's own code (its exit hooks): the next knock.
+        return
+    _undelivered = None
+    _delivered = error
+    try:
+        _mute(False)
+    except Exception:
+        pass
+    # Without the profiler's frames it was caught in: what the job's code was doing, and the handler's.
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
+        tb = tb.tb_next
+    raise error.with_traceback(tb)  # a signal handler raised it in headroom's profiler: raised again here
+
+
+def _unraisable(unraisable):
+    try:
+        error = unraisable.exc_value
+        hooks = (_gc_callback, _before_fork, _after_fork_in_parent, _after_fork_in_child)
+        if error is not None and (error is _delivered or any(unraisable.object is hook for hook in hooks)):
+            if _hold(error):
+                return
+    except Exception:
+        pass
+    previous = _previous_unraisablehook or sys.__unraisablehook__
+    previous(unraisable)
+
+
+def _gc_callback(phase, info):
+    global _delivered
+    try:
+        if phase == "start":
+            session = _current
+            if session is None and _resume_token:
+                session = _resume()
+            look = getattr(session, "gc_look", None)
+            if look is not None:
+                # Frames: this callback's, then the code whose allocation started the collection.
+                look(sys._getframe(1))
+        else:
+            _delivered = None
+    except BaseException as error:
+        if _from_signal_handler(error):
+            _hold(error)
 
 
 def _threading_exit():
@@ -779,6 +1041,8 @@ def _threading_exit():
     # and at the end of a multiprocessing child, which then leaves with os._exit (no atexit).
     try:
         session = _current
+        if session is None and _resume_token:
+            session = _resume(False)
         if session is None:
             return
         threading = sys.modules.get("threading")
@@ -796,19 +1060,20 @@ def _threading_exit():
 def _atexit():
     try:
         session = _current
+        if session is None and _resume_token:
+            session = _resume(False)
         if session is not None:
             session.finish(True)
-        import gc
-
-        if _gc_callback in gc.callbacks:
-            gc.callbacks.remove(_gc_callback)
+        for callback in (_gc_callback, _MUTED):
+            if callback in gc.callbacks:
+                gc.callbacks.remove(callback)
     except Exception:
         pass
 
 
 def start():
     """Starts profiling this process; never raises."""
-    global _current
+    global _current, _previous_unraisablehook
     if _current is not None:
         return
     try:
@@ -826,10 +1091,11 @@ def start():
         register = getattr(threading, "_register_atexit", None)
         if register is not None:
             register(_threading_exit)
-        if isinstance(_current, _Growth):
-            import gc
-
-            gc.callbacks.append(_gc_callback)
+        # In every mode: a forked child's session starts from it.
+        gc.callbacks.append(_gc_callback)
+        _previous_unraisablehook = getattr(sys, "unraisablehook", None)
+        if _previous_unraisablehook is not None:
+            sys.unraisablehook = _unraisable
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(
                 before=_before_fork,

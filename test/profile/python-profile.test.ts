@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +31,15 @@ async function profiledRun(
 async function profiledPython(
   args: string[],
   env: NodeJS.ProcessEnv,
-  during?: (dir: string) => Promise<void>,
+  during?: (dir: string, child: ChildProcess) => Promise<void>,
   python = 'python3',
-): Promise<{ status: number | null; stdout: string; stderr: string; spools: Map<number, unknown[][]> }> {
+): Promise<{
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  spools: Map<number, unknown[][]>;
+}> {
   const dir = path.join(scratch.dir, 'spool');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -57,9 +63,11 @@ async function profiledPython(
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (during) await during(dir);
-  const status = await closed;
+  const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (code, signal) => resolve([code, signal])),
+  );
+  if (during) await during(dir, child);
+  const [status, signal] = await closed;
   const spools = new Map<number, unknown[][]>();
   for (const name of fs.readdirSync(dir)) {
     const match = /^(\d+)\.jsonl$/.exec(name);
@@ -70,7 +78,23 @@ async function profiledPython(
     for (const record of records) expect(checkSpoolRecord(record)).toBe(true);
     spools.set(Number(match[1]), records as unknown[][]);
   }
-  return { status, stdout, stderr, spools };
+  return { status, signal, stdout, stderr, spools };
+}
+
+/** Resolves once the child has written `text` to its stdout. */
+function printed(child: ChildProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      if (out.includes(text)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.on('close', () => reject(new Error(`ended without printing ${JSON.stringify(text)}: ${out}`)));
+  });
 }
 
 /** A CSV of about `rows` * 86 bytes: 350,000 rows is 30 MB. */
@@ -299,6 +323,79 @@ describe('Python allocation profiles: the growth sampler', () => {
     const reasons = records.filter((record) => record[0] === 'A').map((record) => record[2]);
     expect(reasons).toContain('request');
     expect(reasons.at(-1)).toBe('exit');
+  });
+
+  it('writes a requested snapshot at once while the job churns objects at flat memory', async () => {
+    // The job's thread looks from its collector callbacks all the time but, memory flat, never writes.
+    let answered = false;
+    const { status, stdout, spools } = await profiledPython(
+      [path.join(jobsDir, 'py-prof-churn.py'), '4'],
+      {},
+      async (dir, child) => {
+        await printed(child, 'churning\n');
+        await sleep(300);
+        fs.writeFileSync(path.join(dir, 'request'), '');
+        const spool = path.join(dir, `${child.pid}.jsonl`);
+        for (const deadline = Date.now() + 1000; Date.now() < deadline && !answered; ) {
+          await sleep(50);
+          const written = fs.existsSync(spool) && fs.readFileSync(spool, 'utf8').includes('"request"');
+          answered = written && child.exitCode === null && child.signalCode === null;
+        }
+      },
+    );
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^churning\n\d+ rounds\n$/);
+    expect(answered).toBe(true);
+    const records = [...spools.values()][0] ?? [];
+    expect(records.filter((record) => record[0] === 'A').map((record) => record[2])).toContain('request');
+  });
+
+  it("leaves the job's signals to it: Ctrl-C and a SIGTERM handler's sys.exit end a job that allocates in C", async () => {
+    // list(map(list, ...)) allocates with no check for signals in the job's own code: a pending signal's
+    // handler runs in the profiler's collector callback, whose exceptions the interpreter drops.
+    const job = path.join(jobsDir, 'py-prof-churn.py');
+    for (const [signal, args] of [
+      ['SIGINT', []],
+      ['SIGTERM', ['exit-on-term']],
+    ] as const) {
+      let sentAt = 0;
+      let endedAt = 0;
+      const result = await profiledPython([job, '30', ...args], {}, async (_dir, child) => {
+        await printed(child, 'churning\n');
+        await sleep(300);
+        sentAt = Date.now();
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await new Promise((resolve) => child.on('close', resolve));
+        clearTimeout(timer);
+        endedAt = Date.now();
+      });
+      expect(result.stderr).not.toMatch(/Exception ignored/);
+      if (signal === 'SIGINT') {
+        // An unhandled KeyboardInterrupt: the traceback, then Python ends itself with SIGINT.
+        expect(result.stderr).toMatch(/\nKeyboardInterrupt\n$/);
+        expect(result.signal).toBe('SIGINT');
+      } else {
+        expect(result).toMatchObject({ status: 3, signal: null, stderr: '' });
+      }
+      expect(endedAt - sentAt).toBeLessThan(2000);
+      expect(result.spools.size).toBe(1);
+    }
+  }, 30_000);
+
+  it('starts no session in a child that subprocess execs after a preexec_fn, and one in a forked child', async () => {
+    const { status, stdout, stderr, spools } = await profiledPython(
+      [path.join(jobsDir, 'py-prof-spawns.py'), '5'],
+      {},
+    );
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const childPid = Number(/^spawned, child (\d+) exited 0\n$/.exec(stdout)?.[1]);
+    // The parent's spool and the forked child's: none for the five exec'd ones.
+    expect(spools.size).toBe(2);
+    const child = spools.get(childPid) ?? [];
+    expect(child[0]?.[0]).toBe('I');
+    expect(child.filter((record) => record[0] === 'A').at(-1)?.[2]).toBe('exit');
   });
 });
 
