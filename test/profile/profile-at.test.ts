@@ -62,4 +62,3 @@ describe('merging profiles at a time', () => {
     expect(part?.snapshot.timeMs).toBe(150);
   });
 });
-
