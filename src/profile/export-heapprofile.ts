@@ -1,4 +1,5 @@
 import type { ProcessPart } from './profile-at.js';
+import { unplacedAncestry } from './profile-model.js';
 import type {
   SamplingHeapProfile,
   SamplingHeapProfileNode,
@@ -37,15 +38,7 @@ export function heapProfile(part: ProcessPart): HeapProfile {
     const known = made.get(id);
     if (known) return known;
     // Up to the first node already made (or the root), then made from the outside in.
-    const chain: number[] = [];
-    const inChain = new Set<number>();
-    // inChain: a node redefined under its own descendant would otherwise make the walk endless.
-    for (let at: number | undefined = id; at !== undefined && !made.has(at) && !inChain.has(at); ) {
-      chain.push(at);
-      inChain.add(at);
-      const node = profile.nodes.get(at);
-      at = node && node.parent !== 0 && profile.nodes.has(node.parent) ? node.parent : undefined;
-    }
+    const chain = unplacedAncestry(profile.nodes, id, (at) => made.has(at));
     const top = profile.nodes.get(chain[chain.length - 1] as number);
     let parent = (top && made.get(top.parent)) ?? head;
     for (let i = chain.length - 1; i >= 0; i--) {

@@ -1,7 +1,7 @@
 import { lastAtOrBefore } from '../analyze/last-at-or-before.js';
 import type { Capture, ProcessTrack } from '../record/capture-reader.js';
 import type { ProfileRuntime } from './profile-format.js';
-import type { Frame, ProcessProfile, ProfileSnapshot } from './profile-model.js';
+import { type Frame, type ProcessProfile, type ProfileSnapshot, unplacedAncestry } from './profile-model.js';
 
 /** When to look: the cgroup's peak, the end of the capture, or ms since its start. */
 export type ProfileTime = 'peak' | 'end' | number;
@@ -191,18 +191,8 @@ function processTree(part: ProcessPart): TreeNode {
   const top: TreeNode = { frame: null, label: part.label, self: 0, total: 0, count: 0, children: [] };
   // One tree node per profile node on a path to memory, made on demand from the leaves up.
   const made = new Map<number, TreeNode>();
-  // Iterative, up to the first ancestor already made and back down: a recursive walk overflows the
-  // call stack on stacks tens of thousands of frames deep.
   const nodeFor = (id: number): TreeNode => {
-    const chain: number[] = [];
-    const inChain = new Set<number>();
-    // inChain: a node redefined under its own descendant would otherwise make the walk endless.
-    for (let at: number | undefined = id; at !== undefined && !made.has(at) && !inChain.has(at); ) {
-      chain.push(at);
-      inChain.add(at);
-      const node = profile.nodes.get(at);
-      at = node && node.parent !== 0 && profile.nodes.has(node.parent) ? node.parent : undefined;
-    }
+    const chain = unplacedAncestry(profile.nodes, id, (at) => made.has(at));
     const outermost = profile.nodes.get(chain[chain.length - 1] ?? id);
     let parent = (outermost && made.get(outermost.parent)) ?? top;
     for (let i = chain.length - 1; i >= 0; i--) {

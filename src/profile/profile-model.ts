@@ -40,3 +40,25 @@ export interface ProcessProfile {
   snapshots: ProfileSnapshot[];
   notes: Array<{ timeMs: number; message: string }>;
 }
+
+/**
+ * The ids from `id` towards the root that `placed` does not know yet, innermost first: callers build a
+ * view's nodes from the last of these back down. Iterative, since stacks can be tens of thousands of
+ * frames deep; the walk stops at a root frame, at a node already placed, or at one it has already passed
+ * (a damaged profile must not make it endless).
+ */
+export function unplacedAncestry(
+  nodes: ReadonlyMap<number, ProfileNode>,
+  id: number,
+  placed: (id: number) => boolean,
+): number[] {
+  const chain: number[] = [];
+  const passed = new Set<number>();
+  for (let at: number | undefined = id; at !== undefined && !placed(at) && !passed.has(at); ) {
+    chain.push(at);
+    passed.add(at);
+    const node = nodes.get(at);
+    at = node && node.parent !== 0 && nodes.has(node.parent) ? node.parent : undefined;
+  }
+  return chain;
+}

@@ -8,7 +8,7 @@ import {
 } from '../../profile/profile-at.js';
 import type { ProfileMode, ProfileRuntime } from '../../profile/profile-format.js';
 import { profileJoinLine } from '../../profile/profile-join.js';
-import type { Frame, ProcessProfile } from '../../profile/profile-model.js';
+import { type Frame, type ProcessProfile, unplacedAncestry } from '../../profile/profile-model.js';
 import type { Capture } from '../../record/capture-reader.js';
 import { minMaxIndices, pick } from './downsample.js';
 
@@ -295,23 +295,9 @@ class NodeTable {
       known = new Map();
       this.sessions.set(profile, known);
     }
-    // Up to the first ancestor already placed, then down again. Iterative: stacks can be thousands deep.
-    const chain: number[] = [];
-    let at: number | undefined = id;
-    let placed = -1;
-    while (at !== undefined) {
-      const done = known.get(at);
-      if (done !== undefined) {
-        placed = done;
-        break;
-      }
-      chain.push(at);
-      const node = profile.nodes.get(at);
-      at =
-        node && node.parent !== 0 && profile.nodes.has(node.parent) && chain.length < 100_000
-          ? node.parent
-          : undefined;
-    }
+    const chain = unplacedAncestry(profile.nodes, id, (at) => known.has(at));
+    const outermost = profile.nodes.get(chain[chain.length - 1] ?? id);
+    let placed = chain.length === 0 ? (known.get(id) ?? -1) : (known.get(outermost?.parent ?? -1) ?? -1);
     if (placed < 0) placed = this.processNode(part);
     for (let k = chain.length - 1; k >= 0; k--) {
       const nodeId = chain[k] as number;
