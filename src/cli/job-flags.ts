@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { configInUse } from '../config/config-present.js';
 import type { GuardOptions } from '../guard/job-guard.js';
 import type { OnLimit } from '../guard/watchdog.js';
 import type { RunOptions } from '../run/run.js';
@@ -71,10 +71,10 @@ export function addJobOptions(command: Command): Command {
  * Checks the job flags; a bad one throws a SizeError with a one-line message. Reads headroom.toml and
  * HEADROOM__ variables from `source` for what the flags leave open.
  */
-export function parseJobFlags(
+export async function parseJobFlags(
   flags: JobFlags,
   source: { cwd: string; env: NodeJS.ProcessEnv } = { cwd: process.cwd(), env: process.env },
-): Omit<RunOptions, 'command'> {
+): Promise<Omit<RunOptions, 'command'>> {
   const memory = flags.memory === undefined ? undefined : parseMemory(flags.memory);
   const memorySwap = flags.memorySwap === undefined ? undefined : parseMemorySwap(flags.memorySwap, memory);
   const intervalMs = Number(flags.interval);
@@ -97,22 +97,26 @@ export function parseJobFlags(
     quiet: flags.quiet ?? false,
     graceSeconds,
     guard: parseGuard(flags),
-    ...parseProfiling(flags, source),
+    ...(await parseProfiling(flags, source)),
   };
 }
 
 /** Profiling is on with --profile or --python-profiler, or when the config lists the component. */
-function parseProfiling(
+async function parseProfiling(
   flags: JobFlags,
   source: { cwd: string; env: NodeJS.ProcessEnv },
-): Pick<RunOptions, 'profile' | 'profileFile'> {
+): Promise<Pick<RunOptions, 'profile' | 'profileFile'>> {
   const chosen = flags.pythonProfiler;
   if (chosen !== undefined && !(PYTHON_PROFILERS as readonly string[]).includes(chosen)) {
     throw new SizeError(
       `--python-profiler: unknown mode "${chosen}" (one of: ${PYTHON_PROFILERS.join(', ')})`,
     );
   }
-  const config = loadConfig(source);
+  // The parser and its schema are loaded only when there is a config to read: headroom's own memory
+  // counts against the job's limit, and they cost several MiB.
+  const config = configInUse(source)
+    ? (await import('../config/config.js')).loadConfig(source)
+    : { profiling: { components: [] as string[], python_profiler: 'growth' as const } };
   const python = (chosen ?? config.profiling.python_profiler) as (typeof PYTHON_PROFILERS)[number];
   const listed = flags.component !== undefined && config.profiling.components.includes(flags.component);
   if (!flags.profile && chosen === undefined && !listed) return {};

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/config.js';
+import { ConfigError } from '../config/config-present.js';
 import { KernelFileError } from '../kernel/index.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';

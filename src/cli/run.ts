@@ -17,7 +17,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
     .option('-o, --output <file>', 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)')
     .option('--report <file>', 'after the job, write an HTML report of its memory to this file');
   addJobOptions(command).action(async (words: string[], flags: RunFlags) => {
-    const options = parseJobFlags(flags);
+    const options = await parseJobFlags(flags);
     const [job, ...args] = words;
     // Before the import: loading run's modules calls esbuild's __copyProps often enough that TurboFan
     // would compile it, which pages in about 4 MiB of V8's compiler code for the whole run.

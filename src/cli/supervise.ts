@@ -33,7 +33,7 @@ export function superviseCommand(program: Command, setStatus: (code: number) => 
       '1s',
     );
   addJobOptions(command).action(async (words: string[], flags: SuperviseFlags) => {
-    const options = parseJobFlags(flags);
+    const options = await parseJobFlags(flags);
     const restartAbove = flags.restartAbove === undefined ? undefined : parseThreshold(flags.restartAbove);
     const restartBeforeMs =
       flags.restartBefore === undefined ? undefined : parseDuration(flags.restartBefore, '--restart-before');

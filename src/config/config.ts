@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { CONFIG_FILE, ConfigError, configPlaces } from './config-present.js';
 
 /**
  * headroom.toml: options that belong to a deployment rather than to one command line, such as which
@@ -24,10 +25,7 @@ const schema = z
 
 export type HeadroomConfig = z.infer<typeof schema>;
 
-export const CONFIG_FILE = 'headroom.toml';
-
-/** A config file or variable that cannot be used; the message is one line naming the place. */
-export class ConfigError extends Error {}
+export { CONFIG_FILE, ConfigError } from './config-present.js';
 
 export interface ConfigSource {
   cwd: string;
@@ -58,9 +56,7 @@ export function loadConfig(source: ConfigSource): HeadroomConfig & { file: strin
 }
 
 function findConfigFile({ cwd, env }: ConfigSource): string | null {
-  const places = [path.join(cwd, CONFIG_FILE)];
-  if (env.HEADROOM_HOME) places.push(path.resolve(cwd, env.HEADROOM_HOME, CONFIG_FILE));
-  return places.find((place) => fs.existsSync(place)) ?? null;
+  return configPlaces(cwd, env).find((place) => fs.existsSync(place)) ?? null;
 }
 
 function readText(file: string): string {

@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const CONFIG_FILE = 'headroom.toml';
+
+/**
+ * A config file or variable that cannot be used; the message is one line naming the place. Here rather
+ * than beside the parser, so that catching it does not load the parser.
+ */
+export class ConfigError extends Error {}
+
+/** Where headroom.toml is looked for: the working directory, then $HEADROOM_HOME. */
+export function configPlaces(cwd: string, env: NodeJS.ProcessEnv): string[] {
+  const places = [path.join(cwd, CONFIG_FILE)];
+  if (env.HEADROOM_HOME) places.push(path.resolve(cwd, env.HEADROOM_HOME, CONFIG_FILE));
+  return places;
+}
+
+/** Whether there is any configuration to read: a headroom.toml, or a HEADROOM__ variable. */
+export function configInUse({ cwd, env }: { cwd: string; env: NodeJS.ProcessEnv }): boolean {
+  return (
+    Object.keys(env).some((name) => name.startsWith('HEADROOM__')) ||
+    configPlaces(cwd, env).some((place) => fs.existsSync(place))
+  );
+}
