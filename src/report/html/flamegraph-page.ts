@@ -4,7 +4,7 @@ import type { Capture } from '../../record/capture-reader.js';
 import { buildFlameData, type FlameData } from './flamegraph-data.js';
 import { FLAME_SCRIPT } from './flamegraph-script.js';
 import { FLAME_CSS } from './flamegraph-styles.js';
-import { contentSecurityPolicy, jsonForScript } from './html-report.js';
+import { htmlPage } from './html-report.js';
 import { REPORT_CSS } from './styles.js';
 
 /** What the flame graph page carries: the capture's name and command, and the flame graph's data. */
@@ -37,28 +37,14 @@ export function renderFlamegraphHtml(
     component: capture.header.component ?? null,
     profile,
   };
-  const csp = contentSecurityPolicy([FLAME_SCRIPT], [REPORT_CSS, FLAME_CSS]);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="headroom">
-<title>headroom flame graph</title>
-<style>${REPORT_CSS}</style>
-<style>${FLAME_CSS}</style>
-</head>
-<body>
-<header class="top"><span class="brand">headroom</span> <span class="brand-sub">allocation flame graph</span></header>
-<main>
-<noscript><p class="notice">This page draws the flame graph with JavaScript; allow scripts for this file to see it.</p></noscript>
-<section id="flame-head" aria-label="the job"></section>
-<section id="flamegraph" hidden><h2>Memory held, by call stack</h2><p class="note">Each bar is a function; its width is the memory held by it and the functions it called, at the time chosen with the slider. Processes sit under the root, their outermost frames under them.</p><div id="flamegraph-chart"></div></section>
-</main>
-<script type="application/json" id="headroom-data">${jsonForScript(data)}</script>
-<script>${FLAME_SCRIPT}</script>
-</body>
-</html>
-`;
+  return htmlPage({
+    title: 'headroom flame graph',
+    subtitle: 'allocation flame graph',
+    noscript: 'This page draws the flame graph with JavaScript; allow scripts for this file to see it.',
+    main: `<section id="flame-head" aria-label="the job"></section>
+<section id="flamegraph" hidden><h2>Memory held, by call stack</h2><p class="note">Each bar is a function; its width is the memory held by it and the functions it called, at the time chosen with the slider. Processes sit under the root, their outermost frames under them.</p><div id="flamegraph-chart"></div></section>`,
+    data,
+    scripts: [FLAME_SCRIPT],
+    styles: [REPORT_CSS, FLAME_CSS],
+  });
 }

@@ -42,7 +42,37 @@ export function renderHtmlFromData(data: ReportData): string {
   const flame = data.profile !== null;
   const scripts = flame ? [assets.js, FLAME_SCRIPT, CLIENT_SCRIPT] : [assets.js, CLIENT_SCRIPT];
   const styles = flame ? [assets.css, REPORT_CSS, FLAME_CSS] : [assets.css, REPORT_CSS];
-  const csp = contentSecurityPolicy(scripts, styles);
+  return htmlPage({
+    title: 'headroom report',
+    subtitle: 'memory report',
+    noscript: 'This report draws its content with JavaScript; allow scripts for this file to see it.',
+    main: `<section id="overview" aria-label="overview"></section>
+<section id="findings"><h2>Findings</h2></section>
+<section id="memory"><h2>Memory over time</h2><p class="note" id="memory-note"></p><div class="chart" id="memory-chart"></div></section>
+<section id="flamegraph" hidden><h2>Allocation flame graph</h2><p class="note">Where the job’s code held memory, by call stack: each bar is a function, as wide as the memory held by it and the functions it called. It starts at the cgroup’s peak; the slider moves through the profile’s snapshots.</p><div id="flamegraph-chart"></div></section>
+<section id="processes"><h2>Processes</h2><p class="note" id="process-note"></p><div class="chart" id="process-chart"></div><div class="table-wrap" id="process-table"></div></section>
+<section id="details"><h2>Run</h2></section>`,
+    data,
+    scripts,
+    styles,
+  });
+}
+
+/**
+ * One self-contained page: the CSP names every inline script and style by hash, so nothing else can run
+ * or be fetched; the data travels as one JSON element the scripts read through textContent.
+ */
+export function htmlPage(page: {
+  title: string;
+  subtitle: string;
+  noscript: string;
+  /** The sections, as markup with no data from the job in it. */
+  main: string;
+  data: unknown;
+  scripts: readonly string[];
+  styles: readonly string[];
+}): string {
+  const csp = contentSecurityPolicy(page.scripts, page.styles);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -50,22 +80,17 @@ export function renderHtmlFromData(data: ReportData): string {
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="headroom">
-<title>headroom report</title>
-${styles.map((style) => `<style>${style}</style>`).join('\n')}
+<title>${page.title}</title>
+${page.styles.map((style) => `<style>${style}</style>`).join('\n')}
 </head>
 <body>
-<header class="top"><span class="brand">headroom</span> <span class="brand-sub">memory report</span></header>
+<header class="top"><span class="brand">headroom</span> <span class="brand-sub">${page.subtitle}</span></header>
 <main>
-<noscript><p class="notice">This report draws its content with JavaScript; allow scripts for this file to see it.</p></noscript>
-<section id="overview" aria-label="overview"></section>
-<section id="findings"><h2>Findings</h2></section>
-<section id="memory"><h2>Memory over time</h2><p class="note" id="memory-note"></p><div class="chart" id="memory-chart"></div></section>
-<section id="flamegraph" hidden><h2>Allocation flame graph</h2><p class="note">Where the job’s code held memory, by call stack: each bar is a function, as wide as the memory held by it and the functions it called. It starts at the cgroup’s peak; the slider moves through the profile’s snapshots.</p><div id="flamegraph-chart"></div></section>
-<section id="processes"><h2>Processes</h2><p class="note" id="process-note"></p><div class="chart" id="process-chart"></div><div class="table-wrap" id="process-table"></div></section>
-<section id="details"><h2>Run</h2></section>
+<noscript><p class="notice">${page.noscript}</p></noscript>
+${page.main}
 </main>
-<script type="application/json" id="headroom-data">${jsonForScript(data)}</script>
-${scripts.map((script) => `<script>${script}</script>`).join('\n')}
+<script type="application/json" id="headroom-data">${jsonForScript(page.data)}</script>
+${page.scripts.map((script) => `<script>${script}</script>`).join('\n')}
 </body>
 </html>
 `;
