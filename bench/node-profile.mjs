@@ -257,7 +257,7 @@ export async function run({ tmp, log, quick }) {
   const heapJob = (work) => [job, String(liveMiB), String(work)];
   const heapRounds = await calibrate(reporter, heapJob, quick ? 4 : 8, (work) => [job, '0', String(work)]);
   log(`node-profile: ${liveMiB} MiB live heap, then ${heapRounds} rounds of work, bare vs profiled`);
-  const [heap] = await sideBySide(quick ? 1 : 2, heapJob(heapRounds), setup);
+  const [heap] = await sideBySide(quick ? 1 : 4, heapJob(heapRounds), setup);
   const heapSeconds = (median(heap.bare.map((r) => r.spawnMs)) / 1000).toFixed(1);
   rows.push(
     costRow('node-profile.heap', `Node job (${heapSeconds} s) with ${liveMiB} MiB live heap, profiled`, heap),
