@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { CONFIG_FILE, ConfigError, configPlaces } from './config-present.js';
