@@ -1,67 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/analyze/summarize.js';
 import { readCapture } from '../../src/record/capture-reader.js';
 import { flameJoinLine } from '../../src/report/html/flamegraph-data.js';
 import { renderFlamegraphHtml } from '../../src/report/html/flamegraph-page.js';
 import { renderHtmlReport } from '../../src/report/html/html-report.js';
 import { captureDir, removeCaptureDirs } from '../fixtures/captures.js';
+import { CHROMIUM, haveChromium, openWatched, useBrowser } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/run-cli.js';
 import { FLAME_HOSTILE, hostileProfileCapture } from '../report/flamegraph-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  process.stderr.write(`test/browser: skipped: ${CHROMIUM} is missing (apt-get install chromium)\n`);
-}
 const ROW = 20;
 
-let browser: Browser | undefined;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  removeCaptureDirs();
-});
+const browser = useBrowser();
+afterAll(removeCaptureDirs);
 
-/** A page on `file` that records console errors, page errors, dialogs, requests and CSP violations. */
-async function open(file: string, ready: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') {
-      problems.push(`console ${message.type()}: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog ${dialog.type()}: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on('request', (request) => {
-    if (request.url() !== pathToFileURL(file).href) problems.push(`request ${request.url()}`);
-  });
-  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) => {
-    console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI);
-  });`);
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForSelector(ready, { timeout: 10_000 });
-  return { page, problems };
+function open(file: string, ready: string): Promise<{ page: Page; problems: string[] }> {
+  return openWatched(browser(), file, ready);
 }
 
 /** Share of the canvas's pixels that are painted. */

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/analyze/summarize.js';
 import { readCapture } from '../../src/record/capture-reader.js';
 import { renderHtmlReport } from '../../src/report/html/html-report.js';
@@ -14,10 +13,10 @@ import {
   sampleValues,
   writeCapture,
 } from '../fixtures/captures.js';
+import { CHROMIUM, haveChromium, openWatched, useBrowser } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/run-cli.js';
 import { HOSTILE, hostileCapture, withFindings } from '../report/html/report-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const UNITS: Record<string, number> = { B: 1 / 1024 ** 2, KiB: 1 / 1024, MiB: 1, GiB: 1024 };
 
 /** "12.5 MiB" -> 12.5 */
@@ -25,32 +24,8 @@ function mebibytes(text: string): number {
   const [number, unit] = text.split(' ');
   return Number(number) * (UNITS[unit ?? ''] ?? Number.NaN);
 }
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  process.stderr.write(`test/browser: skipped: ${CHROMIUM} is missing (apt-get install chromium)\n`);
-}
-
-let browser: Browser | undefined;
-beforeAll(async () => {
-  if (!haveChromium) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  removeCaptureDirs();
-});
+const browser = useBrowser();
+afterAll(removeCaptureDirs);
 
 describe.skipIf(!haveChromium)(`the HTML report in headless Chromium (${CHROMIUM})`, () => {
   it('draws from file:// with no errors, no requests and no dialogs, hostile strings as text', async () => {
@@ -59,26 +34,7 @@ describe.skipIf(!haveChromium)(`the HTML report in headless Chromium (${CHROMIUM
     const file = path.join(captureDir(), 'report.html');
     fs.writeFileSync(file, html);
 
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') {
-        problems.push(`console ${message.type()}: ${message.text()}`);
-      }
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('dialog', (dialog) => {
-      problems.push(`dialog ${dialog.type()}: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    page.on('request', (request) => {
-      if (request.url() !== pathToFileURL(file).href) requests.push(request.url());
-    });
-
-    await page.goto(pathToFileURL(file).href);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 10_000 });
+    const { page, problems, requests } = await openWatched(browser(), file, 'body[data-ready="1"]');
 
     // The memory chart's canvas has something on it.
     // (A string: the tests are type-checked without the DOM library.)
@@ -134,7 +90,7 @@ describe.skipIf(!haveChromium)(`the HTML report in headless Chromium (${CHROMIUM
     await page.goto(pathToFileURL(file).href);
     await page.waitForSelector('body[data-ready="1"]');
     await page.screenshot({ path: path.join(artifacts, 'report.png'), fullPage: true });
-    await context.close();
+    await page.context().close();
 
     expect(problems).toEqual([]);
     expect(requests).toEqual([]);
@@ -156,16 +112,9 @@ describe.skipIf(!haveChromium)(`the HTML report in headless Chromium (${CHROMIUM
     const capture = readCapture(build());
     const file = path.join(captureDir(), 'edge.html');
     fs.writeFileSync(file, renderHtmlReport(capture, summarize(capture)));
-    const page = await browser!.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    await page.goto(pathToFileURL(file).href);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 10_000 });
+    const { page, problems } = await openWatched(browser(), file, 'body[data-ready="1"]');
     expect(await page.textContent('#findings')).toContain('Findings');
-    await page.close();
+    await page.context().close();
     expect(problems).toEqual([]);
   });
 });
