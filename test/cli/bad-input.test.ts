@@ -1,21 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { capturesIn, runCli, useScratchDir } from '../helpers/run-cli.js';
+import { capturesIn, expectOneLineError, runCli, useScratchDir } from '../helpers/run-cli.js';
 
 const scratch = useScratchDir();
 
 /** One line on stderr starting "headroom:" (or commander's "error:"), nothing else, no stack trace. */
-function expectOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr
-    .trim()
-    .split('\n')
-    .filter((line) => !line.startsWith('(run "headroom --help"'));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(stderr).not.toMatch(/\n\s+at /);
-}
-
 describe('headroom run rejects bad input with one line and the documented status', () => {
   it.each([
     ['abc', /--memory: "abc" is not a size/],

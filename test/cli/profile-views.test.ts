@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiB } from '../fixtures/captures.js';
 import { NODE_PID, PYTHON_PID, profileCaptureText } from '../fixtures/profile-captures.js';
-import { type CliResult, runCli, useScratchDir } from '../helpers/run-cli.js';
+import { type CliResult, expectOneLineError, runCli, useScratchDir } from '../helpers/run-cli.js';
 
 const scratch = useScratchDir();
 
@@ -20,14 +20,6 @@ function cli(args: string[]): Promise<CliResult> {
 }
 
 /** One line on stderr, starting "headroom:", no stack trace. */
-function expectOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^headroom: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(stderr).not.toMatch(/\n\s+at /);
-}
-
 const NO_PROFILE =
   /^headroom: no allocation profile in .*none\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\)$/;
 

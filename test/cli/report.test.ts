@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { removeCaptureDirs } from '../fixtures/captures.js';
-import { runCli, scratchDir } from '../helpers/run-cli.js';
+import { expectOneLineError, runCli, scratchDir } from '../helpers/run-cli.js';
 import { HOSTILE, hostileCapture } from '../report/html/report-fixture.js';
 
 let scratch: { dir: string; cleanup: () => void };
@@ -11,13 +11,6 @@ beforeEach(() => {
 });
 afterEach(() => scratch.cleanup());
 afterAll(removeCaptureDirs);
-
-function expectOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(stderr).not.toMatch(/\n\s+at /);
-}
 
 function embeddedCommand(html: string): string[] {
   const match = /<script type="application\/json" id="headroom-data">([^<]*)<\/script>/.exec(html);

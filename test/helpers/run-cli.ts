@@ -116,3 +116,12 @@ export function useScratchDir(): { readonly dir: string } {
     },
   };
 }
+
+/** headroom's answer to bad input: one line in its own voice, never a stack trace. */
+export function expectOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^headroom: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlamePageData } from '../../src/report/html/flamegraph-page.js';
 import { removeCaptureDirs } from '../fixtures/captures.js';
 import { PEAK_MS, profileCaptureText } from '../fixtures/profile-captures.js';
-import { runCli, scratchDir } from '../helpers/run-cli.js';
+import { expectOneLineError, runCli, scratchDir } from '../helpers/run-cli.js';
 
 let scratch: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -12,13 +12,6 @@ beforeEach(() => {
 });
 afterEach(() => scratch.cleanup());
 afterAll(removeCaptureDirs);
-
-function expectOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(stderr).not.toMatch(/\n\s+at /);
-}
 
 function pageData(file: string): FlamePageData {
   const html = fs.readFileSync(file, 'utf8');
