@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { configInUse } from '../config/config-present.js';
+import { configInUse, defaultProfiling } from '../config/config-present.js';
 import type { GuardOptions } from '../guard/job-guard.js';
 import type { OnLimit } from '../guard/watchdog.js';
 import type { RunOptions } from '../run/run.js';
@@ -116,7 +116,7 @@ async function parseProfiling(
   // counts against the job's limit, and they cost several MiB.
   const config = configInUse(source)
     ? (await import('../config/config.js')).loadConfig(source)
-    : { profiling: { components: [] as string[], python_profiler: 'growth' as const } };
+    : { profiling: defaultProfiling() };
   const python = (chosen ?? config.profiling.python_profiler) as (typeof PYTHON_PROFILERS)[number];
   const listed = flags.component !== undefined && config.profiling.components.includes(flags.component);
   if (!flags.profile && chosen === undefined && !listed) return {};

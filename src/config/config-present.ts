@@ -3,6 +3,11 @@ import path from 'node:path';
 
 export const CONFIG_FILE = 'headroom.toml';
 
+/** What holds without a headroom.toml or HEADROOM__ variable: nothing profiled, Python by growth. */
+export function defaultProfiling(): { components: string[]; python_profiler: 'growth' | 'tracemalloc' } {
+  return { components: [], python_profiler: 'growth' };
+}
+
 /**
  * A config file or variable that cannot be used; the message is one line naming the place. Here rather
  * than beside the parser, so that catching it does not load the parser.

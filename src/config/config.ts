@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { CONFIG_FILE, ConfigError, configPlaces } from './config-present.js';
+import { CONFIG_FILE, ConfigError, configPlaces, defaultProfiling } from './config-present.js';
 
 /**
  * headroom.toml: options that belong to a deployment rather than to one command line, such as which
@@ -18,7 +18,7 @@ const schema = z
         python_profiler: z.enum(['growth', 'tracemalloc']).default('growth'),
       })
       .strict()
-      .default({ components: [], python_profiler: 'growth' }),
+      .default(defaultProfiling),
   })
   .strict();
 

@@ -27,6 +27,9 @@ export interface CgroupReader {
 }
 
 /** Opens the cgroup's files once; each read() re-reads them through the open descriptors. */
+/** The file holding a cgroup's memory usage in bytes, for readers outside headroom (the job's profilers). */
+export const USAGE_FILE: Record<1 | 2, string> = { 1: 'memory.usage_in_bytes', 2: 'memory.current' };
+
 export function openCgroupReader(cgroup: Pick<MemoryCgroup, 'version' | 'dir'>): CgroupReader {
   return cgroup.version === 1 ? new V1Reader(cgroup.dir) : new V2Reader(cgroup.dir);
 }
@@ -96,7 +99,7 @@ class V1Reader implements CgroupReader {
   constructor(dir: string) {
     this.files = new Files(dir);
     try {
-      this.usage = this.files.required('memory.usage_in_bytes');
+      this.usage = this.files.required(USAGE_FILE[1]);
       this.limit = this.files.required('memory.limit_in_bytes');
       this.memswLimit = this.files.optional('memory.memsw.limit_in_bytes');
       this.stat = this.files.required('memory.stat');
@@ -196,7 +199,7 @@ class V2Reader implements CgroupReader {
   constructor(dir: string) {
     this.files = new Files(dir);
     try {
-      this.current = this.files.required('memory.current');
+      this.current = this.files.required(USAGE_FILE[2]);
       this.max = this.files.required('memory.max');
       this.high = this.files.optional('memory.high');
       this.swapMax = this.files.optional('memory.swap.max');

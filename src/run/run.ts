@@ -13,6 +13,7 @@ import {
   readCgroupPids,
   readHostMemory,
   removeCgroup,
+  USAGE_FILE,
 } from '../kernel/index.js';
 import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
 import { SpoolCollector } from '../profile/spool-collector.js';
@@ -155,10 +156,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
         dir: profiler.dir,
         startMs,
         python: options.profile.python,
-        usageFile: path.join(
-          placement.cgroup.dir,
-          placement.cgroup.version === 1 ? 'memory.usage_in_bytes' : 'memory.current',
-        ),
+        usageFile: path.join(placement.cgroup.dir, USAGE_FILE[placement.cgroup.version]),
         limit: header.limit.bytes,
       });
       say(
