@@ -11,7 +11,10 @@ export interface ChildLimits {
   memorySwap?: number | null;
 }
 
-export type CreateResult = { ok: true; cgroup: MemoryCgroup } | { ok: false; reason: string };
+export type CreateResult =
+  | { ok: true; cgroup: MemoryCgroup }
+  /** internalProcesses: v2 refused the memory controller because the parent holds processes. */
+  | { ok: false; reason: string; internalProcesses?: boolean };
 
 /**
  * Makes a child memory cgroup below `parent` and applies limits. Fails with a reason (never throws) when
@@ -22,7 +25,7 @@ export function createChildCgroup(parent: MemoryCgroup, name: string, limits: Ch
     return { ok: false, reason: `the cgroup hierarchy at ${parent.mountDir} is mounted read-only` };
   if (parent.version === 2) {
     const delegated = ensureV2MemoryDelegated(parent.dir);
-    if (delegated !== true) return { ok: false, reason: delegated };
+    if (delegated !== true) return { ok: false, ...delegated };
   }
   const dir = path.join(parent.dir, name);
   try {
@@ -39,7 +42,7 @@ export function createChildCgroup(parent: MemoryCgroup, name: string, limits: Ch
   return { ok: true, cgroup: child };
 }
 
-function ensureV2MemoryDelegated(dir: string): true | string {
+function ensureV2MemoryDelegated(dir: string): true | { reason: string; internalProcesses: boolean } {
   const control = path.join(dir, 'cgroup.subtree_control');
   try {
     if (fs.readFileSync(control, 'latin1').split(/\s+/).includes('memory')) return true;
@@ -48,11 +51,14 @@ function ensureV2MemoryDelegated(dir: string): true | string {
   } catch (error) {
     // "No internal processes": a non-root v2 cgroup that holds processes cannot enable controllers for
     // children, which is the usual state of a container's own cgroup.
-    const why =
-      errnoCode(error) === 'EBUSY'
-        ? 'it holds processes (cgroup v2 "no internal processes" rule)'
-        : describeErrno(error);
-    return `cannot enable the memory controller for children of ${dir}: ${why}`;
+    const internalProcesses = errnoCode(error) === 'EBUSY';
+    const why = internalProcesses
+      ? 'it holds processes (cgroup v2 "no internal processes" rule)'
+      : describeErrno(error);
+    return {
+      reason: `cannot enable the memory controller for children of ${dir}: ${why}`,
+      internalProcesses,
+    };
   }
 }
 

@@ -3,12 +3,16 @@ import path from 'node:path';
 import {
   createChildCgroup,
   type HostPaths,
+  LEAF_NAME,
+  type LeafMove,
   locateMemoryCgroup,
   type MemoryCgroup,
+  moveIntoLeaf,
   pidAlive,
   readCgroupPids,
   realHost,
   removeCgroup,
+  restoreFromLeaf,
 } from '../kernel/index.js';
 import { HeadroomError } from './errors.js';
 
@@ -24,7 +28,13 @@ export interface PlacementRequest {
 }
 
 export type Placement =
-  | { mode: 'own'; cgroup: MemoryCgroup; parent: MemoryCgroup }
+  | {
+      mode: 'own';
+      cgroup: MemoryCgroup;
+      parent: MemoryCgroup;
+      /** cgroup v2: headroom moved the parent's processes into a leaf beside the job's cgroup. */
+      leaf?: LeafMove;
+    }
   | { mode: 'observe'; cgroup: MemoryCgroup; parent: MemoryCgroup; reason: string };
 
 const PREFIX = 'headroom-';
@@ -36,7 +46,7 @@ const PREFIX = 'headroom-';
 export function placeJob(request: PlacementRequest): Placement {
   const located = locateMemoryCgroup('self', request.host ?? realHost);
   if (!located.ok) throw new HeadroomError(`cannot observe memory: ${located.message}`);
-  const parent = located.cgroup;
+  const parent = besideLeaf(located.cgroup);
   const limited = request.memory !== undefined || request.memorySwap !== undefined;
   if (request.observe) {
     if (limited)
@@ -49,10 +59,46 @@ export function placeJob(request: PlacementRequest): Placement {
   const limits: { memory?: number; memorySwap?: number | null } = {};
   if (request.memory !== undefined) limits.memory = request.memory;
   if (request.memorySwap !== undefined) limits.memorySwap = request.memorySwap;
-  const created = createChildCgroup(parent, name, limits);
-  if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent };
+  let created = createChildCgroup(parent, name, limits);
+  let leaf: LeafMove | undefined;
+  if (!created.ok && created.internalProcesses) {
+    // A delegated v2 scope or service holds headroom itself: move its processes into a leaf so the
+    // job's cgroup can sit beside it with the memory controller on.
+    const moved = moveIntoLeaf(parent.dir);
+    if (moved.ok) {
+      leaf = moved.move;
+      created = createChildCgroup(parent, name, limits);
+      if (!created.ok) {
+        restoreFromLeaf(leaf);
+        leaf = undefined;
+      }
+    } else {
+      created = { ok: false, reason: `${created.reason}, and ${moved.reason}` };
+    }
+  }
+  if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent, ...(leaf ? { leaf } : {}) };
   if (limited) throw new HeadroomError(`--memory needs a cgroup of the job's own, and ${created.reason}`);
   return { mode: 'observe', cgroup: parent, parent, reason: created.reason };
+}
+
+/**
+ * headroom started from inside an earlier headroom's leaf (a shell that was moved there) makes its job
+ * beside that leaf too, not in a leaf of the leaf.
+ */
+function besideLeaf(cgroup: MemoryCgroup): MemoryCgroup {
+  if (cgroup.version !== 2 || path.basename(cgroup.dir) !== LEAF_NAME || cgroup.dir === cgroup.mountDir)
+    return cgroup;
+  return { ...cgroup, dir: path.dirname(cgroup.dir), path: path.posix.dirname(cgroup.path) };
+}
+
+/**
+ * Removes the job's cgroup and, once no other job is left beside it, puts the processes moved into the
+ * leaf back. A note says what could not be undone.
+ */
+export function releasePlacement(placement: Placement): string | undefined {
+  if (placement.mode !== 'own') return undefined;
+  removeCgroup(placement.cgroup.dir, 100);
+  return placement.leaf ? restoreFromLeaf(placement.leaf).note : undefined;
 }
 
 /** A component name as a cgroup directory may carry it: lower case letters, digits, _ and ., 40 at most. */

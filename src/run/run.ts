@@ -12,7 +12,6 @@ import {
   KernelFileError,
   readCgroupPids,
   readHostMemory,
-  removeCgroup,
   USAGE_FILE,
 } from '../kernel/index.js';
 import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
@@ -25,7 +24,7 @@ import { defaultCapturePath, namedCapturePath } from './capture-path.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from './errors.js';
 import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
-import { cleanStaleCgroups, type Placement, placeJob } from './placement.js';
+import { cleanStaleCgroups, type Placement, placeJob, releasePlacement } from './placement.js';
 import { resolveCommand } from './resolve-command.js';
 import { startSentinel } from './sentinel.js';
 
@@ -107,6 +106,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
     ...(options.component ? { component: options.component } : {}),
   });
   for (const note of cleanStaleCgroups(placement.parent)) say(note);
+  if (placement.mode === 'own' && placement.leaf) {
+    say(
+      `moved ${placement.leaf.moved} process(es) of ${placement.parent.path} into ${placement.leaf.leafDir.slice(placement.parent.dir.length + 1)} ` +
+        "so that the job's cgroup can sit beside it with the memory controller on (cgroup v2 allows no processes in a cgroup that hands controllers to children); they move back at the end",
+    );
+  }
   if (placement.mode === 'observe') {
     say(
       `observing the cgroup headroom runs in (${placement.cgroup.path}), not one of the job's own: ${placement.reason}. ` +
@@ -182,7 +187,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       writer.close();
       fs.rmSync(writer.file, { force: true });
     }
-    releaseCgroup(placement);
+    releasePlacement(placement);
     if (error instanceof HeadroomError) throw error;
     if (error instanceof KernelFileError)
       throw new HeadroomError(`cannot sample the job's cgroup: ${error.message}`);
@@ -198,7 +203,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     profiler?.close();
     writer.close();
     guard.discard();
-    releaseCgroup(placement);
+    releasePlacement(placement);
     throw new HeadroomError(`cannot start ${options.command}: ${messageOf(spawned)}`);
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -207,6 +212,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
 
   const sentinel = startSentinel({
     cgroupDir: placement.mode === 'own' ? placement.cgroup.dir : null,
+    leaf: placement.mode === 'own' ? placement.leaf : undefined,
     jobPid: child.pid,
     graceSeconds,
     capture,
@@ -295,7 +301,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
   });
   writer.close();
   sentinel.release();
-  releaseCgroup(placement);
+  const unreleased = releasePlacement(placement);
+  if (unreleased) say(unreleased);
 
   // Loaded only now: the reader and renderers are not needed while the job runs, and every module
   // loaded early stays in headroom's memory, which counts against the job's limit in observe mode.
@@ -402,10 +409,6 @@ function killAll(placement: Placement, child: ChildProcess): void {
       }
     }
   }
-}
-
-function releaseCgroup(placement: Placement): void {
-  if (placement.mode === 'own') removeCgroup(placement.cgroup.dir, 100);
 }
 
 function statusLine(state: SamplerState, writer: CaptureWriter): string {
