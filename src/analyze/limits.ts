@@ -4,6 +4,8 @@ import {
   effectiveLimit,
   type HostMemory,
   type HostPaths,
+  type JobCgroupRoom,
+  jobCgroupRoom,
   locateMemoryCgroup,
   type MemoryCgroup,
   type MemorySample,
@@ -16,6 +18,8 @@ export type LimitsReport =
   | {
       available: true;
       cgroup: Pick<MemoryCgroup, 'version' | 'path' | 'readOnly' | 'ancestorsHidden'>;
+      /** Whether `headroom run` can give a job a cgroup of its own here, and how. */
+      jobCgroup: JobCgroupRoom;
       limit: EffectiveLimit;
       usage: MemorySample;
       host: HostMemory;
@@ -55,6 +59,7 @@ export function limits(host: HostPaths = realHost): LimitsReport {
       readOnly: cgroup.readOnly,
       ancestorsHidden: cgroup.ancestorsHidden,
     },
+    jobCgroup: jobCgroupRoom(cgroup),
     limit: effectiveLimit(cgroup),
     usage,
     host: hostMemory ?? { total: 0, available: 0, swapTotal: 0, swapFree: 0 },

@@ -1,6 +1,13 @@
 import type { LimitsReport } from '../analyze/limits.js';
 import { formatBytes, formatPercent } from '../format.js';
-import { describeLimitSource } from '../kernel/index.js';
+import { describeLimitSource, type JobCgroupRoom } from '../kernel/index.js';
+
+const JOB_CGROUP_TEXT: Record<JobCgroupRoom['how'], string> = {
+  child: 'headroom run makes a child cgroup per job (--memory works)',
+  'beside-leaf':
+    "headroom run moves this cgroup's processes into a leaf and makes each job's cgroup beside it (--memory works)",
+  none: 'headroom run observes this cgroup (--memory cannot be applied)',
+};
 
 /** `headroom limits` for people: the real limit first, then what fills it, then what runtimes believe. */
 export function renderLimitsText(report: LimitsReport): string {
@@ -52,10 +59,9 @@ export function renderLimitsText(report: LimitsReport): string {
         ? 'not limited by the cgroup'
         : `up to ${formatBytes(limit.swapBytes)} on top of the limit`,
     );
-    row(
-      'cgroup',
-      `v${cgroup.version} ${cgroup.path}${cgroup.readOnly ? ' (read-only: headroom run will observe it)' : ' (writable: headroom run makes a child cgroup per job)'}`,
-    );
+    row('cgroup', `v${cgroup.version} ${cgroup.path}`);
+    row('  jobs', JOB_CGROUP_TEXT[report.jobCgroup.how]);
+    row('', `(${report.jobCgroup.reason})`);
   }
   if (host) {
     row(

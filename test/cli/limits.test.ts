@@ -54,8 +54,35 @@ describe('headroom limits', () => {
     expect(text.stdout).toMatch(/memory limit 256 MiB/);
     expect(text.stdout).toMatch(/from\s+memory\.max of \/kubepods\/pod1 \(parent, cgroup v2\)/);
     expect(text.stdout).toMatch(/2 OOM kills, 17 limit hits/);
-    expect(text.stdout).toMatch(/read-only: headroom run will observe it/);
+    expect(text.stdout).toMatch(/jobs\s+headroom run observes this cgroup \(--memory cannot be applied\)/);
+    expect(text.stdout).toMatch(/mounted read-only/);
+    expect(json.jobCgroup.how).toBe('none');
     expect(text.stdout).toMatch(/node heap .* above the cgroup limit/);
+  });
+
+  it('in a writable v2 cgroup: a leaf beside the jobs when it holds processes, a plain child when not', async () => {
+    fixture = v2Tree(
+      { '/system.slice/run-hr.scope': { 'memory.max': 'max' } },
+      { self: '/system.slice/run-hr.scope' },
+    );
+    const scope = '/sys/fs/cgroup/system.slice/run-hr.scope';
+    fixture.write(`${scope}/cgroup.procs`, '4242\n');
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const busy = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
+    expect(busy.jobCgroup.how).toBe('beside-leaf');
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.stdout).toMatch(/moves this cgroup's processes into a leaf/);
+    expect(text.stdout).not.toMatch(/makes a child cgroup per job/);
+
+    fixture.write(`${scope}/cgroup.subtree_control`, 'memory\n');
+    const delegated = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
+    expect(delegated.jobCgroup.how).toBe('child');
+
+    fixture.write(`${scope}/cgroup.subtree_control`, '');
+    fixture.write(`${scope}/cgroup.controllers`, 'cpu pids\n');
+    fixture.write(`${scope}/cgroup.procs`, '');
+    const undelegated = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
+    expect(undelegated.available).toBe(false);
   });
 
   it('says so, with exit status 1, when there is no memory controller', async () => {
