@@ -1,3 +1,4 @@
+export * from './ancestor-limit-hits.js';
 export * from './cgroup-list.js';
 export * from './cgroup-reader.js';
 export * from './child-cgroup.js';

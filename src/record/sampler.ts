@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  AncestorLimitHits,
   type CgroupReader,
   LastPidReader,
   type MemoryCgroup,
@@ -65,6 +66,8 @@ const QUIET_PROCESS_MS = 1000;
  */
 export class Sampler {
   private readonly reader: CgroupReader;
+  private readonly ancestorHits: AncestorLimitHits;
+  private ancestorHitCount = 0;
   private readonly procsFile: string;
   private readonly processes: ProcessTracker;
   private readonly files: FileTracker;
@@ -87,6 +90,7 @@ export class Sampler {
 
   constructor(private readonly options: SamplerOptions) {
     this.reader = openCgroupReader(options.cgroup);
+    this.ancestorHits = new AncestorLimitHits(options.cgroup);
     this.procsFile = path.join(options.cgroup.dir, 'cgroup.procs');
     this.self = options.recordSelf ? new ProcessReader(process.pid) : undefined;
     const intervalMs = options.intervalMs ?? 100;
@@ -112,6 +116,9 @@ export class Sampler {
     const usage = this.reader.readUsage();
     const sweep = Math.abs(usage - this.sweptUsage) >= SWEEP_FLOOR;
     const sample = this.reader.read(full || sweep, usage);
+    // A limit set above the job's cgroup counts its hits there, not in the job's own counters.
+    if (full || sweep) this.ancestorHitCount = this.ancestorHits.read();
+    sample.limitHits += this.ancestorHitCount;
     const writer = this.options.writer;
     const self = this.self?.readResident();
     // Anonymous memory only: headroom's file pages (the node binary) are shared and mostly charged elsewhere.

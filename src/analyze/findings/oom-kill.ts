@@ -30,7 +30,7 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
       ? `anon ${formatBytes(at(ctx.anon, index))}, page cache ${formatBytes(at(ctx.file, index))}, shmem ${formatBytes(at(ctx.shmem, index))}, kernel ${formatBytes(at(ctx.kernel, index))}`
       : 'no sample before it';
   const where = atLimit
-    ? `with usage at ${formatBytes(usage)} of its ${formatBytes(limit)} limit (${formatPercent(usage, limit)}): the cgroup's own limit`
+    ? `with usage at ${formatBytes(usage)} of its ${formatBytes(limit)} limit (${formatPercent(usage, limit)}), set by ${ctx.summary.limit.source}`
     : `with usage at ${formatBytes(usage)}${limit === null ? ' and no limit on this cgroup' : `, under its ${formatBytes(limit)} limit`}: the kill came from outside this cgroup's limit (an ancestor's limit or the host running out of memory)`;
   const message =
     `The OOM killer killed ${victims.join(', ')}${more} at ${formatDuration(first.timeMs)}, ${where}. ` +
@@ -84,9 +84,15 @@ export function killContext(
   const { limit } = ctx;
   const swapLimit = ctx.capture.header.limit.swapBytes;
   const swap = index >= 0 ? at(ctx.swap, index) : 0;
+  // The kernel counts headroom's own memory too when it observes the cgroup it runs in, and a limit hit
+  // counted in the seconds before the kill says which limit struck even when no sample caught the top.
+  const values = ctx.capture.series.values;
+  const charged = index >= 0 ? Math.max(usage, values.usage[index] ?? 0) : usage;
   const atLimit =
     limit !== null &&
-    (usage >= 0.9 * limit || (swapLimit !== null && swap > 0 && usage + swap >= 0.9 * (limit + swapLimit)));
+    (charged >= 0.9 * limit ||
+      limitHitsRose(ctx, timeMs) ||
+      (swapLimit !== null && swap > 0 && charged + swap >= 0.9 * (limit + swapLimit)));
   return { index, usage, atLimit };
 }
 
@@ -96,6 +102,14 @@ function kernelPeakAt(ctx: Context, timeMs: number): number {
   if (ctx.capture.header.cgroup.mode !== 'own') return 0;
   const index = indexAt(ctx, timeMs);
   return index < 0 ? 0 : Math.max(0, ctx.capture.series.values.peak[index] ?? 0);
+}
+
+function limitHitsRose(ctx: Context, timeMs: number): boolean {
+  const hits = ctx.capture.series.values.limitHits;
+  const last = indexAt(ctx, timeMs);
+  let first = last;
+  while (first > 0 && time(ctx, first - 1) >= timeMs - LOOKBACK_MS) first--;
+  return last > 0 && (hits[last] ?? 0) > (hits[Math.max(0, first - 1)] ?? 0);
 }
 
 function fullestBefore(ctx: Context, timeMs: number): number {
