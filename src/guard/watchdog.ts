@@ -159,10 +159,12 @@ export class Watchdog {
     if (usage < CLOSE_LOOK * threshold) return;
     const sample = this.reader.read(true, usage);
     if (this.terminated) {
-      if (sample.underOom && this.thaws < MAX_THAWS) this.thaw(sample);
+      if (this.thaws < MAX_THAWS && (sample.underOom || this.nearRaisedLimit(usage))) this.thaw(sample);
       return;
     }
-    const pinned = sample.anon + sample.shmem + sample.fileDirty + sample.fileWriteback;
+    // What reclaim cannot free: everything but clean page cache (anon, shmem, dirty and writeback
+    // cache, and the kernel's own memory, which v2 fills up to the limit as fast as anon).
+    const pinned = Math.max(0, usage - Math.max(0, sample.file - sample.fileDirty - sample.fileWriteback));
     const timeMs = Date.now() - this.options.startMs;
     if (this.options.onLimit === 'reclaim') {
       if (usage >= threshold && timeMs - this.lastActionMs >= REPEAT_MS) this.reclaim(sample, timeMs);
@@ -175,8 +177,10 @@ export class Watchdog {
 
   private term(sample: MemorySample, pinned: number, timeMs: number): void {
     this.terminated = true;
-    // A task waiting at the limit runs no signal handler until it gets its memory: give it a little.
-    if (sample.underOom) this.thaw(sample);
+    // A task waiting at the limit runs no signal handler until it gets its memory: give it a little. v2
+    // cannot hold a task at the limit, so the room is given before it gets there: an allocation already
+    // under way must complete before the handler can run.
+    if (sample.underOom || (this.options.own && this.options.cgroup.version === 2)) this.thaw(sample);
     // On v2 the job is being throttled at memory.high: its shutdown should not be.
     this.restoreHigh();
     this.event(timeMs, 'term', `SIGTERM to the job at ${this.figures(sample, pinned)}`);
@@ -231,6 +235,13 @@ export class Watchdog {
       timeMs,
       'reclaim',
       `reclaimed ${formatBytes(Math.max(0, sample.usage - after))} of page cache at ${formatBytes(sample.usage)} of the ${formatBytes(this.limit)} limit`,
+    );
+  }
+
+  /** v2, after SIGTERM: the job is using up the room it was given and will be OOM-killed without more. */
+  private nearRaisedLimit(usage: number): boolean {
+    return (
+      this.options.cgroup.version === 2 && this.raisedTo !== undefined && usage >= CLOSE_LOOK * this.raisedTo
     );
   }
 
