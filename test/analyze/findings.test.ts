@@ -164,6 +164,29 @@ describe('page-cache and shmem', () => {
     expect(cache.message).toMatch(/not a leak/);
   });
 
+  it('says why one big write leaves little dirty cache on v2 and fills the limit with it on v1', () => {
+    // The same write under a 256 MiB limit, as each version's writeback lets it look.
+    const write = (dirty: number) => (writer: CaptureWriter) => {
+      samples(writer, 30, () => ({ usage: 250 * MiB, anon: 30 * MiB, file: 215 * MiB, fileDirty: dirty }));
+      writer.event({ kind: 'limit-hit', timeMs: 1000, count: 40, total: 40 });
+      writer.end(3000, endRecord({ durationMs: 3000, limitHits: 40 }));
+    };
+    const v2 = only(findingsOf(write(12 * MiB)), 'page-cache');
+    expect(v2.message).toMatch(/cgroup v2 throttles a cgroup's writers/);
+    expect(v2.message).toMatch(/not a leak/);
+    expect(v2.severity).toBe('info');
+    const v1Header = captureHeader({
+      cgroup: { version: 1, path: '/headroom/job-1', mode: 'own', ancestorsHidden: false },
+    });
+    const v1 = only(findingsOf(write(150 * MiB), v1Header), 'page-cache');
+    expect(v1.message).toMatch(/cgroup v1 has no writeback of its own/);
+    expect(v1.message).toMatch(/outran the disk/);
+    expect(v1.severity).toBe('warning');
+    // A reader's clean cache gets neither note.
+    const read = only(findingsOf(write(0)), 'page-cache');
+    expect(read.message).not.toMatch(/cgroup v[12]/);
+  });
+
   it('names the files from the files event, largest resident first, and shmem mounts', () => {
     const findings = findingsOf((writer) => {
       samples(writer, 30, () => ({ usage: 250 * MiB, anon: 10 * MiB, file: 140 * MiB, shmem: 100 * MiB }));

@@ -45,7 +45,8 @@ export function pageCacheFinding(ctx: Context): Finding | undefined {
     `the job's processes themselves held ${formatBytes(anon)} of anonymous memory.${where} ` +
     (dirtyHeavy
       ? 'Page cache is charged to the container; dirty pages must reach the disk before the kernel can drop them, so writes outran the disk and reclaim stalls behind it.'
-      : 'Page cache is charged to the container, but clean cache is dropped as soon as memory is needed: this is not a leak.');
+      : 'Page cache is charged to the container, but clean cache is dropped as soon as memory is needed: this is not a leak.') +
+    writebackNote(ctx.capture.header.cgroup.version, dirtyHeavy, dirtyPeak.value);
   return {
     kind: 'page-cache',
     severity: near && (dirtyHeavy || ctx.summary.oomKilled) ? 'warning' : 'info',
@@ -67,6 +68,18 @@ export function pageCacheFinding(ctx: Context): Finding | undefined {
     },
     files: files.map(({ pids: _, ...rest }) => rest),
   };
+}
+
+/**
+ * Why the dirty share looks the way it does: the two cgroup versions throttle writers differently, and
+ * the same job leaves far less dirty cache at its limit on v2.
+ */
+function writebackNote(version: 1 | 2, dirtyHeavy: boolean, dirtyPeak: number): string {
+  if (version === 1 && dirtyHeavy)
+    return " (cgroup v1 has no writeback of its own: the host's dirty limits, sized from all of its memory, let one container's dirty pages fill its limit.)";
+  if (version === 2 && !dirtyHeavy && dirtyPeak > 0)
+    return " (cgroup v2 throttles a cgroup's writers once its own dirty pages pass its share of the dirty limit, so writes were slowed to the disk's pace rather than piled up as dirty cache.)";
+  return '';
 }
 
 const DIRTY_ADVICE = [
