@@ -58,6 +58,37 @@ describe('headroom limits', () => {
     expect(text.stdout).toMatch(/node heap .* above the cgroup limit/);
   });
 
+  it("in a private cgroup namespace that keeps the host's v2 cgroupfs (mount root /../..), the namespace root's limit", async () => {
+    fixture = v2Tree(
+      {
+        '/system.slice/docker-abc.scope': {
+          'memory.max': String(300 * MiB),
+          'memory.current': String(40 * MiB),
+        },
+        '/system.slice/docker-def.scope': { 'memory.max': String(100 * MiB), 'cgroup.procs': '812\n' },
+      },
+      { self: '/', namespaceRoot: '/system.slice/docker-abc.scope' },
+    );
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^memory limit 300 MiB\n/);
+    expect(text.stdout).toMatch(
+      /from\s+memory\.max of \/system\.slice\/docker-abc\.scope \(this cgroup, cgroup v2\)/,
+    );
+    expect(text.stdout).toMatch(/usage\s+40\.0 MiB/);
+    expect(text.stdout).not.toMatch(/ancestors above/);
+  });
+
+  it('says so, with exit status 1, when no cgroup lists headroom', async () => {
+    fixture = v2Tree({ '/c1': { 'cgroup.procs': '' } }, { self: '/', namespaceRoot: '/c1' });
+    const result = await runCli(['limits'], { cwd: scratch.dir, env: { HEADROOM_SYSROOT: fixture.root } });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(
+      /^memory limit unknown: cannot find the memory cgroup of headroom \(pid \d+\): no cgroup 1 level below/,
+    );
+  });
+
   it('says so, with exit status 1, when there is no memory controller', async () => {
     fixture = v2Tree({ '/c1': {} }, { self: '/c1' });
     fixture.write('/sys/fs/cgroup/c1/cgroup.controllers', 'cpu io pids\n');
