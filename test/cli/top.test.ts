@@ -5,6 +5,7 @@ import type { CgroupRow } from '../../src/serve/cgroup-table.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
 import {
   cliPath,
+  expectOneLineError,
   finish,
   jobsDir,
   leftoverCgroups,
@@ -106,6 +107,19 @@ describe('headroom top', () => {
     expect(text.stdout).not.toContain('\x1b');
     expect(text.stdout.split('\n').some((line) => line.startsWith('/new'))).toBe(true);
     expect(text.stdout.split('\n').some((line) => line.startsWith('line'))).toBe(false);
+  });
+
+  it('says in one line why there are no cgroups to show: the message, not a reason code', async () => {
+    fixture = v2Tree({ '/c1': { 'cgroup.procs': '1\n' } }, { self: '/c1' });
+    const result = await runCli(['top', '--once'], {
+      cwd: scratch.dir,
+      env: { HEADROOM_SYSROOT: fixture.root },
+    });
+    expect(result.status).toBe(1);
+    expectOneLineError(
+      result.stderr,
+      /^headroom: no memory cgroups to show: cannot find the memory cgroup of headroom \(pid \d+\): .*c1\/cgroup.procs .* does not list pid/,
+    );
   });
 
   it('refuses an unknown sort key with one line', async () => {
