@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
+import { type FixtureHost, MiB, meminfo, v1Tree, v2Tree, vmstat } from '../fixtures/cgroup-tree.js';
 import { runCli, scratchDir } from '../helpers/run-cli.js';
 
 let fixture: FixtureHost | undefined;
@@ -77,6 +77,40 @@ describe('headroom limits', () => {
       /from\s+memory\.max of \/system\.slice\/docker-abc\.scope \(this cgroup, cgroup v2\)/,
     );
     expect(text.stdout).toMatch(/usage\s+40\.0 MiB/);
+    expect(text.stdout).not.toMatch(/ancestors above/);
+  });
+
+  it("at the v2 root (no memory.current, memory.max or memory.events): the machine's figures, no limit", async () => {
+    fixture = v2Tree({}, { self: '/' });
+    fixture.write('/proc/meminfo', meminfo({ MemTotal: 16_777_216, MemFree: 4_194_304 }));
+    fixture.write('/proc/vmstat', vmstat({ oom_kill: 3 }));
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const json = await runCli(['limits', '--json'], { cwd: scratch.dir, env });
+    expect(json.stderr).toBe('');
+    expect(json.status).toBe(0);
+    const report = JSON.parse(json.stdout);
+    expect(report.cgroup).toMatchObject({ version: 2, path: '/', ancestorsHidden: false });
+    expect(report.limit.bytes).toBeNull();
+    expect(report.usage).toMatchObject({ usage: 12 * 1024 * MiB, limit: null, oomKills: 3, peak: null });
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(
+      /^memory limit none \(the root cgroup: the host's 16\.0 GiB of RAM is the ceiling\)\n/,
+    );
+    expect(text.stdout).toMatch(/usage\s+12\.0 GiB\n/);
+    expect(text.stdout).toMatch(/3 OOM kills, 0 limit hits/);
+  });
+
+  it('at the v1 root (memory.usage_in_bytes there, the unlimited limit_in_bytes): usage, no limit', async () => {
+    fixture = v1Tree({ '/': { 'memory.usage_in_bytes': String(5 * 1024 * MiB) } }, { self: '/' });
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.stderr).toBe('');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(
+      /^memory limit none \(the root cgroup: the host's .* of RAM is the ceiling\)\n/,
+    );
+    expect(text.stdout).toMatch(/usage\s+5\.00 GiB\n/);
     expect(text.stdout).not.toMatch(/ancestors above/);
   });
 
