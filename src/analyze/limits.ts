@@ -44,7 +44,7 @@ export function limits(host: HostPaths = realHost): LimitsReport {
   const located = locateMemoryCgroup('self', host);
   if (!located.ok) return { available: false, reason: located.message, host: hostMemory, runtimes };
   const { cgroup } = located;
-  const reader = openCgroupReader(cgroup);
+  const reader = openCgroupReader(cgroup, host);
   let usage: MemorySample;
   try {
     usage = reader.read();

@@ -29,9 +29,10 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       const maxDepth = wholeNumber(flags.depth, '--depth');
       const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');
       const filter = parseFilter(flags.filter);
-      const [{ CgroupMetrics }, { startExporter }] = await Promise.all([
+      const [{ CgroupMetrics }, { startExporter }, { hostPaths }] = await Promise.all([
         import('../serve/cgroup-metrics.js'),
         import('../serve/exporter.js'),
+        import('../kernel/index.js'),
       ]);
       const top = await topCgroup(flags.cgroupRoot);
       if (typeof top === 'string') {
@@ -39,7 +40,13 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
         setStatus(1);
         return;
       }
-      const metrics = new CgroupMetrics({ top, maxDepth, maxCount, ...(filter ? { filter } : {}) });
+      const metrics = new CgroupMetrics({
+        top,
+        host: hostPaths(),
+        maxDepth,
+        maxCount,
+        ...(filter ? { filter } : {}),
+      });
       let exporter: Awaited<ReturnType<typeof startExporter>>;
       try {
         exporter = await startExporter(metrics, host, port, afterScrape);

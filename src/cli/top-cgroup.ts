@@ -12,7 +12,7 @@ export async function topCgroup(cgroupRoot: string | undefined): Promise<MemoryC
     return 'error' in at ? at.error : at;
   }
   const located = locateMemoryCgroup('self', hostPaths());
-  return located.ok ? visibleTop(located.cgroup) : located.reason;
+  return located.ok ? visibleTop(located.cgroup) : located.message;
 }
 
 /** --filter: a regular expression over cgroup paths. */

@@ -30,9 +30,10 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
     )
     .option('--depth <n>', 'how many levels below the top to show', '8')
     .action(async (flags: TopFlags) => {
-      const [{ CgroupTable }, { renderTop, SORT_KEYS }] = await Promise.all([
+      const [{ CgroupTable }, { renderTop, SORT_KEYS }, { hostPaths }] = await Promise.all([
         import('../serve/cgroup-table.js'),
         import('../report/top-view.js'),
+        import('../kernel/index.js'),
       ]);
       const intervalMs = Number(flags.interval) * 1000;
       if (!Number.isFinite(intervalMs) || intervalMs < 100) {
@@ -56,6 +57,7 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
       // refresh: over 500 cgroups a full read costs about 40 ms, the rows on screen about 2.
       const table = new CgroupTable({
         top,
+        host: hostPaths(),
         maxDepth,
         keepOpen: 1000,
         fullEvery: 10,

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KernelFileError } from './errors.js';
-import type { MemoryCgroup } from './locate.js';
+import { parseMeminfo } from './host-memory.js';
+import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
+import { isRootCgroup, type MemoryCgroup } from './locate.js';
 import type { MemorySample } from './memory-sample.js';
 import {
   type FlatKeyed,
@@ -26,12 +28,22 @@ export interface CgroupReader {
   close(): void;
 }
 
-/** Opens the cgroup's files once; each read() re-reads them through the open descriptors. */
-/** The file holding a cgroup's memory usage in bytes, for readers outside headroom (the job's profilers). */
+/**
+ * The file holding a cgroup's memory usage in bytes, for readers outside headroom (the job's profilers).
+ * The v2 root has none (see V2RootReader).
+ */
 export const USAGE_FILE: Record<1 | 2, string> = { 1: 'memory.usage_in_bytes', 2: 'memory.current' };
 
-export function openCgroupReader(cgroup: Pick<MemoryCgroup, 'version' | 'dir'>): CgroupReader {
-  return cgroup.version === 1 ? new V1Reader(cgroup.dir) : new V2Reader(cgroup.dir);
+/**
+ * Opens the cgroup's files once; each read() re-reads them through the open descriptors. `host` is where
+ * /proc is, for the v2 root, whose figures come from there.
+ */
+export function openCgroupReader(
+  cgroup: Pick<MemoryCgroup, 'version' | 'dir'>,
+  host: HostPaths = realHost,
+): CgroupReader {
+  if (cgroup.version === 1) return new V1Reader(cgroup.dir);
+  return isRootCgroup(2, cgroup.dir) ? new V2RootReader(cgroup.dir, host) : new V2Reader(cgroup.dir);
 }
 
 class Files {
@@ -251,35 +263,15 @@ class V2Reader implements CgroupReader {
       };
     }
     const { limit, high, swapLimit, swap, peak, pressure, oomKills, limitHits, highHits } = this.slow;
-    const shmem = get(stat, 'shmem');
-    const inactiveFile = get(stat, 'inactive_file');
-    // "kernel" appeared in 5.18; before it, its parts are listed separately. Socket buffers are charged
-    // apart from "kernel" (it mirrors v1's kmem counter), so they are added in both cases.
-    const kernel =
-      (stat.has('kernel')
-        ? get(stat, 'kernel')
-        : get(stat, 'kernel_stack') +
-          get(stat, 'pagetables') +
-          get(stat, 'percpu') +
-          get(stat, 'vmalloc') +
-          get(stat, 'slab_reclaimable') +
-          get(stat, 'slab_unreclaimable')) + get(stat, 'sock');
+    const breakdown = v2Breakdown(stat);
     const sample: MemorySample = {
       usage,
       limit,
       high,
       swapLimit,
-      anon: get(stat, 'anon'),
-      // v2 "file" includes tmpfs and shared memory; we report those as shmem alone.
-      file: Math.max(0, get(stat, 'file') - shmem),
-      activeFile: get(stat, 'active_file'),
-      inactiveFile,
-      fileDirty: get(stat, 'file_dirty'),
-      fileWriteback: get(stat, 'file_writeback'),
-      shmem,
-      kernel,
+      ...breakdown,
       swap,
-      workingSet: Math.max(0, usage - inactiveFile),
+      workingSet: Math.max(0, usage - breakdown.inactiveFile),
       oomKills,
       limitHits,
       highHits,
@@ -294,4 +286,129 @@ class V2Reader implements CgroupReader {
   close(): void {
     this.files.closeAll();
   }
+}
+
+type Breakdown = Pick<
+  MemorySample,
+  'anon' | 'file' | 'activeFile' | 'inactiveFile' | 'fileDirty' | 'fileWriteback' | 'shmem' | 'kernel'
+>;
+
+/** A v2 memory.stat (Documentation/admin-guide/cgroup-v2.rst) in MemorySample's terms. */
+function v2Breakdown(stat: FlatKeyed): Breakdown {
+  const shmem = get(stat, 'shmem');
+  // "kernel" appeared in 5.18; before it, its parts are listed separately. Socket buffers are charged
+  // apart from "kernel" (it mirrors v1's kmem counter), so they are added in both cases.
+  const kernel =
+    (stat.has('kernel')
+      ? get(stat, 'kernel')
+      : get(stat, 'kernel_stack') +
+        get(stat, 'pagetables') +
+        get(stat, 'percpu') +
+        get(stat, 'vmalloc') +
+        get(stat, 'slab_reclaimable') +
+        get(stat, 'slab_unreclaimable')) + get(stat, 'sock');
+  return {
+    anon: get(stat, 'anon'),
+    // v2 "file" includes tmpfs and shared memory; we report those as shmem alone.
+    file: Math.max(0, get(stat, 'file') - shmem),
+    activeFile: get(stat, 'active_file'),
+    inactiveFile: get(stat, 'inactive_file'),
+    fileDirty: get(stat, 'file_dirty'),
+    fileWriteback: get(stat, 'file_writeback'),
+    shmem,
+    kernel,
+  };
+}
+
+/**
+ * The v2 root cgroup, which has no memory.current, memory.max, memory.events, memory.peak or
+ * memory.swap.* ("exists on non-root cgroups", Documentation/admin-guide/cgroup-v2.rst): its subtree is
+ * the whole machine, so its figures are the machine's. Usage is MemTotal - MemFree from /proc/meminfo
+ * (what free(1) calls used plus buff/cache), there is no limit (the machine's RAM is the ceiling), swap is
+ * SwapTotal - SwapFree, and OOM kills are /proc/vmstat's oom_kill, which counts every kill on the machine
+ * (4.13+). The breakdown comes from the root's memory.stat where the kernel shows one (5.15+), else from
+ * the matching /proc/meminfo fields.
+ */
+class V2RootReader implements CgroupReader {
+  private readonly files: Files;
+  private readonly proc: Files;
+  private readonly meminfo: KeptOpenFile;
+  private readonly vmstat: KeptOpenFile;
+  private readonly stat: KeptOpenFile | undefined;
+  private readonly pressure: KeptOpenFile | undefined;
+  private slow: { oomKills: number; pressure: Pressure | undefined } | undefined;
+
+  constructor(dir: string, host: HostPaths) {
+    this.files = new Files(dir);
+    this.proc = new Files(resolveHostPath(host, '/proc'));
+    try {
+      this.meminfo = this.proc.required('meminfo');
+      this.vmstat = this.proc.required('vmstat');
+      this.stat = this.files.optional('memory.stat');
+      this.pressure = this.files.optionalReadable('memory.pressure');
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  private readMeminfo(): FlatKeyed {
+    return parseMeminfo(readText(this.meminfo), this.meminfo.file);
+  }
+
+  readUsage(): number {
+    return usedBytes(this.readMeminfo());
+  }
+
+  read(full = true, usageNow?: number): MemorySample {
+    const info = this.readMeminfo();
+    const kib = (key: string): number => get(info, key) * 1024;
+    const usage = usageNow ?? usedBytes(info);
+    if (full || !this.slow) {
+      const vmstat = readFlatKeyed(readText(this.vmstat), this.vmstat.file, full);
+      this.slow = {
+        oomKills: vmstat.get('oom_kill') ?? 0,
+        pressure: this.pressure ? parsePressure(readText(this.pressure), this.pressure.file) : undefined,
+      };
+    }
+    const breakdown: Breakdown = this.stat
+      ? v2Breakdown(readFlatKeyed(readText(this.stat), this.stat.file, full))
+      : {
+          anon: kib('AnonPages'),
+          // Cached counts shmem and leaves out Buffers (block device pages, also on the file LRU).
+          file: Math.max(0, kib('Cached') + kib('Buffers') - kib('Shmem')),
+          activeFile: kib('Active(file)'),
+          inactiveFile: kib('Inactive(file)'),
+          fileDirty: kib('Dirty'),
+          fileWriteback: kib('Writeback'),
+          shmem: kib('Shmem'),
+          kernel: kib('Slab') + kib('KernelStack') + kib('PageTables') + kib('SecPageTables') + kib('Percpu'),
+        };
+    const sample: MemorySample = {
+      usage,
+      limit: null,
+      high: null,
+      swapLimit: null,
+      ...breakdown,
+      swap: Math.max(0, kib('SwapTotal') - kib('SwapFree')),
+      workingSet: Math.max(0, usage - breakdown.inactiveFile),
+      oomKills: this.slow.oomKills,
+      limitHits: 0,
+      highHits: 0,
+      peak: null,
+      underOom: false,
+    };
+    if (this.slow.pressure) sample.pressure = this.slow.pressure;
+    return sample;
+  }
+
+  close(): void {
+    this.files.closeAll();
+    this.proc.closeAll();
+  }
+}
+
+/** Memory in use on the whole machine: everything not free, page cache and kernel included. */
+function usedBytes(meminfo: FlatKeyed): number {
+  return Math.max(0, get(meminfo, 'MemTotal') - get(meminfo, 'MemFree')) * 1024;
 }

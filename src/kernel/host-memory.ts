@@ -1,5 +1,5 @@
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
-import { parseFlatKeyed } from './parse.js';
+import { type FlatKeyed, parseFlatKeyed } from './parse.js';
 import { readKernelFile } from './read-file.js';
 
 export interface HostMemory {
@@ -12,8 +12,7 @@ export interface HostMemory {
 /** /proc/meminfo: the host's memory, which is what `free` and Python's os.sysconf see inside a container. */
 export function readHostMemory(host: HostPaths = realHost): HostMemory {
   const file = resolveHostPath(host, '/proc/meminfo');
-  const text = readKernelFile(file).replace(/:\s+/g, ' ').replace(/ kB$/gm, '');
-  const info = parseFlatKeyed(text, file);
+  const info = parseMeminfo(readKernelFile(file), file);
   const kib = (key: string): number => (info.get(key) ?? 0) * 1024;
   return {
     total: kib('MemTotal'),
@@ -21,4 +20,9 @@ export function readHostMemory(host: HostPaths = realHost): HostMemory {
     swapTotal: kib('SwapTotal'),
     swapFree: kib('SwapFree'),
   };
+}
+
+/** /proc/meminfo's "Key:   value kB" lines by key ("MemTotal", "Active(file)"), in kB (HugePages_* are counts). */
+export function parseMeminfo(text: string, file: string): FlatKeyed {
+  return parseFlatKeyed(text.replace(/:\s+/g, ' ').replace(/ kB$/gm, ''), file);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MemoryCgroup } from './locate.js';
+import { isRootCgroup, type MemoryCgroup } from './locate.js';
 import { readCgroupPids } from './process-memory.js';
 import { readOptionalKernelFile } from './read-file.js';
 import { LEAF_NAME } from './v2-leaf.js';
@@ -27,9 +27,8 @@ export function jobCgroupRoom(cgroup: MemoryCgroup): JobCgroupRoom {
   const controllers = words(readOptionalKernelFile(path.join(cgroup.dir, 'cgroup.controllers')));
   if (!controllers.includes('memory'))
     return { how: 'none', reason: 'the memory controller is not delegated to this cgroup' };
-  // The real root is exempt from the "no internal processes" rule, and it alone has no memory.max.
-  const isRoot = !fs.existsSync(path.join(cgroup.dir, 'memory.max'));
-  if (isRoot || readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).length === 0)
+  // The real root is exempt from the "no internal processes" rule.
+  if (isRootCgroup(2, cgroup.dir) || readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).length === 0)
     return { how: 'child', reason: 'the memory controller can be switched on for its children' };
   return {
     how: 'beside-leaf',

@@ -453,16 +453,10 @@ function cgroupOf(pid: number): MemoryCgroup {
   } catch (error) {
     throw new HeadroomError(`cannot find pid ${pid}'s memory cgroup: ${messageOf(error)}`, ATTACH_FAILED);
   }
+  // locate takes a cgroup only when its cgroup.procs lists the pid, so a process in another mount or
+  // cgroup namespace is refused here rather than read through a cgroup that is not its own.
   if (!located.ok) throw new HeadroomError(`cannot observe memory: ${located.message}`, ATTACH_FAILED);
-  const { cgroup } = located;
-  // Found through the process's own mounts: from another mount namespace they may name another place.
-  if (!readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).includes(pid)) {
-    throw new HeadroomError(
-      `cannot find pid ${pid}'s memory cgroup from here (${cgroup.dir} does not list it)`,
-      ATTACH_FAILED,
-    );
-  }
-  return cgroup;
+  return located.cgroup;
 }
 
 /**

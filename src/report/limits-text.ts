@@ -20,10 +20,13 @@ export function renderLimitsText(report: LimitsReport): string {
     row('memory limit', `unknown: ${report.reason}`);
   } else {
     const { limit, usage, cgroup } = report;
-    row(
-      'memory limit',
-      limit.bytes === null ? 'none (no cgroup on the way up sets one)' : formatBytes(limit.bytes),
-    );
+    // The hierarchy's real root has no limit of its own: what bounds it is the machine.
+    const atRoot = cgroup.path === '/' && !cgroup.ancestorsHidden;
+    const none =
+      atRoot && host && host.total > 0
+        ? `none (the root cgroup: the host's ${formatBytes(host.total)} of RAM is the ceiling)`
+        : 'none (no cgroup on the way up sets one)';
+    row('memory limit', limit.bytes === null ? none : formatBytes(limit.bytes));
     if (limit.source) row('  from', describeLimitSource(limit.source));
     if (limit.ancestorsHidden) {
       row(

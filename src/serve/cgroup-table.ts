@@ -2,6 +2,7 @@ import { type CgroupName, nameCgroup } from '../analyze/cgroup-name.js';
 import type { MemoryBreakdown } from '../analyze/summarize.js';
 import {
   type CgroupReader,
+  type HostPaths,
   type ListedCgroup,
   listCgroups,
   type MemoryCgroup,
@@ -26,6 +27,8 @@ export interface CgroupTableOptions {
   keepOpen?: number;
   /** With files kept open: a full read (and a fresh listing) every this many refreshes; default 5. */
   fullEvery?: number;
+  /** Where /proc is: the v2 root's figures come from /proc/meminfo and /proc/vmstat. */
+  host?: HostPaths;
 }
 
 /** One cgroup at one moment, bytes, with its trend across refreshes. */
@@ -150,12 +153,12 @@ export class CgroupTable {
     const cgroup = { version: this.options.top.version, dir };
     let reader = this.readers.get(key);
     if (!reader) {
-      if (this.readers.size >= (this.options.keepOpen ?? 0)) return readOnce(cgroup);
+      if (this.readers.size >= (this.options.keepOpen ?? 0)) return readOnce(cgroup, this.options.host);
       try {
-        reader = openCgroupReader(cgroup);
+        reader = openCgroupReader(cgroup, this.options.host);
       } catch {
         // Out of descriptors, or gone: a one-off read says which.
-        return readOnce(cgroup);
+        return readOnce(cgroup, this.options.host);
       }
       this.readers.set(key, reader);
       full = true;
@@ -219,13 +222,16 @@ export class CgroupTable {
   }
 }
 
-function readOnce(cgroup: Pick<MemoryCgroup, 'version' | 'dir'>): MemorySample | undefined {
+function readOnce(
+  cgroup: Pick<MemoryCgroup, 'version' | 'dir'>,
+  host: HostPaths | undefined,
+): MemorySample | undefined {
   let reader: ReturnType<typeof openCgroupReader> | undefined;
   try {
-    reader = openCgroupReader(cgroup);
+    reader = openCgroupReader(cgroup, host);
     return reader.read(true);
   } catch {
-    // Removed while we read, or not a memory cgroup (the root of a v2 tree has no memory.current).
+    // Removed while we read, or not a memory cgroup (memory not enabled for it).
     return undefined;
   } finally {
     reader?.close();

@@ -1,5 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
+import {
+  FIXTURE_PID,
+  type FixtureHost,
+  MiB,
+  meminfo,
+  v1Tree,
+  v2Tree,
+  vmstat,
+} from '../fixtures/cgroup-tree.js';
 import { runCli, scratchDir } from '../helpers/run-cli.js';
 
 let fixture: FixtureHost | undefined;
@@ -66,7 +74,7 @@ describe('headroom limits', () => {
       { self: '/system.slice/run-hr.scope' },
     );
     const scope = '/sys/fs/cgroup/system.slice/run-hr.scope';
-    fixture.write(`${scope}/cgroup.procs`, '4242\n');
+    fixture.write(`${scope}/cgroup.procs`, `${FIXTURE_PID}\n4242\n`);
     const env = { HEADROOM_SYSROOT: fixture.root };
     const busy = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
     expect(busy.jobCgroup.how).toBe('beside-leaf');
@@ -80,9 +88,74 @@ describe('headroom limits', () => {
 
     fixture.write(`${scope}/cgroup.subtree_control`, '');
     fixture.write(`${scope}/cgroup.controllers`, 'cpu pids\n');
-    fixture.write(`${scope}/cgroup.procs`, '');
+    fixture.write(`${scope}/cgroup.procs`, `${FIXTURE_PID}\n`);
     const undelegated = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
     expect(undelegated.available).toBe(false);
+  });
+
+  it("in a private cgroup namespace that keeps the host's v2 cgroupfs (mount root /../..), the namespace root's limit", async () => {
+    fixture = v2Tree(
+      {
+        '/system.slice/docker-abc.scope': {
+          'memory.max': String(300 * MiB),
+          'memory.current': String(40 * MiB),
+        },
+        '/system.slice/docker-def.scope': { 'memory.max': String(100 * MiB), 'cgroup.procs': '812\n' },
+      },
+      { self: '/', namespaceRoot: '/system.slice/docker-abc.scope' },
+    );
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^memory limit 300 MiB\n/);
+    expect(text.stdout).toMatch(
+      /from\s+memory\.max of \/system\.slice\/docker-abc\.scope \(this cgroup, cgroup v2\)/,
+    );
+    expect(text.stdout).toMatch(/usage\s+40\.0 MiB/);
+    expect(text.stdout).not.toMatch(/ancestors above/);
+  });
+
+  it("at the v2 root (no memory.current, memory.max or memory.events): the machine's figures, no limit", async () => {
+    fixture = v2Tree({}, { self: '/' });
+    fixture.write('/proc/meminfo', meminfo({ MemTotal: 16_777_216, MemFree: 4_194_304 }));
+    fixture.write('/proc/vmstat', vmstat({ oom_kill: 3 }));
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const json = await runCli(['limits', '--json'], { cwd: scratch.dir, env });
+    expect(json.stderr).toBe('');
+    expect(json.status).toBe(0);
+    const report = JSON.parse(json.stdout);
+    expect(report.cgroup).toMatchObject({ version: 2, path: '/', ancestorsHidden: false });
+    expect(report.limit.bytes).toBeNull();
+    expect(report.usage).toMatchObject({ usage: 12 * 1024 * MiB, limit: null, oomKills: 3, peak: null });
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(
+      /^memory limit none \(the root cgroup: the host's 16\.0 GiB of RAM is the ceiling\)\n/,
+    );
+    expect(text.stdout).toMatch(/usage\s+12\.0 GiB\n/);
+    expect(text.stdout).toMatch(/3 OOM kills, 0 limit hits/);
+  });
+
+  it('at the v1 root (memory.usage_in_bytes there, the unlimited limit_in_bytes): usage, no limit', async () => {
+    fixture = v1Tree({ '/': { 'memory.usage_in_bytes': String(5 * 1024 * MiB) } }, { self: '/' });
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const text = await runCli(['limits'], { cwd: scratch.dir, env });
+    expect(text.stderr).toBe('');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(
+      /^memory limit none \(the root cgroup: the host's .* of RAM is the ceiling\)\n/,
+    );
+    expect(text.stdout).toMatch(/usage\s+5\.00 GiB\n/);
+    expect(text.stdout).not.toMatch(/ancestors above/);
+  });
+
+  it('says so, with exit status 1, when no cgroup lists headroom', async () => {
+    fixture = v2Tree({ '/c1': { 'cgroup.procs': '' } }, { self: '/', namespaceRoot: '/c1' });
+    const result = await runCli(['limits'], { cwd: scratch.dir, env: { HEADROOM_SYSROOT: fixture.root } });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(
+      /^memory limit unknown: cannot find the memory cgroup of headroom \(pid \d+\): no cgroup 1 level below/,
+    );
   });
 
   it('says so, with exit status 1, when there is no memory controller', async () => {

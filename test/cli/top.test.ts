@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CgroupRow } from '../../src/serve/cgroup-table.js';
-import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
+import { type FixtureHost, MiB, meminfo, v2Tree, vmstat } from '../fixtures/cgroup-tree.js';
 import {
   cliPath,
+  expectOneLineError,
   finish,
   jobsDir,
   leftoverCgroups,
@@ -106,6 +107,35 @@ describe('headroom top', () => {
     expect(text.stdout).not.toContain('\x1b');
     expect(text.stdout.split('\n').some((line) => line.startsWith('/new'))).toBe(true);
     expect(text.stdout.split('\n').some((line) => line.startsWith('line'))).toBe(false);
+  });
+
+  it("shows the v2 root as a row of its own, with the machine's figures from /proc", async () => {
+    fixture = v2Tree({ '/app': { 'memory.current': 3 * MiB } }, { self: '/' });
+    fixture.write('/proc/meminfo', meminfo({ MemTotal: 8_388_608, MemFree: 2_097_152 }));
+    fixture.write('/proc/vmstat', vmstat({ oom_kill: 4 }));
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const json = await runCli(['top', '--once', '--json', '--flat'], { cwd: scratch.dir, env });
+    expect(json.status).toBe(0);
+    const rows = JSON.parse(json.stdout) as CgroupRow[];
+    expect(rows.find((row) => row.path === '/')).toMatchObject({
+      usage: 6 * 1024 * MiB,
+      limit: null,
+      oomKills: 4,
+    });
+    expect(rows.find((row) => row.path === '/app')).toMatchObject({ usage: 3 * MiB });
+  });
+
+  it('says in one line why there are no cgroups to show: the message, not a reason code', async () => {
+    fixture = v2Tree({ '/c1': { 'cgroup.procs': '1\n' } }, { self: '/c1' });
+    const result = await runCli(['top', '--once'], {
+      cwd: scratch.dir,
+      env: { HEADROOM_SYSROOT: fixture.root },
+    });
+    expect(result.status).toBe(1);
+    expectOneLineError(
+      result.stderr,
+      /^headroom: no memory cgroups to show: cannot find the memory cgroup of headroom \(pid \d+\): .*c1\/cgroup.procs .* does not list pid/,
+    );
   });
 
   it('refuses an unknown sort key with one line', async () => {

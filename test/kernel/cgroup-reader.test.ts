@@ -2,12 +2,23 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type CgroupReader,
+  effectiveLimit,
+  isRootCgroup,
   KernelFileError,
   locateMemoryCgroup,
   type MemoryCgroup,
   openCgroupReader,
 } from '../../src/kernel/index.js';
-import { type FixtureHost, GiB, MiB, V1_UNLIMITED, v1Tree, v2Tree } from '../fixtures/cgroup-tree.js';
+import {
+  type FixtureHost,
+  GiB,
+  MiB,
+  meminfo,
+  V1_UNLIMITED,
+  v1Tree,
+  v2Tree,
+  vmstat,
+} from '../fixtures/cgroup-tree.js';
 
 let fixture: FixtureHost | undefined;
 let reader: CgroupReader | undefined;
@@ -366,5 +377,177 @@ describe('v1 reader', () => {
     expect(() => r.read()).toThrow(
       `${f.cgroupDir('/job')}/memory.oom_control: expected "key value" lines, found "under_oom"`,
     );
+  });
+});
+
+/**
+ * The v2 root has none of memory.current, memory.max, memory.events, memory.peak, memory.swap.*
+ * (Documentation/admin-guide/cgroup-v2.rst: "exists on non-root cgroups"); its subtree is the machine, so
+ * its figures are the machine's, from /proc/meminfo and /proc/vmstat (proc(5)).
+ */
+describe('v2 root reader', () => {
+  const KiB = 1024;
+  const info = {
+    MemTotal: 16_000_000,
+    MemFree: 4_000_000,
+    Buffers: 100_000,
+    Cached: 5_000_000,
+    SReclaimable: 250_000,
+    Shmem: 400_000,
+    AnonPages: 3_000_000,
+    'Active(file)': 2_500_000,
+    'Inactive(file)': 2_000_000,
+    Dirty: 3_000,
+    Writeback: 1_000,
+    Slab: 350_000,
+    KernelStack: 20_000,
+    PageTables: 40_000,
+    SecPageTables: 2_000,
+    Percpu: 8_000,
+    SwapTotal: 1_000_000,
+    SwapFree: 750_000,
+  };
+
+  function rootFixture(rootFiles: Record<string, null | Record<string, number> | string>): MemoryCgroup {
+    const f = v2Tree({ '/': rootFiles }, { self: '/' });
+    f.write('/proc/meminfo', meminfo(info));
+    f.write('/proc/vmstat', vmstat({ oom_kill: 7 }));
+    return located(f);
+  }
+
+  function openRoot(cgroup: MemoryCgroup): CgroupReader {
+    reader = openCgroupReader(cgroup, (fixture as FixtureHost).host);
+    return reader;
+  }
+
+  it('at the root: usage MemTotal - MemFree, no limit, swap and OOM kills from /proc; breakdown from the root memory.stat', () => {
+    const cgroup = rootFixture({
+      'memory.stat': {
+        anon: 3 * GiB,
+        file: 5 * GiB,
+        shmem: GiB,
+        kernel: 512 * MiB,
+        sock: 8 * MiB,
+        active_file: 2 * GiB,
+        inactive_file: 2 * GiB,
+        file_dirty: 3 * MiB,
+        file_writeback: MiB,
+      },
+      'memory.pressure': PSI,
+    });
+    expect(cgroup.dir).toBe(cgroup.mountDir);
+    expect(cgroup.ancestorsHidden).toBe(false);
+    const sample = openRoot(cgroup).read();
+    const usage = (16_000_000 - 4_000_000) * KiB;
+    expect(sample).toEqual({
+      usage,
+      limit: null,
+      high: null,
+      swapLimit: null,
+      anon: 3 * GiB,
+      file: 4 * GiB,
+      activeFile: 2 * GiB,
+      inactiveFile: 2 * GiB,
+      fileDirty: 3 * MiB,
+      fileWriteback: MiB,
+      shmem: GiB,
+      kernel: 520 * MiB,
+      swap: 250_000 * KiB,
+      workingSet: usage - 2 * GiB,
+      oomKills: 7,
+      limitHits: 0,
+      highHits: 0,
+      peak: null,
+      underOom: false,
+      pressure: {
+        some: { avg10: 2.5, avg60: 1.25, avg300: 0.4, total: 81_234_567 },
+        full: { avg10: 1, avg60: 0.5, avg300: 0.1, total: 40_000_000 },
+      },
+    });
+    // free(1): used = total - free - buffers - cache (cache = Cached + SReclaimable), buff/cache the rest:
+    // usage is their sum.
+    const buffCache = info.Buffers + info.Cached + info.SReclaimable;
+    const used = info.MemTotal - info.MemFree - buffCache;
+    expect(sample.usage).toBe((used + buffCache) * KiB);
+    expect(effectiveLimit(cgroup)).toMatchObject({
+      bytes: null,
+      source: null,
+      swapBytes: null,
+      ancestorsHidden: false,
+      levels: [{ path: '/', depth: 0, limit: null, high: null, swapFileLimit: null }],
+    });
+  });
+
+  it('without a root memory.stat (before 5.15), the breakdown comes from /proc/meminfo', () => {
+    const sample = openRoot(rootFixture({ 'memory.stat': null })).read();
+    expect(sample).toMatchObject({
+      usage: 12_000_000 * KiB,
+      anon: 3_000_000 * KiB,
+      // Cached + Buffers - Shmem: page cache without tmpfs and shared memory, as for any cgroup.
+      file: 4_700_000 * KiB,
+      activeFile: 2_500_000 * KiB,
+      inactiveFile: 2_000_000 * KiB,
+      fileDirty: 3_000 * KiB,
+      fileWriteback: 1_000 * KiB,
+      shmem: 400_000 * KiB,
+      // Slab + KernelStack + PageTables + SecPageTables + Percpu: what v2's "kernel" adds up.
+      kernel: 420_000 * KiB,
+      workingSet: 10_000_000 * KiB,
+      oomKills: 7,
+    });
+  });
+
+  it('a quick read re-reads /proc/meminfo alone; a full one also the OOM kill counter', () => {
+    const r = openRoot(rootFixture({}));
+    expect(r.read().oomKills).toBe(7);
+    const f = fixture as FixtureHost;
+    f.write('/proc/meminfo', meminfo({ ...info, MemFree: 3_000_000 }));
+    f.write('/proc/vmstat', vmstat({ oom_kill: 8 }));
+    expect(r.readUsage()).toBe(13_000_000 * KiB);
+    const quick = r.read(false);
+    expect(quick.usage).toBe(13_000_000 * KiB);
+    expect(quick.oomKills).toBe(7);
+    expect(r.read(true).oomKills).toBe(8);
+  });
+
+  it('a missing /proc/vmstat is a KernelFileError naming it, and leaks no descriptors', () => {
+    const cgroup = rootFixture({});
+    const f = fixture as FixtureHost;
+    f.remove('/proc/vmstat');
+    const before = openFds();
+    expect(() => openCgroupReader(cgroup, f.host)).toThrow(`${f.root}/proc/vmstat: does not exist`);
+    expect(openFds()).toBe(before);
+  });
+
+  it('a namespace root, which has memory.current, is read as a cgroup, not as the machine', () => {
+    const cgroup = located(
+      v2Tree(
+        { '/': { 'memory.current': 64 * MiB, 'memory.max': 128 * MiB } },
+        { self: '/', namespaced: true },
+      ),
+    );
+    const sample = open(cgroup).read();
+    expect(sample.usage).toBe(64 * MiB);
+    expect(sample.limit).toBe(128 * MiB);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('the real v1 root cgroup', () => {
+  it('reads: usage_in_bytes is there, the unlimited limit is none, and nothing is hidden above it', () => {
+    const self = locateMemoryCgroup('self');
+    if (!self.ok || self.cgroup.version !== 1) return;
+    const root: MemoryCgroup = {
+      ...self.cgroup,
+      path: '/',
+      dir: self.cgroup.mountDir,
+      ancestorsHidden: false,
+    };
+    expect(isRootCgroup(1, root.dir)).toBe(true);
+    expect(isRootCgroup(1, self.cgroup.dir)).toBe(self.cgroup.dir === self.cgroup.mountDir);
+    const sample = open(root).read();
+    expect(sample.usage).toBeGreaterThan(0);
+    expect(sample.limit).toBeNull();
+    expect(sample.anon).toBeGreaterThan(0);
+    expect(effectiveLimit(root)).toMatchObject({ bytes: null, source: null, levels: [{ path: '/' }] });
   });
 });

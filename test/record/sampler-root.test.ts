@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { locateMemoryCgroup } from '../../src/kernel/index.js';
+import { CAPTURE_FORMAT, CAPTURE_VERSION, type CaptureHeader } from '../../src/record/capture-format.js';
+import { readCapture } from '../../src/record/capture-reader.js';
+import { CaptureWriter } from '../../src/record/capture-writer.js';
+import { Sampler } from '../../src/record/sampler.js';
+import { FIXTURE_PID, type FixtureHost, v2Tree } from '../fixtures/cgroup-tree.js';
+import { useScratchDir } from '../helpers/run-cli.js';
+
+const scratch = useScratchDir();
+let fixture: FixtureHost | undefined;
+afterEach(() => {
+  fixture?.cleanup();
+  fixture = undefined;
+});
+
+function header(): CaptureHeader {
+  return {
+    format: CAPTURE_FORMAT,
+    version: CAPTURE_VERSION,
+    tool: 'test',
+    hostname: 'h',
+    kernel: 'k',
+    startMs: 0,
+    intervalMs: 100,
+    command: ['job'],
+    component: null,
+    cgroup: { version: 2, path: '/', mode: 'observe', ancestorsHidden: false },
+    limit: { bytes: null, source: 'none', high: null, swapBytes: null },
+    requested: { memory: null, memorySwap: undefined },
+    hostMemory: { total: 1, swapTotal: 0 },
+    fields: [],
+  };
+}
+
+describe.runIf(process.platform === 'linux')('the sampler at the v2 root (run --observe there)', () => {
+  it("samples the machine's memory instead of stopping at the missing memory.current", () => {
+    fixture = v2Tree({}, { self: '/' });
+    const located = locateMemoryCgroup('self', fixture.host);
+    if (!located.ok) throw new Error(located.message);
+    const file = path.join(scratch.dir, 'capture.jsonl');
+    const writer = new CaptureWriter(file, header());
+    // The root reader takes this machine's /proc: the sampler reads the host it runs on.
+    const sampler = new Sampler({
+      cgroup: located.cgroup,
+      writer,
+      startMs: Date.now(),
+      excludePids: new Set([FIXTURE_PID]),
+      recordSelf: false,
+    });
+    const first = sampler.tick(true);
+    expect(first.sample.usage).toBeGreaterThan(0);
+    expect(first.sample.limit).toBeNull();
+    expect(first.sample.peak).toBeNull();
+    sampler.stop();
+    writer.close();
+    const capture = readCapture(file);
+    expect(capture.series.values.usage?.length).toBeGreaterThanOrEqual(2);
+  });
+});
