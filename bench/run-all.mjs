@@ -14,6 +14,7 @@ const BENCHMARKS = [
   'capture-size',
   'report-scale',
   'watchdog',
+  'watchdog-v2',
   'fleet',
   'node-profile',
   'python-profile',
