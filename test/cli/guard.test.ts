@@ -191,7 +191,7 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     expect(stdout).toBe('--max-old-space-size=256\n');
     expect(summary.guard.order?.first).toBe('knob');
     expect(stderr).toMatch(
-      /^headroom: guard: the watchdog's SIGTERM at 95% \(486 MiB\) acts first for Python: .*; but your own Node --max-old-space-size=256 \(headroom leaves a setting of yours alone: raise it to 519 MiB or lower the threshold\) and JVM heap 448 MiB \(a heap needs room beside it below the limit\) can act before it$/m,
+      /^headroom: guard: the watchdog's SIGTERM at 95% \(486 MiB\) acts first for Python: .*; but your own Node --max-old-space-size=256 \(headroom leaves a setting of yours alone: raise it to 519 MiB or lower the threshold\), JVM heap 448 MiB \(a heap needs room beside it below the limit\) can act before it$/m,
     );
   });
 
