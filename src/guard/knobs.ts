@@ -72,9 +72,9 @@ const BESIDE = {
  * watchdog, a restart threshold), a knob that acts below its threshold (Python's RLIMIT_DATA at 90 % under
  * a 95 % watchdog) takes the graceful stop away from the job, so each knob is raised to at least
  * `gapAboveGraceful` above the threshold, as long as that still leaves its room below the limit. Where it
- * does not, Python's rlimit still goes that far above the threshold, past the limit (the kernel's limit,
- * or the watchdog holding the job there, comes first), and a heap knob stays as high as it is still a
- * backstop, below the threshold. The order says which acts first, and why.
+ * does not, Python's rlimit goes the same gap above the limit (the kernel's limit, where the watchdog
+ * holds the job on v1, comes first), and a heap knob stays as high as it is still a backstop, below the
+ * threshold. The order says which acts first, and why.
  */
 export function runtimeKnobs(request: KnobRequest): Knobs {
   const { limit, command } = request;
@@ -156,10 +156,11 @@ export function runtimeKnobs(request: KnobRequest): Knobs {
   }
   const preferred = limit - Math.max(32 * MiB, Math.floor(0.1 * limit));
   const placed = place(preferred, BESIDE.python(limit));
-  // No room below the limit: the gap above the threshold matters more than the limit. RLIMIT_DATA is
-  // checked when memory is mapped, before a page of it is charged to the cgroup, so an rlimit at the
-  // limit refuses the job's next chunk while the cgroup still has room, ahead of the watchdog.
-  const raised = placed ?? floor ?? limit;
+  // No room below the limit: the same gap above the limit itself. RLIMIT_DATA is checked when memory is
+  // mapped, before a page of it is charged to the cgroup, so an rlimit at the limit (or just above the
+  // threshold) refused the job's next chunk while the cgroup still had room, ahead of the watchdog; a
+  // gap above the limit lets the limit come first for any allocation smaller than the gap.
+  const raised = placed ?? (floor === null ? limit : limit + gapAboveGraceful(limit));
   const dataBytes = Math.max(16 * MiB, raised > preferred ? Math.ceil(raised / MiB) * MiB : raised);
   if (placed === null && floor !== null) {
     order.pythonOverLimit(dataBytes, BESIDE.python(limit), gapAboveGraceful(limit));
@@ -240,7 +241,7 @@ class Order {
 
   pythonOverLimit(bytes: number, beside: number, gap: number): void {
     this.gracefulFor.push(RUNTIME.python);
-    this.overLimit = `Python RLIMIT_DATA ${mib(bytes)} sits ${mib(gap)} above it, over the limit, as there is no room for that and ${mib(beside)} below the limit (it still stops an allocation the limit could never hold)`;
+    this.overLimit = `Python RLIMIT_DATA ${mib(bytes)} sits ${mib(gap)} above the limit, as there is no room for it ${mib(gap)} above the threshold and ${mib(beside)} below the limit (the limit comes first; the rlimit still stops an allocation the limit could never hold)`;
   }
 
   result(graceful: GracefulPath | null, limit: number): { order?: GuardOrder } {

@@ -137,8 +137,9 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
   });
 
   it('knobs,watch: the Python rlimit sits above the watchdog, so a job allocating 16 MiB chunks stops on SIGTERM, not on MemoryError', async () => {
-    // The default threshold (95 %), 95 % given, and 90 %, where the rlimit fits between threshold and limit.
-    for (const threshold of [undefined, '95', '95', '90']) {
+    // The default threshold (95 %), 95 % given, 99 %, and 90 %, where the rlimit fits between threshold
+    // and limit.
+    for (const threshold of [undefined, '95', '95', '99', '90']) {
       const flags = ['--memory', '512m', '--guard', 'knobs,watch', '--grace', '5'];
       if (threshold) flags.push('--watch-threshold', threshold);
       const { status, stdout, stderr, summary } = await guarded(flags, [
@@ -155,7 +156,7 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
       const python = summary.guard.knobs.find((k) => k.runtime === 'python');
       expect(python?.bytes).toBeGreaterThanOrEqual(share * 512 * MiB + 32 * MiB);
       expect(summary.guard.order).toMatchObject({
-        graceful: `the watchdog's SIGTERM at ${share * 100}% (${share === 0.95 ? 486 : 461} MiB)`,
+        graceful: `the watchdog's SIGTERM at ${share * 100}% (${Math.round(share * 512)} MiB)`,
         thresholdBytes: Math.floor(share * 512 * MiB),
       });
       // The heaps cannot leave 32 MiB above either threshold and their room below the limit: said so.
@@ -167,7 +168,7 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     }
   });
 
-  it('knobs,watch: the rlimit above the limit still turns one allocation larger than the limit into a MemoryError', async () => {
+  it('knobs,watch: the rlimit past the limit still turns one allocation larger than the limit into a MemoryError', async () => {
     const { status, stderr, summary } = await guarded(
       ['--memory', '512m', '--guard', 'knobs,watch'],
       ['python3', '-c', 'x = bytearray(4000 * 2**20)'],
@@ -177,7 +178,7 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     expect(summary.oomKilled).toBe(false);
     expect(summary.guard.actions.map((a) => a.message)).toEqual([
       expect.stringMatching(
-        /MemoryError in python \(\d+\) at <string>:1 under the guard's RLIMIT_DATA of 519 MiB/,
+        /MemoryError in python \(\d+\) at <string>:1 under the guard's RLIMIT_DATA of 544 MiB/,
       ),
     ]);
   });

@@ -90,7 +90,10 @@ describe('headroom supervise (real cgroup v1)', () => {
         '--',
         'python3',
         path.join(jobsDir, 'alloc-rate.py'),
-        '100',
+        // 40 MiB/s in 4 MiB chunks: the sampler has about half a second between 80 % and the limit, which
+        // supervise (no paused OOM killer) needs on a busy machine.
+        '40',
+        '4',
       ],
       { cwd: scratch.dir, env: { PYTHONPATH: '' } },
     );
@@ -98,9 +101,10 @@ describe('headroom supervise (real cgroup v1)', () => {
     // Each generation's SIGTERM handler ran.
     expect(result.stdout).toBe('stopped cleanly\n'.repeat(3));
     const lines = result.stderr.trim().split('\n');
-    // 80 % of 128 MiB is 102.4 MiB: RLIMIT_DATA 32 MiB above it, past the limit, where it was 96 MiB.
+    // 80 % of 128 MiB is 102.4 MiB: no room for RLIMIT_DATA 32 MiB above it and below the limit, so it is
+    // 32 MiB above the limit, where it was 96 MiB.
     expect(lines[0]).toMatch(
-      /^headroom supervise: guard: --restart-above 80% \(102 MiB\) acts first for Python: Python RLIMIT_DATA 135 MiB sits 32 MiB above it, over the limit/,
+      /^headroom supervise: guard: --restart-above 80% \(102 MiB\) acts first for Python: Python RLIMIT_DATA 160 MiB sits 32 MiB above the limit/,
     );
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(

@@ -123,12 +123,12 @@ describe('runtimeKnobs with a graceful path', () => {
     );
   });
 
-  it('at 95 % and 99 %: no room below the limit, so Python goes 32 MiB above the threshold, past the limit', () => {
+  it('at 95 % and 99 %: no room below the limit, so Python goes 32 MiB above the limit', () => {
     // At the limit it would refuse the next chunk's mapping before the cgroup had charged a page of it.
-    expect(granted(knobs(watch(95))).python).toBe(519 * MiB);
-    expect(granted(knobs(watch(99))).python).toBe(539 * MiB);
+    expect(granted(knobs(watch(95))).python).toBe(544 * MiB);
+    expect(granted(knobs(watch(99))).python).toBe(544 * MiB);
     expect(knobs(watch(95)).order?.message).toMatch(
-      /acts first for Python: Python RLIMIT_DATA 519 MiB sits 32 MiB above it, over the limit, as there is no room for that and 16 MiB below the limit/,
+      /acts first for Python: Python RLIMIT_DATA 544 MiB sits 32 MiB above the limit, as there is no room for it 32 MiB above the threshold and 16 MiB below the limit \(the limit comes first;/,
     );
   });
 
@@ -143,7 +143,7 @@ describe('runtimeKnobs with a graceful path', () => {
       limit: 128 * MiB,
       graceful: { label: '--restart-above 80%', bytes: Math.floor(0.8 * 128 * MiB) },
     });
-    expect(granted(small).python).toBe(135 * MiB);
+    expect(granted(small).python).toBe(160 * MiB);
   });
 
   it("says when the user's own knob sits below the threshold, and leaves it alone", () => {
