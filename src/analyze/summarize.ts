@@ -1,5 +1,5 @@
 import { type SummaryProfile, summarizeProfile } from '../profile/profile-summary.js';
-import type { CgroupMode, GuardAction, GuardKnob } from '../record/capture-format.js';
+import type { CgroupMode, GuardAction, GuardKnob, GuardOrder } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
 import { findFindings } from './findings/index.js';
@@ -71,6 +71,8 @@ export interface Summary {
   /** What the guard set before the job started, and what it did or saw (MemoryError instead of SIGKILL). */
   guard: {
     knobs: GuardKnob[];
+    /** With a graceful path asked for: whether it or a knob acts first, and why. */
+    order?: GuardOrder;
     actions: Array<{ timeMs: number; action: GuardAction; pid: number | null; message: string }>;
   };
   /** What filled memory and what to do, most severe first. */
@@ -132,7 +134,10 @@ export function summarize(capture: Capture): Summary {
 function guardOf(capture: Capture): Summary['guard'] {
   const guard: Summary['guard'] = { knobs: [], actions: [] };
   for (const event of capture.events) {
-    if (event.kind === 'guard-knobs') guard.knobs.push(...event.knobs);
+    if (event.kind === 'guard-knobs') {
+      guard.knobs.push(...event.knobs);
+      if (event.order) guard.order = event.order;
+    }
     if (event.kind === 'guard-action') {
       const { timeMs, action, pid, message } = event;
       guard.actions.push({ timeMs, action, pid, message });

@@ -106,7 +106,7 @@ export type CaptureEvent =
   | { kind: 'limit-change'; timeMs: number; limit: number | null; high: number | null }
   | { kind: 'note'; timeMs: number; message: string }
   | { kind: 'files'; timeMs: number; files: FileRecord[]; tmpfs: TmpfsRecord[] }
-  | { kind: 'guard-knobs'; timeMs: number; knobs: GuardKnob[] }
+  | { kind: 'guard-knobs'; timeMs: number; knobs: GuardKnob[]; order?: GuardOrder }
   | {
       kind: 'guard-action';
       timeMs: number;
@@ -123,6 +123,21 @@ export interface GuardKnob {
   setting: string;
   /** The memory it grants, bytes. */
   bytes: number;
+}
+
+/**
+ * With a graceful path asked for (the watchdog, a restart threshold): whether it or a knob acts first as
+ * memory grows, and why, so the summary can say what the user should expect.
+ */
+export interface GuardOrder {
+  /** The graceful path in words: "the watchdog's SIGTERM at 95% (486 MiB)", "--restart-above 80% (102 MiB)". */
+  graceful: string;
+  /** Where it acts, bytes of the cgroup's memory. */
+  thresholdBytes: number;
+  /** graceful: no knob sits below it; knob: a knob (headroom's or the user's own) can act before it. */
+  first: 'graceful' | 'knob';
+  /** Which mechanism acts first and why, one line. */
+  message: string;
 }
 
 /** memory-error: a runtime failed an allocation because of a guard knob, instead of being OOM-killed. */

@@ -8,6 +8,7 @@ import {
   type FileRecord,
   type GuardAction,
   type GuardKnob,
+  type GuardOrder,
   SAMPLE_FIELDS,
   type TmpfsRecord,
 } from './capture-format.js';
@@ -112,7 +113,11 @@ export function decodeEvent(kind: unknown, data: unknown, timeMs: number): Captu
       return typeof data.message === 'string' ? { kind, timeMs, message: data.message } : undefined;
     case 'guard-knobs': {
       const knobs = decodeList(data.knobs, decodeKnob);
-      return knobs ? { kind, timeMs, knobs } : undefined;
+      if (!knobs) return undefined;
+      // Captures written before the order was recorded have none.
+      if (data.order === undefined) return { kind, timeMs, knobs };
+      const order = decodeOrder(data.order);
+      return order ? { kind, timeMs, knobs, order } : undefined;
     }
     case 'guard-action': {
       const { action, pid, message } = data;
@@ -152,6 +157,20 @@ function decodeKnob(value: unknown): GuardKnob | undefined {
   const { runtime, setting, bytes } = value;
   if (!RUNTIMES.has(runtime) || typeof setting !== 'string' || !isNumber(bytes)) return undefined;
   return { runtime: runtime as GuardKnob['runtime'], setting, bytes };
+}
+
+function decodeOrder(value: unknown): GuardOrder | undefined {
+  if (!isObject(value)) return undefined;
+  const { graceful, thresholdBytes, first, message } = value;
+  if (
+    typeof graceful !== 'string' ||
+    !isNumber(thresholdBytes) ||
+    (first !== 'graceful' && first !== 'knob') ||
+    typeof message !== 'string'
+  ) {
+    return undefined;
+  }
+  return { graceful, thresholdBytes, first, message };
 }
 
 function decodeFileRecord(value: unknown): FileRecord | undefined {

@@ -51,6 +51,7 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   for (const [label, text] of profileRows(summary)) row(label, text);
   row('limit', limitText(summary));
   if (summary.guard.knobs.length > 0) row('guard set', describeKnobs(summary.guard.knobs, true));
+  if (summary.guard.order) row('guard order', summary.guard.order.message);
   if (options.capturePath) row('capture', sanitizeForTerminal(options.capturePath));
   // Truncation first: it qualifies every figure above.
   const warnings = [...summary.warnings].sort(

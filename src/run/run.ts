@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GuardOptions, type JobGuard, prepareGuard } from '../guard/job-guard.js';
-import { describeKnobs } from '../guard/knobs.js';
 import { Watchdog } from '../guard/watchdog.js';
 import {
   describeErrno,
@@ -150,10 +149,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
     guard = prepareGuard(options.guard, header.limit.bytes, env, header.command);
-    if (guard.knobs.length > 0) {
-      writer.event({ kind: 'guard-knobs', timeMs: 0, knobs: guard.knobs });
-      say(`guard: ${describeKnobs(guard.knobs)}`);
-    }
+    guard.announce(writer, say);
     jobEnv = guard.env;
     if (options.profile) {
       profiler = new SpoolCollector(writer, path.dirname(capture));

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { formatBytes, formatDuration } from '../format.js';
+import type { GuardOptions } from '../guard/job-guard.js';
 import { linearFit } from '../linear-fit.js';
 import type { SamplerState } from '../record/sampler.js';
 import { type RunOptions, type RunResult, run } from './run.js';
@@ -52,6 +53,16 @@ export async function supervise(
   const stop = (signal: NodeJS.Signals) => {
     stopping = signal;
   };
+  // Each generation runs quiet: where the knobs sit against --restart-above is said here, once.
+  let orderSaid = false;
+  const guard: GuardOptions = {
+    ...options.guard,
+    ...(options.restartAbove ? { restartAbove: options.restartAbove } : {}),
+    onOrder: (order) => {
+      if (!orderSaid) options.log(`guard: ${order.message}`);
+      orderSaid = true;
+    },
+  };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
   for (const signal of signals) process.on(signal, stop);
   try {
@@ -63,7 +74,7 @@ export async function supervise(
   async function generationsUntilDone(): Promise<{ status: number; generations: Generation[] }> {
     for (let restarts = 0; ; restarts++) {
       const started = Date.now();
-      const result: RunResult = await run({ ...options, stopWhen: restartPolicy(options) });
+      const result: RunResult = await run({ ...options, guard, stopWhen: restartPolicy(options) });
       const durationMs = Date.now() - started;
       const reason = result.stoppedBecause ?? exitReason(result);
       generations.push({ capture: result.capture, status: result.status, reason, durationMs });

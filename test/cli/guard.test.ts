@@ -136,6 +136,66 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     }
   });
 
+  it('knobs,watch: the Python rlimit sits above the watchdog, so a job allocating 16 MiB chunks stops on SIGTERM, not on MemoryError', async () => {
+    // The default threshold (95 %), 95 % given, 99 %, and 90 %, where the rlimit fits between threshold
+    // and limit.
+    for (const threshold of [undefined, '95', '95', '99', '90']) {
+      const flags = ['--memory', '512m', '--guard', 'knobs,watch', '--grace', '5'];
+      if (threshold) flags.push('--watch-threshold', threshold);
+      const { status, stdout, stderr, summary } = await guarded(flags, [
+        'python3',
+        path.join(jobsDir, 'alloc-rate.py'),
+        '0',
+      ]);
+      expect(stderr).not.toMatch(/Traceback|MemoryError in python/);
+      expect(stdout).toBe('stopped cleanly\n');
+      expect(status).toBe(0);
+      expect(summary.oomKilled).toBe(false);
+      expect(summary.guard.actions.map((a) => a.action)).toEqual(['term']);
+      const share = Number(threshold ?? '95') / 100;
+      const python = summary.guard.knobs.find((k) => k.runtime === 'python');
+      expect(python?.bytes).toBeGreaterThanOrEqual(share * 512 * MiB + 32 * MiB);
+      expect(summary.guard.order).toMatchObject({
+        graceful: `the watchdog's SIGTERM at ${share * 100}% (${Math.round(share * 512)} MiB)`,
+        thresholdBytes: Math.floor(share * 512 * MiB),
+      });
+      // The heaps cannot leave 32 MiB above either threshold and their room below the limit: said so.
+      expect(summary.guard.order?.message).toMatch(
+        /acts first for Python: .*; but Node heap 448 MiB and JVM heap 448 MiB \(a heap needs room beside it below the limit\) can act before it$/,
+      );
+      expect(stderr).toContain(`headroom: guard: ${summary.guard.order?.message}\n`);
+      expect(stderr).toContain(`  guard order  ${summary.guard.order?.message}\n`);
+    }
+  });
+
+  it('knobs,watch: the rlimit past the limit still turns one allocation larger than the limit into a MemoryError', async () => {
+    const { status, stderr, summary } = await guarded(
+      ['--memory', '512m', '--guard', 'knobs,watch'],
+      ['python3', '-c', 'x = bytearray(4000 * 2**20)'],
+    );
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/Traceback[\s\S]*MemoryError/);
+    expect(summary.oomKilled).toBe(false);
+    expect(summary.guard.actions.map((a) => a.message)).toEqual([
+      expect.stringMatching(
+        /MemoryError in python \(\d+\) at <string>:1 under the guard's RLIMIT_DATA of 544 MiB/,
+      ),
+    ]);
+  });
+
+  it("says when the user's own knob sits below the watchdog, and leaves it", async () => {
+    const { stdout, stderr, summary } = await guarded(
+      ['--memory', '512m', '--guard', 'knobs,watch'],
+      ['sh', '-c', 'echo "$NODE_OPTIONS"'],
+      { NODE_OPTIONS: '--max-old-space-size=256' },
+    );
+    expect(stdout).toBe('--max-old-space-size=256\n');
+    expect(summary.guard.order?.first).toBe('knob');
+    expect(stderr).toMatch(
+      /^headroom: guard: the watchdog's SIGTERM at 95% \(486 MiB\) acts first for Python: .*; but your own Node --max-old-space-size=256 \(headroom leaves a setting of yours alone: raise it to 519 MiB or lower the threshold\), JVM heap 448 MiB \(a heap needs room beside it below the limit\) can act before it$/m,
+    );
+  });
+
   it('refuses a bad --on-limit or --watch-threshold with one line and exit 125', async () => {
     const action = await runCli(['run', '--guard', 'watch', '--on-limit', 'pray', '--', 'true'], {
       cwd: scratch.dir,
