@@ -17,7 +17,17 @@ packages=linux-image-amd64,systemd,systemd-sysv,udev,dbus,kmod,python3,tmux,proc
 
 mkdir "$out"
 root="$out/root"
-debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror"
+# Two stages, so that dpkg and initramfs-tools can be told, before anything is configured, not to fsync
+# every file and to put only the modules this VM boots with in the initrd: together that halves the
+# build, which CI pays on every fresh machine.
+debootstrap --foreign --variant=minbase --include="$packages" bookworm "$root" "$mirror"
+mkdir -p "$root/etc/dpkg/dpkg.cfg.d" "$root/etc/initramfs-tools/conf.d"
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/hrvm-unsafe-io"
+mkdir -p "$root/usr/share/initramfs-tools/modules.d"
+echo MODULES=list >"$root/etc/initramfs-tools/conf.d/hrvm"
+# Not /etc/initramfs-tools/modules: that is a conffile, and dpkg would stop to ask about it.
+printf '%s\n' virtio_pci virtio_blk ext4 >"$root/usr/share/initramfs-tools/modules.d/hrvm"
+chroot "$root" /debootstrap/debootstrap --second-stage
 
 echo hrvm >"$root/etc/hostname"
 printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' >"$root/etc/fstab"

@@ -132,6 +132,13 @@ export async function ensureRootfs({ log = () => {} } = {}) {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  // Older builds are never used again (their key is a script that no longer is); each is most of a GiB.
+  for (const entry of fs.readdirSync(cache)) {
+    if (/^rootfs-[0-9a-f]+$/.test(entry) && entry !== `rootfs-${key}`) {
+      fs.rmSync(path.join(cache, entry), { recursive: true, force: true });
+      fs.rmSync(path.join(cache, `build-${entry.slice(7)}.log`), { force: true });
+    }
+  }
   const ms = Date.now() - start;
   log(`rootfs built in ${(ms / 1000).toFixed(0)} s`);
   return { dir, key, built: true, ms };
@@ -403,7 +410,8 @@ export async function runInVm({
         (command !== undefined ? (caseTimeoutS ?? DEFAULT_CASE_TIMEOUT_S) : caseTimeout(name, caseTimeoutS)),
       0,
     );
-  const limitMs = timeoutMs ?? Number(process.env.HRVM_TIMEOUT_S || budgetS) * 1000;
+  // Capped, so that a run of hung cases cannot take CI's whole time: the suite is meant to take minutes.
+  const limitMs = timeoutMs ?? Number(process.env.HRVM_TIMEOUT_S || Math.min(budgetS, 20 * 60)) * 1000;
   log(
     `booting the VM (run ${runId}, ${selected.length} case(s), hard limit ${(limitMs / 1000).toFixed(0)} s)`,
   );

@@ -1,0 +1,27 @@
+#!/bin/bash
+# headroom as a systemd service with Delegate=yes (a transient one, waited for, its stdio piped): the job
+# gets a cgroup of its own under the service with the --memory limit, and an OOM kill is named.
+# timeout: 150
+set -euo pipefail
+source "$HEADROOM_SRC/test/vm/guest/lib.sh"
+
+service() {
+  systemd-run -p Delegate=yes --wait --pipe --quiet --collect -p WorkingDirectory="$PWD" "$@"
+}
+rc=0
+service headroom run -o "$PWD/fits.hrc" --memory 256m -- node "$jobs/allocate.mjs" 64 16 2>fits.err || rc=$?
+show 'fits: headroom stderr' fits.err
+[ "$rc" -eq 0 ] || fail "headroom in a service exited $rc"
+summary_json fits.hrc fits.json
+check_json fits.json \
+  'd["cgroup"]["mode"] == "own"' \
+  'd["cgroup"]["path"].startswith("/system.slice/run-")' \
+  'd["limit"]["bytes"] == 256 * MiB' \
+  'd["peak"]["breakdown"]["anon"] > 60 * MiB'
+
+rc=0
+service headroom run -o "$PWD/oom.hrc" --memory 256m -- node "$jobs/allocate.mjs" 1024 32 2>oom.err || rc=$?
+show 'oom: headroom stderr' oom.err
+[ "$rc" -eq 137 ] || fail "headroom in a service exited $rc, not 137"
+summary_json oom.hrc oom.json
+check_json oom.json 'd["oomKilled"] is True' 'd["oomKills"][0]["name"] == "node"'

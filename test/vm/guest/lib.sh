@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# Sourced by every case in test/vm/cases: the fixtures, headroom started as the README says on a v2 host,
+# JSON checks, and waits on deadlines.
+
+jobs=$HEADROOM_SRC/test/fixtures/jobs
+
+# The README's way to give headroom a cgroup it may split on v2: a transient scope with Delegate=yes.
+# As an array too, for a background job whose $! must be headroom itself (systemd-run execs it).
+delegated_scope=(systemd-run --scope -p Delegate=yes --quiet)
+delegated() { "${delegated_scope[@]}" "$@"; }
+
+# Files a case wants in its output when it fails (a background process's log, say): show_on_fail+=(F).
+show_on_fail=()
+
+fail() {
+  local file
+  for file in "${show_on_fail[@]}"; do show "$file" "$file"; done
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# check_json FILE EXPR...: every Python expression, with d the JSON in FILE and MiB defined, must be true.
+# Each is printed with ok/FAIL so that a failing case shows which fact did not hold, then the JSON.
+check_json() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = 0
+for expr in sys.argv[2:]:
+    try:
+        ok = bool(eval(expr, {"d": d, "MiB": 1 << 20}))
+    except Exception as e:
+        ok, expr = False, f"{expr}  ({type(e).__name__}: {e})"
+    print(("ok    " if ok else "FAIL  ") + expr)
+    bad += not ok
+if bad:
+    print(json.dumps(d, indent=1)[:6000])
+    sys.exit(1)
+PY
+}
+
+# summary_json CAPTURE OUT: headroom's JSON summary of a capture.
+summary_json() { headroom summary --json "$1" >"$2"; }
+
+# wait_for SECONDS WHAT CMD...: polls CMD until it succeeds; fails naming WHAT at the deadline.
+wait_for() {
+  local seconds=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "waited ${seconds}s for $what"
+    sleep 0.2
+  done
+}
+
+# show NAME FILE: a labelled copy of a file in the case's output, for the failure message.
+show() {
+  echo "--- $1"
+  cat "$2" || true
+  echo "---"
+}
+
+# headroom's job cgroups anywhere in the tree (headroom-<pid>-<id>[-component]).
+job_cgroups() { find /sys/fs/cgroup -mindepth 1 -type d -name 'headroom-*' 2>/dev/null || true; }
