@@ -15,6 +15,12 @@ beforeAll(async () => {
     run = await runInVm({
       cases: subset,
       log: (message) => process.stderr.write(`cgroup-v2 VM: ${message}\n`),
+      // Minutes pass in beforeAll: say each case's verdict as it comes, not only at the end.
+      onLine: (line) => {
+        const [, , verb, name, status, , ms] = line.split(' ');
+        if (verb === 'END')
+          process.stderr.write(`cgroup-v2 VM: ${name} ${status} in ${Number(ms) / 1000} s\n`);
+      },
     });
     const t = run.times;
     process.stderr.write(
