@@ -8,6 +8,7 @@ const subset = (process.env.HRVM_CASES ?? '').split(',').filter(Boolean);
 const cases = subset.length > 0 ? subset : all;
 
 let run: VmRun | undefined;
+const seconds = (ms: number | null) => (ms === null ? '?' : Math.round(ms / 1000));
 let failure: unknown;
 
 beforeAll(async () => {
@@ -25,7 +26,8 @@ beforeAll(async () => {
     const t = run.times;
     process.stderr.write(
       `cgroup-v2 VM: rootfs ${t.rootfsBuilt ? `built in ${Math.round(t.rootfsMs / 1000)} s` : 'cached'}, ` +
-        `payload ${(t.payloadMs / 1000).toFixed(1)} s, boot and suite ${Math.round(t.vmMs / 1000)} s\n`,
+        `payload ${(t.payloadMs / 1000).toFixed(1)} s, boot and suite ${Math.round(t.vmMs / 1000)} s ` +
+        `(suite started after ${seconds(run.vm.startedMs)} s, done after ${seconds(run.vm.doneMs)} s)\n`,
     );
   } catch (error) {
     // Kept for every test to report: a beforeAll that throws would only say so once.

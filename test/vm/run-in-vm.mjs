@@ -36,6 +36,8 @@ const decode = (line) => {
   return null;
 };
 
+const seconds = (ms) => (ms === null ? '?' : (ms / 1000).toFixed(0));
+
 const run = await runInVm({
   cases: values.cases ? values.cases.split(',').filter(Boolean) : [],
   command,
@@ -62,7 +64,8 @@ for (const entry of results.cases.values()) {
 const t = run.times;
 console.log(
   `===== ${results.done ? `completed: ${results.done.passed} passed, ${results.done.failed} failed` : 'DID NOT COMPLETE'}` +
-    ` | rootfs ${t.rootfsBuilt ? `built in ${(t.rootfsMs / 1000).toFixed(0)} s` : 'cached'}, payload ${(t.payloadMs / 1000).toFixed(1)} s, VM ${(t.vmMs / 1000).toFixed(0)} s`,
+    ` | rootfs ${t.rootfsBuilt ? `built in ${(t.rootfsMs / 1000).toFixed(0)} s` : 'cached'}, payload ${(t.payloadMs / 1000).toFixed(1)} s, VM ${(t.vmMs / 1000).toFixed(0)} s` +
+    ` (boot ${seconds(run.vm.startedMs)} s, suite ${seconds(run.vm.doneMs === null || run.vm.startedMs === null ? null : run.vm.doneMs - run.vm.startedMs)} s)`,
 );
 if (!results.done) {
   console.log(

@@ -26,6 +26,9 @@ export function buildPayload(options: {
 
 export interface BootResult {
   ms: number;
+  /** From qemu's start to the guest's START and DONE lines (null when never seen), within half a second. */
+  startedMs: number | null;
+  doneMs: number | null;
   timedOut: boolean;
   exitCode: number | null;
   signal: NodeJS.Signals | null;

@@ -300,14 +300,22 @@ export async function boot({
   }, timeoutMs);
   let seen = 0;
   let pending = '';
+  // When the guest said START and DONE, to within a poll: boot and power-off time apart from the suite.
+  let startedMs = null;
+  let doneMs = null;
   const poll = () => {
-    if (!onLine) return;
     const text = fs.readFileSync(resultsLog, 'utf8');
     pending += text.slice(seen);
     seen = text.length;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) onLine(line.replace(/\r$/, ''));
+    for (const raw of lines) {
+      const line = raw.replace(/\r$/, '');
+      const verb = line.split(' ')[2];
+      if (verb === 'START') startedMs ??= Date.now() - start;
+      if (verb === 'DONE') doneMs ??= Date.now() - start;
+      onLine?.(line);
+    }
   };
   const poller = setInterval(poll, 500);
   const exit = await new Promise((resolve) => {
@@ -320,6 +328,8 @@ export async function boot({
   if (exit.error) throw exit.error;
   return {
     ms: Date.now() - start,
+    startedMs,
+    doneMs,
     timedOut,
     exitCode: exit.code,
     signal: exit.signal,

@@ -36,8 +36,9 @@ show 'leaf memory.events.local' "$parent/leaf/memory.events.local"
 
 peak=$(cat "$parent/leaf/memory.peak")
 echo "leaf memory.peak $peak"
-# The kernel charges in per-CPU batches, so the mark may pass memory.max by a little (1.5 MiB seen).
-[ "$peak" -gt $((48 << 20)) ] && [ "$peak" -le $((68 << 20)) ] || fail "leaf memory.peak $peak is not near the 64 MiB limit"
+# Not exactly memory.max: charges come in per-CPU batches, and a dying OOM victim may charge past the
+# limit (up to 2 MiB over seen). Far below the 200 MiB asked for: the parent's limit held.
+[ "$peak" -gt $((48 << 20)) ] && [ "$peak" -le $((80 << 20)) ] || fail "leaf memory.peak $peak is not near the 64 MiB limit"
 show 'parent memory.pressure' "$parent/memory.pressure"
 grep -Eq '^some avg10=[0-9.]+ avg60=[0-9.]+ avg300=[0-9.]+ total=[0-9]+$' "$parent/memory.pressure" ||
   fail 'memory.pressure is not PSI'

@@ -2,7 +2,7 @@
 # The in-VM suite runner. It reports on the second serial port (ttyS1), which carries nothing else: the
 # kernel and systemd write to ttyS0. Every line is framed as "HRVM <run id> <VERB> ..." and case output is
 # base64, so nothing a case prints can forge or break a frame. Verbs, in order:
-#   START <count> <kernel release> <fs type of /sys/fs/cgroup>
+#   START <count> <kernel release> <fs type of /sys/fs/cgroup> <seconds since the kernel started>
 #   BEGIN <case> <timeout s>; OUT <case> <base64 chunk>...; FILE <case> <name> <base64 chunk>...;
 #   END <case> <pass|fail|timeout> <exit status> <ms>
 #   DONE <passed> <failed>        (absent when the run crashed or hung: the host treats that as failure)
@@ -30,7 +30,7 @@ for file in "${all[@]}"; do
   selected+=("$name")
 done
 
-emit START "${#selected[@]}" "$(uname -r)" "$(stat -fc %T /sys/fs/cgroup)"
+emit START "${#selected[@]}" "$(uname -r)" "$(stat -fc %T /sys/fs/cgroup)" "$(cut -d' ' -f1 /proc/uptime)"
 passed=0 failed=0
 for name in "${selected[@]}"; do
   script="$cases_dir/$name.sh"
