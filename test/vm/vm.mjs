@@ -171,7 +171,7 @@ function productionDependencies() {
 
 /**
  * The per-run disk: node, the built project with its production dependencies, the cases, the fixtures,
- * the guest runner, and run.env for this run. Without `command` it runs the cases named in `cases`
+ * bench/, the guest runner, and run.env for this run. Without `command` it runs the cases named in `cases`
  * (all when empty); with `command` (a shell command line) it runs that alone, as a case named `command`.
  */
 export async function buildPayload({ workDir, runId, cases = [], command, caseTimeoutS, log = () => {} }) {
@@ -192,8 +192,14 @@ export async function buildPayload({ workDir, runId, cases = [], command, caseTi
     'test/vm/cases',
     'test/vm/guest',
     'test/fixtures',
+    // For benchmarks that run in the VM (bench/watchdog-v2.mjs); not their results of earlier runs.
+    'bench',
   ]) {
-    fs.cpSync(path.join(REPO_ROOT, entry), path.join(project, entry), { recursive: true });
+    const results = path.join(REPO_ROOT, 'bench', 'results');
+    fs.cpSync(path.join(REPO_ROOT, entry), path.join(project, entry), {
+      recursive: true,
+      filter: (source) => source !== results,
+    });
   }
   for (const dependency of productionDependencies()) {
     fs.cpSync(dependency, path.join(project, path.relative(REPO_ROOT, dependency)), { recursive: true });
