@@ -5,9 +5,7 @@
 set -euo pipefail
 source "$HEADROOM_SRC/test/vm/guest/lib.sh"
 
-service() {
-  systemd-run -p Delegate=yes --wait --pipe --quiet --collect -p WorkingDirectory="$PWD" "$@"
-}
+service() { "${delegated_service[@]}" "$@"; }
 rc=0
 service headroom run -o "$PWD/fits.hrc" --memory 256m -- node "$jobs/allocate.mjs" 64 16 2>fits.err || rc=$?
 show 'fits: headroom stderr' fits.err

@@ -6,7 +6,10 @@ jobs=$HEADROOM_SRC/test/fixtures/jobs
 
 # The README's way to give headroom a cgroup it may split on v2: a transient scope with Delegate=yes.
 # As an array too, for a background job whose $! must be headroom itself (systemd-run execs it).
+# The README's other way: a transient service with Delegate=yes, waited for, its stdio piped. The README
+# shows both command lines; test/readme-v2.test.ts checks that they are these two.
 delegated_scope=(systemd-run --scope -p Delegate=yes --quiet)
+delegated_service=(systemd-run -p Delegate=yes --wait --pipe --quiet --collect -p WorkingDirectory="$PWD")
 delegated() { "${delegated_scope[@]}" "$@"; }
 
 # Files a case wants in its output when it fails (a background process's log, say): show_on_fail+=(F).
