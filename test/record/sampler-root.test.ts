@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { locateMemoryCgroup } from '../../src/kernel/index.js';
-import { CAPTURE_FORMAT, CAPTURE_VERSION, type CaptureHeader } from '../../src/record/capture-format.js';
 import { readCapture } from '../../src/record/capture-reader.js';
 import { CaptureWriter } from '../../src/record/capture-writer.js';
 import { Sampler } from '../../src/record/sampler.js';
+import { captureHeader } from '../fixtures/captures.js';
 import { FIXTURE_PID, type FixtureHost, v2Tree } from '../fixtures/cgroup-tree.js';
 import { useScratchDir } from '../helpers/run-cli.js';
 
@@ -15,32 +15,16 @@ afterEach(() => {
   fixture = undefined;
 });
 
-function header(): CaptureHeader {
-  return {
-    format: CAPTURE_FORMAT,
-    version: CAPTURE_VERSION,
-    tool: 'test',
-    hostname: 'h',
-    kernel: 'k',
-    startMs: 0,
-    intervalMs: 100,
-    command: ['job'],
-    component: null,
-    cgroup: { version: 2, path: '/', mode: 'observe', ancestorsHidden: false },
-    limit: { bytes: null, source: 'none', high: null, swapBytes: null },
-    requested: { memory: null, memorySwap: undefined },
-    hostMemory: { total: 1, swapTotal: 0 },
-    fields: [],
-  };
-}
-
 describe.runIf(process.platform === 'linux')('the sampler at the v2 root (run --observe there)', () => {
   it("samples the machine's memory instead of stopping at the missing memory.current", () => {
     fixture = v2Tree({}, { self: '/' });
     const located = locateMemoryCgroup('self', fixture.host);
     if (!located.ok) throw new Error(located.message);
     const file = path.join(scratch.dir, 'capture.jsonl');
-    const writer = new CaptureWriter(file, header());
+    const writer = new CaptureWriter(
+      file,
+      captureHeader({ cgroup: { version: 2, path: '/', mode: 'observe', ancestorsHidden: false } }),
+    );
     // The root reader takes this machine's /proc: the sampler reads the host it runs on.
     const sampler = new Sampler({
       cgroup: located.cgroup,

@@ -30,15 +30,15 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 bad = 0
 for expr in sys.argv[2:]:
-    try:
-        ok = bool(eval(expr, {"d": d, "MiB": 1 << 20}))
-    except Exception as e:
-        ok, expr = False, f"{expr}  ({type(e).__name__}: {e})"
-    print(("ok    " if ok else "FAIL  ") + expr)
-    bad += not ok
+  try:
+      ok = bool(eval(expr, {"d": d, "MiB": 1 << 20}))
+  except Exception as e:
+      ok, expr = False, f"{expr}  ({type(e).__name__}: {e})"
+  print(("ok    " if ok else "FAIL  ") + expr)
+  bad += not ok
 if bad:
-    print(json.dumps(d, indent=1)[:6000])
-    sys.exit(1)
+  print(json.dumps(d, indent=1)[:6000])
+  sys.exit(1)
 PY
 }
 
@@ -47,21 +47,51 @@ summary_json() { headroom summary --json "$1" >"$2"; }
 
 # wait_for SECONDS WHAT CMD...: polls CMD until it succeeds; fails naming WHAT at the deadline.
 wait_for() {
-  local seconds=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + seconds))
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "waited ${seconds}s for $what"
-    sleep 0.2
-  done
+local seconds=$1 what=$2
+shift 2
+local deadline=$((SECONDS + seconds))
+until "$@"; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "waited ${seconds}s for $what"
+  sleep 0.2
+done
 }
 
 # show NAME FILE: a labelled copy of a file in the case's output, for the failure message.
 show() {
-  echo "--- $1"
-  cat "$2" || true
-  echo "---"
+echo "--- $1"
+cat "$2" || true
+echo "---"
 }
 
 # headroom's job cgroups anywhere in the tree (headroom-<pid>-<id>[-component]).
 job_cgroups() { find /sys/fs/cgroup -mindepth 1 -type d -name 'headroom-*' 2>/dev/null || true; }
+
+# watchdog_trials PCT: the watchdog in term mode at PCT % of 512m, three trials of a Python job that
+# allocates 16 MiB chunks as fast as it can and has a SIGTERM handler; each must print "stopped cleanly",
+# exit 0 and never be OOM-killed. Each trial's outcome goes to $HRVM_RESULTS/trials.json.
+watchdog_trials() {
+local failed=0 trial rc
+for trial in 1 2 3; do
+  rc=0
+  delegated headroom run -o job-$trial.hrc --memory 512m --memory-swap 512m --guard watch \
+    --watch-threshold "$1" --grace 5 -- python3 "$jobs/alloc-rate.py" 0 16 >out-$trial.txt 2>err-$trial.txt || rc=$?
+  echo "trial $trial: headroom exited $rc, job said: $(cat out-$trial.txt)"
+  summary_json job-$trial.hrc s-$trial.json
+  if [ "$rc" -ne 0 ] || [ "$(cat out-$trial.txt)" != 'stopped cleanly' ] ||
+    ! check_json s-$trial.json \
+      'd["oomKilled"] is False' \
+      'd["exitCode"] == 0' \
+      '[a["action"] for a in d["guard"]["actions"]] == ["term"]'; then
+    show "trial $trial: headroom stderr" err-$trial.txt
+    failed=$((failed + 1))
+  fi
+done
+  python3 - "$HRVM_RESULTS/trials.json" s-1.json s-2.json s-3.json <<'PY'
+import json, sys
+trials = [json.load(open(f)) for f in sys.argv[2:]]
+json.dump([{"oomKilled": s["oomKilled"], "exitCode": s["exitCode"], "signal": s["signal"],
+            "peakBytes": s["peak"]["bytes"], "actions": [a["action"] for a in s["guard"]["actions"]]}
+           for s in trials], open(sys.argv[1], "w"))
+PY
+  [ "$failed" -eq 0 ] || fail "$failed of 3 trials did not stop cleanly"
+}
