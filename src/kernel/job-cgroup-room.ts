@@ -21,6 +21,11 @@ export function jobCgroupRoom(cgroup: MemoryCgroup): JobCgroupRoom {
   if (!writable(cgroup.dir)) return { how: 'none', reason: `${cgroup.dir} is not writable by this user` };
   if (cgroup.version === 1)
     return { how: 'child', reason: 'cgroup v1 lets a cgroup with processes have children' };
+  if (path.basename(cgroup.dir) === LEAF_NAME)
+    return {
+      how: 'beside-leaf',
+      reason: `this is headroom's leaf (${LEAF_NAME}): each job's cgroup goes beside it`,
+    };
   const subtree = words(readOptionalKernelFile(path.join(cgroup.dir, 'cgroup.subtree_control')));
   if (subtree.includes('memory'))
     return { how: 'child', reason: 'the memory controller is on for its children' };

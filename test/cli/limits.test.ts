@@ -93,6 +93,17 @@ describe('headroom limits', () => {
     expect(undelegated.available).toBe(false);
   });
 
+  it("from headroom's own leaf (a shell an earlier run moved there): jobs go beside the leaf", async () => {
+    const leaf = '/system.slice/run-hr.scope/headroom-supervisor';
+    fixture = v2Tree({ [leaf]: { 'memory.max': 'max' } }, { self: leaf });
+    const env = { HEADROOM_SYSROOT: fixture.root };
+    const json = JSON.parse((await runCli(['limits', '--json'], { cwd: scratch.dir, env })).stdout);
+    expect(json.jobCgroup).toEqual({
+      how: 'beside-leaf',
+      reason: "this is headroom's leaf (headroom-supervisor): each job's cgroup goes beside it",
+    });
+  });
+
   it("in a private cgroup namespace that keeps the host's v2 cgroupfs (mount root /../..), the namespace root's limit", async () => {
     fixture = v2Tree(
       {
