@@ -49,8 +49,12 @@ describe('headroom live', () => {
       '24',
       `${process.execPath} ${cliPath} live --interval 0.3 ${capture}; echo live-exit-$?; sleep 30`,
     ]);
+    // Until the job's allocation shows: on a busy machine the first screens can come before it.
     let during: string[] = [];
-    for (let i = 0; i < 30 && !during.some((row) => /allocate\.mjs/.test(row) && /MiB/.test(row)); i++) {
+    const shown = (rows: string[]): boolean =>
+      /^usage +\d+(\.\d+)? MiB/.test(rows[1] ?? '') &&
+      rows.some((row) => /MiB {2}\S*node .*allocate\.mjs/.test(row));
+    for (const deadline = Date.now() + 15_000; !shown(during) && Date.now() < deadline; ) {
       await sleep(200);
       during = screen();
     }
