@@ -197,8 +197,10 @@ class _Session:
         # Guards the charges, nodes and snapshot schedule. Never held across a call that releases the GIL.
         self.lock = _thread.allocate_lock()
         self.started = _monotonic()
-        # A request older than the session was answered, or not meant, for earlier processes.
-        self.last_snapshot_ns = _now_ns()
+        # A request older than the session was answered, or not meant, for earlier processes. A request is
+        # a change of the file's mtime, not an mtime after the last snapshot: file times come from a clock
+        # that lags by up to a tick, so a request just after a snapshot could look older than it.
+        self.request_seen_ns = self.request_mtime()
         self.spent = 0.0
         self.peak_written = 0
         self.snapshots = 0
@@ -270,10 +272,8 @@ class _Session:
                 pass
 
     def housekeeping(self):
-        try:
-            requested = _stat(self.request_path).st_mtime_ns > self.last_snapshot_ns
-        except OSError:
-            requested = False
+        mtime = self.request_mtime()
+        requested = mtime is not None and mtime != self.request_seen_ns
         with self.lock:
             if self.stopped:
                 return
@@ -281,6 +281,12 @@ class _Session:
                 self.snapshot("request")
             elif self.peak_due() and self.sampler_snapshots():
                 self.snapshot("peak")
+
+    def request_mtime(self):
+        try:
+            return _stat(self.request_path).st_mtime_ns
+        except OSError:
+            return None
 
     def sampler_snapshots(self):
         """
@@ -304,8 +310,9 @@ class _Session:
 
     def snapshot(self, reason):
         """Queues one snapshot (the caller holds the lock, then flushes); False when it was refused."""
+        # Any snapshot answers the requests made before it (a request is a change of the file's mtime).
+        self.request_seen_ns = self.request_mtime()
         began = _perf()
-        self.last_snapshot_ns = _now_ns()
         try:
             taken = self.entries(reason)
         except Exception as error:

@@ -65,10 +65,12 @@ class NodeProfiler {
   private fetched = false;
   private lastHeapBytes = 0;
   /**
-   * Wall-clock ms of the last fetch, to compare with the request file's mtime; a request made before this
-   * process started was for the processes running then.
+   * The request file's mtime at the last fetch, which answers any request made before it: a request is a
+   * change of it. A request made before this process started was for the processes running then. Not
+   * "an mtime after the last fetch": file times come from a clock that lags by up to a tick, so a request
+   * just after a fetch could look older.
    */
-  private lastFetchWallMs = Date.now();
+  private requestSeenMs: number | undefined;
   private peakRss: number;
   /** The job's cgroup usage file and limit, when it has one. */
   private usageFile: string | undefined;
@@ -83,6 +85,7 @@ class NodeProfiler {
     private readonly originMs: number,
   ) {
     this.requestFile = path.join(dir, PROFILE_REQUEST_FILE);
+    this.requestSeenMs = this.requestMtime();
     this.peakRss = process.memoryUsage.rss();
     const limit = Number(process.env[PROFILE_LIMIT_ENV]);
     this.limit = Number.isFinite(limit) && limit > 0 ? limit : 0;
@@ -164,8 +167,12 @@ class NodeProfiler {
   }
 
   private requested(): boolean {
-    const stat = fs.statSync(this.requestFile, { throwIfNoEntry: false });
-    return stat !== undefined && stat.mtimeMs > this.lastFetchWallMs;
+    const mtime = this.requestMtime();
+    return mtime !== undefined && mtime !== this.requestSeenMs;
+  }
+
+  private requestMtime(): number | undefined {
+    return fs.statSync(this.requestFile, { throwIfNoEntry: false })?.mtimeMs;
   }
 
   /** Whether the next fetch, costed by the last one scaled to today's heap, stays within the budget. */
@@ -180,9 +187,10 @@ class NodeProfiler {
   private fetch(reason: SnapshotReason, rss: number, heapUsed: number): void {
     const session = this.session;
     if (!session) return;
+    // Read before the profile is taken: a request made after this read is still to be answered.
+    this.requestSeenMs = this.requestMtime();
     const began = performance.now();
     const timeMs = this.now();
-    this.lastFetchWallMs = Date.now();
     let profile: SamplingHeapProfile | undefined;
     let failure: Error | null = null;
     session.post('HeapProfiler.getSamplingProfile', (error, result) => {

@@ -308,12 +308,29 @@ describe('Python allocation profiles: the growth sampler', () => {
   });
 
   it('answers a request for a snapshot, with lines headroom accepts', async () => {
+    // The job holds its memory until the test has seen the answer (or given up): a busy machine may take
+    // seconds to start it, and a fixed wait could ask before the session starts or after the job ended.
+    const release = path.join(scratch.dir, 'release');
     const { status, spools } = await profiledPython(
-      ['-c', 'import time\ndef hold():\n    x = bytearray(8 << 20)\n    time.sleep(1.5)\nhold()'],
+      [
+        '-c',
+        'import os, sys, time\ndef hold():\n    x = bytearray(8 << 20)\n    print("holding", flush=True)\n    while not os.path.exists(sys.argv[1]):\n        time.sleep(0.05)\nhold()',
+        release,
+      ],
       {},
-      async (dir) => {
-        await sleep(700);
+      async (dir, child) => {
+        await printed(child, 'holding\n');
+        const spool = path.join(dir, `${child.pid}.jsonl`);
+        const written = async (reason: string): Promise<void> => {
+          for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+            if (fs.existsSync(spool) && fs.readFileSync(spool, 'utf8').includes(`"${reason}"`)) return;
+          }
+        };
+        // After the snapshot of the 8 MiB peak, which would otherwise answer the request too.
+        await written('peak');
         fs.writeFileSync(path.join(dir, 'request'), '');
+        await written('request');
+        fs.writeFileSync(release, '');
       },
     );
     expect(status).toBe(0);
