@@ -1,7 +1,7 @@
 // Sizes its batches from the container's memory budget: rows are processed in batches, and a batch is
 // halved whenever the working set crosses 80 % of the limit, before the kernel would kill the job.
 //   headroom run --memory 256m -- node examples/budget-chunks.mjs
-// (Outside this repository: import { memoryBudget } from 'headroom'.)
+// (Outside this repository: import { memoryBudget } from 'headroom-cli'.)
 import { memoryBudget } from '../dist/index.js';
 
 const budget = memoryBudget({ threshold: 0.8, intervalMs: 100 });

@@ -21,6 +21,9 @@ let root: string | undefined;
  * The installed package's top directory (where package.json and the preload/ files are), found by walking
  * up from this module: the bundle and the library build sit at different depths below it.
  */
+/** The name on the npm registry ("headroom" there belongs to someone else); the command stays headroom. */
+export const PACKAGE_NAME = 'headroom-cli';
+
 export function packageRoot(): string {
   if (root) return root;
   for (let dir = moduleDir(); ; dir = path.dirname(dir)) {
@@ -28,7 +31,7 @@ export function packageRoot(): string {
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
         name?: unknown;
       };
-      if (manifest.name === 'headroom') {
+      if (manifest.name === PACKAGE_NAME) {
         root = dir;
         return dir;
       }
