@@ -11,6 +11,8 @@ show 'headroom stderr' err.txt
 [ "$rc" -eq 137 ] || fail "headroom exited $rc, not 137"
 grep -q 'OOM' err.txt || fail 'stderr does not mention the OOM kill'
 summary_json job.hrc s.json
+# The breakdown is the highest sample's: at 100 ms a fast allocator's last sample can come well before
+# the kill, so anon is asked to dominate it, not to fill the limit.
 check_json s.json \
   'd["cgroup"]["version"] == 2' \
   'd["cgroup"]["mode"] == "own"' \
@@ -20,4 +22,5 @@ check_json s.json \
   'd["oomKills"][0]["name"] == "node"' \
   'isinstance(d["oomKills"][0]["pid"], int)' \
   'any(p["pid"] == d["oomKills"][0]["pid"] and p["name"] == "node" for p in d["processes"])' \
-  'd["peak"]["breakdown"]["anon"] > 0.8 * 256 * MiB'
+  'd["peak"]["breakdown"]["anon"] > 0.9 * d["peak"]["sampledBytes"]' \
+  'd["peak"]["breakdown"]["anon"] > 128 * MiB'

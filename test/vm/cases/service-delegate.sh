@@ -7,7 +7,7 @@ source "$HEADROOM_SRC/test/vm/guest/lib.sh"
 
 service() { "${delegated_service[@]}" "$@"; }
 rc=0
-service headroom run -o "$PWD/fits.hrc" --memory 256m -- node "$jobs/allocate.mjs" 64 16 2>fits.err || rc=$?
+service headroom run -o "$PWD/fits.hrc" --memory 256m -- node "$jobs/allocate.mjs" 64 16 500 2>fits.err || rc=$?
 show 'fits: headroom stderr' fits.err
 [ "$rc" -eq 0 ] || fail "headroom in a service exited $rc"
 summary_json fits.hrc fits.json
