@@ -145,7 +145,9 @@ describe('findings from real jobs in real cgroups (v1)', () => {
     );
     // The parent does not look at how its workers ended, as many pools do not: only the cgroup knows.
     const kill = find(summary, 'oom-kill');
-    expect(kill.message).toMatch(/killed python3? \(\d+\)/);
+    // A worker among the victims. Twice in CI a "bash" that had left the cgroup in the seconds before was
+    // named beside it (victims are the processes that vanish as the counter rises); not yet explained.
+    expect(kill.message).toMatch(/killed (?:[^,]+ \(\d+\), )*python3? \(\d+\)/);
     const holder = figure(kill, 'largestAnonPid');
     const parent = summary.processes.find(
       (p) => p.ppid !== holder && summary.processes.some((c) => c.ppid === p.pid),
