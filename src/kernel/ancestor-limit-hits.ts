@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { cgroupAncestry, ownLimitAt } from './effective-limit.js';
 import type { MemoryCgroup } from './locate.js';
-import { parseFlatKeyed, parseLimit } from './parse.js';
+import { parseFlatKeyed } from './parse.js';
 import { readOptionalKernelFile } from './read-file.js';
 
 /** An ancestor whose own limit can stop the job, and the file that counts the times it did. */
@@ -41,26 +42,21 @@ export class AncestorLimitHits {
 
 function ancestorCounters(cgroup: MemoryCgroup): Counter[] {
   const counters: Counter[] = [];
-  let dir = cgroup.dir;
-  let cgroupPath = cgroup.path;
-  const limitFile = cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
-  while (path.relative(cgroup.mountDir, dir) !== '' && dir.startsWith(cgroup.mountDir)) {
-    dir = path.dirname(dir);
-    cgroupPath = path.posix.dirname(cgroupPath);
-    if (limitAt(path.join(dir, limitFile)) === null) continue;
+  for (const { dir, path: levelPath, depth } of cgroupAncestry(cgroup)) {
+    if (depth === 0 || ownLimitOrNull(cgroup, dir) === null) continue;
     const files =
       cgroup.version === 1
         ? ['memory.failcnt', 'memory.memsw.failcnt'].map((name) => path.join(dir, name))
         : [localOrHierarchical(dir)];
-    counters.push({ path: cgroupPath, files });
+    counters.push({ path: levelPath, files });
   }
   return counters;
 }
 
-function limitAt(file: string): number | null {
-  const text = readOptionalKernelFile(file);
+/** A malformed limit file counts as no limit here: hits are a figure, not a reason to stop sampling. */
+function ownLimitOrNull(cgroup: MemoryCgroup, dir: string): number | null {
   try {
-    return text === undefined ? null : parseLimit(text, file);
+    return ownLimitAt(cgroup.version, dir);
   } catch {
     return null;
   }

@@ -36,17 +36,32 @@ export interface EffectiveLimit {
   ancestorsHidden: boolean;
 }
 
-/** Walks from the cgroup up to the top of its mount; the lowest limit on the way applies. */
-export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
-  const levels: CgroupLevel[] = [];
+/** The cgroup and each ancestor up to the top of its mount, nearest first. */
+export function cgroupAncestry(cgroup: MemoryCgroup): Array<{ dir: string; path: string; depth: number }> {
+  const ancestry: Array<{ dir: string; path: string; depth: number }> = [];
   let dir = cgroup.dir;
   let cgroupPath = cgroup.path;
   for (let depth = 0; ; depth++) {
-    levels.push({ path: cgroupPath, depth, ...readLevel(cgroup.version, dir) });
+    ancestry.push({ dir, path: cgroupPath, depth });
     if (path.relative(cgroup.mountDir, dir) === '' || !dir.startsWith(cgroup.mountDir)) break;
     dir = path.dirname(dir);
     cgroupPath = path.posix.dirname(cgroupPath);
   }
+  return ancestry;
+}
+
+/** The memory limit a cgroup sets itself (v1 memory.limit_in_bytes, v2 memory.max); null for none. */
+export function ownLimitAt(version: CgroupVersion, dir: string): number | null {
+  return readLimitFile(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
+}
+
+/** Walks from the cgroup up to the top of its mount; the lowest limit on the way applies. */
+export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
+  const levels: CgroupLevel[] = cgroupAncestry(cgroup).map(({ dir, path: levelPath, depth }) => ({
+    path: levelPath,
+    depth,
+    ...readLevel(cgroup.version, dir),
+  }));
   const limitFile = cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
   let bytes: number | null = null;
   let source: LimitSource | null = null;
@@ -79,21 +94,23 @@ export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
   return { bytes, source, high, swapBytes, levels, ancestorsHidden: cgroup.ancestorsHidden };
 }
 
+function readLimitFile(dir: string, name: string): number | null {
+  const file = path.join(dir, name);
+  const text = readOptionalKernelFile(file);
+  return text === undefined ? null : parseLimit(text, file);
+}
+
 function readLevel(version: CgroupVersion, dir: string): Omit<CgroupLevel, 'path' | 'depth'> {
-  const read = (name: string): number | null => {
-    const file = path.join(dir, name);
-    const text = readOptionalKernelFile(file);
-    return text === undefined ? null : parseLimit(text, file);
-  };
+  const read = (name: string): number | null => readLimitFile(dir, name);
   if (version === 1) {
     return {
-      limit: read('memory.limit_in_bytes'),
+      limit: ownLimitAt(1, dir),
       high: null,
       swapFileLimit: read('memory.memsw.limit_in_bytes'),
     };
   }
   // The v2 root has none of these files: it is unlimited.
-  return { limit: read('memory.max'), high: read('memory.high'), swapFileLimit: read('memory.swap.max') };
+  return { limit: ownLimitAt(2, dir), high: read('memory.high'), swapFileLimit: read('memory.swap.max') };
 }
 
 function limitOrNull(value: number | undefined): number | null {

@@ -107,7 +107,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   for (const note of cleanStaleCgroups(placement.parent)) say(note);
   if (placement.mode === 'own' && placement.leaf) {
     say(
-      `moved ${placement.leaf.moved} process(es) of ${placement.parent.path} into ${placement.leaf.leafDir.slice(placement.parent.dir.length + 1)} ` +
+      `moved ${placement.leaf.moved} process(es) of ${placement.parent.path} into ${path.basename(placement.leaf.leafDir)} ` +
         "so that the job's cgroup can sit beside it with the memory controller on (cgroup v2 allows no processes in a cgroup that hands controllers to children); they move back at the end",
     );
   }
