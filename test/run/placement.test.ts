@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
+import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
 import { HeadroomError } from '../../src/run/errors.js';
 import { cleanStaleCgroups, placeJob } from '../../src/run/placement.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
@@ -55,7 +55,11 @@ describe('cleanStaleCgroups on the real v1 hierarchy', () => {
   it('removes empty cgroups of dead headroom processes and leaves busy ones and live ones alone', async () => {
     const located = locateMemoryCgroup();
     if (!located.ok) throw new Error(located.message);
-    const parent = located.cgroup;
+    // A parent of this test's own: a headroom run by another test file beside this one cleans stale
+    // cgroups below the shared test cgroup at its start, and would take these fake ones first.
+    const made = createChildCgroup(located.cgroup, `placement-test-${process.pid}`, {});
+    if (!made.ok) throw new Error(made.reason);
+    const parent = made.cgroup;
     const dead = path.join(parent.dir, 'headroom-999999999-test');
     const busy = path.join(parent.dir, 'headroom-999999998-test');
     const alive = path.join(parent.dir, `headroom-${process.pid}-test`);
@@ -74,7 +78,7 @@ describe('cleanStaleCgroups on the real v1 hierarchy', () => {
     } finally {
       sleeper.kill('SIGKILL');
       await new Promise((resolve) => sleeper.once('exit', resolve));
-      for (const dir of [dead, busy, alive]) removeCgroup(dir);
+      for (const dir of [dead, busy, alive, parent.dir]) removeCgroup(dir);
     }
   });
 });
