@@ -8,6 +8,7 @@ import { ROOT } from './lib/spawn.mjs';
 import { formatNumber, round } from './lib/stats.mjs';
 
 const BENCHMARKS = [
+  'startup',
   'overhead',
   'sampling',
   'self',

@@ -21,15 +21,11 @@ if (!fs.existsSync(path.join(dist, 'cli', 'main.js'))) fail('run npm run build f
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
 
-// The whole CLI in one script: an executable can require Node's built-in modules only.
-const main = path.join(work, 'headroom.cjs');
-await esbuild.build({
-  stdin: {
-    contents:
-      "import { main } from './dist/cli/main.js';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
-    resolveDir: root,
-    sourcefile: 'headroom-exe.js',
-  },
+// The whole CLI in one script, carried as an asset: an executable can require Node's built-in modules
+// only. Its main script is bin/code-cache.cjs's loader, which compiles the CLI through V8's code cache
+// kept per user, as the npm bin does (SEA's own useCodeCache holds only the functions compiled eagerly).
+const bundle = path.join(work, 'headroom.cjs');
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -37,6 +33,31 @@ await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+};
+await esbuild.build({ ...common, entryPoints: [path.join(dist, 'cli', 'main.js')], outfile: bundle });
+const main = path.join(work, 'main.cjs');
+await esbuild.build({
+  ...common,
+  stdin: {
+    contents: [
+      "const path = require('node:path');",
+      "const { getAsset } = require('node:sea');",
+      "const { loadWithCache } = require('./bin/code-cache.cjs');",
+      'const argv = process.argv.slice(2);',
+      'const loaded = loadWithCache({',
+      `  source: getAsset('headroom.cjs', 'utf8'),`,
+      "  filename: path.join(path.dirname(process.execPath), 'headroom.cjs'),",
+      "  command: argv[0] ?? '',",
+      '  requireFn: require,',
+      '});',
+      'loaded.exports.main(argv).then((code) => {',
+      '  process.exitCode = code;',
+      '  loaded.save();',
+      '});',
+    ].join('\n'),
+    resolveDir: root,
+    sourcefile: 'headroom-exe.js',
+  },
   outfile: main,
 });
 
@@ -64,8 +85,7 @@ fs.writeFileSync(
     main,
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache: true,
-    assets: { [names.PRELOAD_INDEX_ASSET]: index, ...preloads, ...uplot },
+    assets: { 'headroom.cjs': bundle, [names.PRELOAD_INDEX_ASSET]: index, ...preloads, ...uplot },
   }),
 );
 const prepared = spawnSync(process.execPath, ['--experimental-sea-config', config], { encoding: 'utf8' });

@@ -1,23 +1,33 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-present.js';
 import { EXIT_HEADROOM_ERROR, HeadroomError } from '../errors.js';
-import { KernelFileError } from '../kernel/index.js';
+import { KernelFileError } from '../kernel/errors.js';
 import { TOOL_VERSION } from '../version.js';
-import { attachCommand } from './attach.js';
-import { exportCommand } from './export.js';
-import { exporterCommand } from './exporter.js';
-import { flamegraphCommand } from './flamegraph.js';
-import { limitsCommand } from './limits.js';
-import { liveCommand } from './live.js';
 import { SizeError } from './parse-size.js';
-import { reportCommand } from './report.js';
-import { runCommand } from './run.js';
-import { statsCommand } from './stats.js';
-import { summaryCommand } from './summary.js';
-import { superviseCommand } from './supervise.js';
-import { tableCommand } from './table.js';
-import { topCommand } from './top.js';
-import { treeCommand } from './tree.js';
+
+type Register = (program: Command, setStatus: (code: number) => void) => void;
+
+/**
+ * Each command's module, loaded only when that command is asked for (all of them for --help or an
+ * unknown word): a short job pays for reading and compiling `run`, not the exporter, the HTML report
+ * and the profile views. In `headroom --help` order.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  limits: async () => (await import('./limits.js')).limitsCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  summary: async () => (await import('./summary.js')).summaryCommand,
+  supervise: async () => (await import('./supervise.js')).superviseCommand,
+  exporter: async () => (await import('./exporter.js')).exporterCommand,
+  top: async () => (await import('./top.js')).topCommand,
+  live: async () => (await import('./live.js')).liveCommand,
+  report: async () => (await import('./report.js')).reportCommand,
+  flamegraph: async () => (await import('./flamegraph.js')).flamegraphCommand,
+  table: async () => (await import('./table.js')).tableCommand,
+  tree: async () => (await import('./tree.js')).treeCommand,
+  stats: async () => (await import('./stats.js')).statsCommand,
+  export: async () => (await import('./export.js')).exportCommand,
+  attach: async () => (await import('./attach.js')).attachCommand,
+};
 
 /** Commands that run a job answer usage errors with 125, as docker run does. */
 const RUNS_A_JOB = new Set(['run', 'supervise']);
@@ -40,20 +50,10 @@ export async function main(argv: string[]): Promise<number> {
       outputError: (text, write) =>
         write(`headroom: ${text.trim().replace(/^error: /, '')} (see headroom --help)\n`),
     });
-  limitsCommand(program, setStatus);
-  runCommand(program, setStatus);
-  summaryCommand(program, setStatus);
-  superviseCommand(program, setStatus);
-  exporterCommand(program, setStatus);
-  topCommand(program, setStatus);
-  liveCommand(program, setStatus);
-  reportCommand(program, setStatus);
-  flamegraphCommand(program, setStatus);
-  tableCommand(program, setStatus);
-  treeCommand(program, setStatus);
-  statsCommand(program, setStatus);
-  exportCommand(program, setStatus);
-  attachCommand(program, setStatus);
+  const asked = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(asked.map((name) => COMMANDS[name]!()))) {
+    register(program, setStatus);
+  }
   for (const command of program.commands) command.exitOverride();
 
   try {

@@ -25,7 +25,10 @@ import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
 import { cleanStaleCgroups, type Placement, placeJob, releasePlacement } from './placement.js';
 import { resolveCommand } from './resolve-command.js';
-import { startSentinel } from './sentinel.js';
+import { type Sentinel, startSentinel } from './sentinel.js';
+
+/** How long after the job's start its sentinel is started (at most; sooner when the interval is). */
+const SENTINEL_DELAY_MS = 100;
 
 export interface RunOptions {
   command: string;
@@ -206,15 +209,24 @@ export async function run(options: RunOptions): Promise<RunResult> {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
-  const sentinel = startSentinel({
-    cgroupDir: placement.mode === 'own' ? placement.cgroup.dir : null,
-    leaf: placement.mode === 'own' ? placement.leaf : undefined,
-    jobPid: child.pid,
-    graceSeconds,
-    capture,
-    startMs,
-  });
-  excludePids.add(sentinel.pid);
+  // The sentinel starts one interval in, not at once: a second fork (with its pipe) costs a short job
+  // several milliseconds of headroom's start, and a job that is over by then needs no watch. headroom
+  // killed in that first interval leaves its cgroup to the next run's stale-cgroup sweep.
+  let sentinel: Sentinel | undefined;
+  const sentinelTimer = setTimeout(
+    () => {
+      sentinel = startSentinel({
+        cgroupDir: placement.mode === 'own' ? placement.cgroup.dir : null,
+        leaf: placement.mode === 'own' ? placement.leaf : undefined,
+        jobPid: child.pid ?? -1,
+        graceSeconds,
+        capture,
+        startMs,
+      });
+      excludePids.add(sentinel.pid);
+    },
+    Math.min(intervalMs, SENTINEL_DELAY_MS),
+  );
   let stoppedBecause: string | null = null;
   let stopTimer: NodeJS.Timeout | undefined;
   const sample = ticker(sampler, say);
@@ -258,6 +270,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     profiler?.requestSnapshot(),
   );
   const { code, signal } = await exited;
+  clearTimeout(sentinelTimer);
   // Before anything else: no guard may leave the OOM killer off or a limit changed.
   watchdog?.stop();
   const jobStatus = exitStatus(code, signal);
@@ -296,7 +309,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     limitHits: (last?.sample.limitHits ?? 0) - (first?.sample.limitHits ?? 0),
   });
   writer.close();
-  sentinel.release();
+  sentinel?.release();
   const unreleased = releasePlacement(placement);
   if (unreleased) say(unreleased);
 

@@ -1,0 +1,100 @@
+// Startup: `headroom run -- true` against a bare `node -e 0` and a bare `true`, side by side, for the npm
+// bin and the single executable (when dist/ has one: npm run build:exe). The goal is headroom's own cost:
+// at most 40 ms beyond Node's own start.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLK_TCK } from './lib/proc.mjs';
+import { HEADROOM, ROOT } from './lib/spawn.mjs';
+import { median, medianInterval } from './lib/stats.mjs';
+
+const TARGET_MS = 40;
+
+/** utime + stime of this process's reaped children, in ms (cutime, cstime of /proc/self/stat). */
+function childCpuMs() {
+  const text = fs.readFileSync('/proc/self/stat', 'latin1');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+}
+
+/** Wall time from spawn to exit, and the CPU time it and its descendants used, in ms. */
+function once(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const cpuBefore = childCpuMs();
+    const started = performance.now();
+    const child = spawn(command, args, { stdio: 'ignore', env });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const wallMs = performance.now() - started;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}`));
+      // The exit event follows the reaping, so the child's times are in cutime/cstime by now.
+      else resolve({ wallMs, cpuMs: childCpuMs() - cpuBefore });
+    });
+  });
+}
+
+export async function run({ tmp, log, quick }) {
+  const home = path.join(tmp, 'startup');
+  fs.mkdirSync(home, { recursive: true });
+  // Captures go to a scratch HEADROOM_HOME; the executable extracts its preloads under it once.
+  const env = { ...process.env, HEADROOM_HOME: home, XDG_RUNTIME_DIR: '' };
+  const exe = path.join(ROOT, 'dist', `headroom-linux-${process.arch}`);
+  const variants = [
+    { name: 'true', command: '/bin/true', args: [], results: [] },
+    { name: 'node -e 0', command: process.execPath, args: ['-e', '0'], results: [] },
+    // The least any Node launcher pays here: load child_process, fork, and a shell that execs the job.
+    {
+      name: 'node spawning sh',
+      command: process.execPath,
+      args: [
+        '-e',
+        "require('child_process').spawn('/bin/sh', ['-c', 'exec /bin/true'], { stdio: 'inherit' })",
+      ],
+      results: [],
+    },
+    { name: 'npm bin', command: process.execPath, args: [HEADROOM, 'run', '--', '/bin/true'], results: [] },
+  ];
+  if (fs.existsSync(exe))
+    variants.push({ name: 'executable', command: exe, args: ['run', '--', '/bin/true'], results: [] });
+  else log(`startup: no ${path.relative(ROOT, exe)} (npm run build:exe); the executable is left out`);
+
+  const rounds = quick ? 10 : 30;
+  log(`startup: ${variants.map((v) => v.name).join(', ')}, ${rounds} rounds side by side`);
+  // Two warm-up rounds: the page cache, and the executable's first extraction of its preloads.
+  for (let round = -2; round < rounds; round++) {
+    const order = variants.map((_, i) => (i + Math.max(round, 0)) % variants.length);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const variant = variants[i];
+      const result = await once(variant.command, variant.args, env);
+      if (round >= 0) variant.results.push(result);
+    }
+  }
+
+  const node = variants[1].results;
+  const ms = (value) => `${value.toFixed(0)} ms`;
+  const rows = [];
+  const floor = variants[2].results;
+  for (const variant of variants.slice(3)) {
+    const extra = variant.results.map((result, i) => result.wallMs - node[i].wallMs);
+    const interval = medianInterval(extra);
+    const cpu = (results) => median(results.map((result) => result.cpuMs));
+    rows.push({
+      id: `startup.${variant.name.replace(/\W+/g, '-')}`,
+      name: `startup: headroom run -- true beyond node -e 0 (${variant.name})`,
+      unit: 'ms',
+      subject: median(extra),
+      baseline: median(node.map((result) => result.wallMs)),
+      ratio: median(variant.results.map((result) => result.wallMs)) / median(node.map((r) => r.wallMs)),
+      target: { max: TARGET_MS, of: 'subject' },
+      note:
+        `median wall ${ms(median(variant.results.map((r) => r.wallMs)))} against node -e 0 ` +
+        `${ms(median(node.map((r) => r.wallMs)))} and true ${ms(median(variants[0].results.map((r) => r.wallMs)))}; ` +
+        `extra ${ms(median(extra))} (~90 % interval ${ms(interval.low)}-${ms(interval.high)}); ` +
+        `CPU median ${ms(cpu(variant.results))} against node's ${ms(cpu(node))} (10 ms ticks); ` +
+        `a bare Node spawning sh -c true takes ${ms(median(floor.map((r, i) => r.wallMs - node[i].wallMs)))} beyond node -e 0`,
+      samples: { subject: extra, baseline: node.map((result) => result.wallMs) },
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+const { loadWithCache } = require('../../bin/code-cache.cjs') as {
+  loadWithCache: (options: {
+    source: string;
+    filename: string;
+    command: string;
+    requireFn: NodeJS.Require;
+    env?: NodeJS.ProcessEnv;
+  }) => { exports: { answer: () => number }; save: () => void };
+};
+
+const source = 'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };';
+
+let home: string;
+beforeEach(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-code-cache-'));
+});
+afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
+
+const load = (command: string, env: NodeJS.ProcessEnv = { HOME: home }) =>
+  loadWithCache({ source, filename: path.join(home, 'bundle.cjs'), command, requireFn: require, env });
+const cacheFiles = () => fs.readdirSync(path.join(home, '.cache', 'headroom', 'code-cache'));
+
+describe('loadWithCache', () => {
+  it('runs the bundle, writes one cache per command in a 0700 directory, and leaves a valid one alone', () => {
+    const first = load('run');
+    expect(first.exports.answer()).toBe(42);
+    first.save();
+    expect(cacheFiles()).toEqual([expect.stringMatching(/^run-[0-9a-f]{16}\.bin$/)]);
+    const dir = path.join(home, '.cache', 'headroom', 'code-cache');
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const written = fs.statSync(path.join(dir, cacheFiles()[0]!)).mtimeMs;
+
+    const second = load('run');
+    expect(second.exports.answer()).toBe(42);
+    second.save();
+    expect(fs.statSync(path.join(dir, cacheFiles()[0]!)).mtimeMs).toBe(written);
+
+    load('../etc').save();
+    expect(cacheFiles().sort()).toEqual([expect.stringMatching(/^other-/), expect.stringMatching(/^run-/)]);
+  });
+
+  it('replaces a cache V8 rejects, and still runs', () => {
+    // In a fresh process: within one, V8 answers a second compile of the same source from memory.
+    const script = `
+      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const loaded = loadWithCache({ source: ${JSON.stringify(source)}, filename: 'b.cjs', command: 'run',
+        requireFn: require, env: { HOME: ${JSON.stringify(home)} } });
+      loaded.save();
+      process.stdout.write(String(loaded.exports.answer()));`;
+    const fresh = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(fresh().stdout).toBe('42');
+    const file = path.join(home, '.cache', 'headroom', 'code-cache', cacheFiles()[0]!);
+    fs.writeFileSync(file, Buffer.alloc(64, 7));
+    expect(fresh().stdout).toBe('42');
+    expect(fs.statSync(file).size).toBeGreaterThan(64);
+  });
+
+  it('uses no cache in a directory others may write into, nor without a home', () => {
+    fs.mkdirSync(path.join(home, '.cache', 'headroom', 'code-cache'), { recursive: true });
+    fs.chmodSync(path.join(home, '.cache', 'headroom', 'code-cache'), 0o777);
+    const loaded = load('run');
+    expect(loaded.exports.answer()).toBe(42);
+    loaded.save();
+    expect(cacheFiles()).toEqual([]);
+    const homeless = load('run', {});
+    expect(homeless.exports.answer()).toBe(42);
+    homeless.save();
+  });
+});
