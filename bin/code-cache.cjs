@@ -4,7 +4,6 @@
 // that command compiled lazily too, one file per command, in a directory of the user's own (0700) and
 // never in a shared place such as /tmp: what is in it runs as headroom.
 'use strict';
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -27,19 +26,18 @@ function cacheDir(env) {
 
 /**
  * Compiles and runs `source` (a CommonJS bundle) as a module, with the cache for `command` when there
- * is a valid one, and returns its exports plus `save()`, which writes the cache when it was missing or
- * V8 rejected it (another Node version, other flags, another bundle).
+ * is a valid one, and returns its exports plus `save(known)`, which writes the cache when it was missing
+ * or V8 rejected it, for a command the CLI knows. `stamp` names this build of the source (the size and
+ * mtime of the file it came from): a hash of half a MiB, and loading node:crypto for it, would cost more
+ * than the cache saves, and V8 itself refuses a cache made for other source, flags or another V8.
+ * `flavor` says which build loads it (npm, exe).
  */
-function loadWithCache({ source, filename, command, requireFn, env = process.env }) {
+function loadWithCache({ source, filename, stamp, flavor, command, requireFn, env = process.env }) {
   const dir = env.HEADROOM_NO_CODE_CACHE ? null : cacheDir(env);
-  const key = crypto
-    .createHash('sha256')
-    .update(process.version)
-    .update(process.arch)
-    .update(source)
-    .digest('hex')
-    .slice(0, 16);
-  const file = dir && path.join(dir, `${/^[a-z]+$/.test(command) ? command : 'other'}-${key}.bin`);
+  const name = /^[a-z]{1,20}$/.test(command) ? command : 'other';
+  // The npm bin and the executable keep theirs apart, or each would remove the other's as stale.
+  const prefix = `${flavor}-${name}-`;
+  const file = dir && path.join(dir, `${prefix}${process.version}-${process.arch}-${stamp}.bin`);
   let cachedData;
   if (file) {
     try {
@@ -55,12 +53,17 @@ function loadWithCache({ source, filename, command, requireFn, env = process.env
   const stale = cachedData === undefined || script.cachedDataRejected === true;
   return {
     exports: module.exports,
-    save() {
-      if (!file || !stale) return;
+    save(known) {
+      if (!file || !stale || (!known && name !== 'other')) return;
       try {
         const temporary = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(temporary, script.createCachedData(), { flag: 'wx', mode: 0o600 });
         fs.renameSync(temporary, file);
+        // Caches of earlier builds of this command are never read again.
+        for (const entry of fs.readdirSync(dir)) {
+          if (entry.startsWith(prefix) && path.join(dir, entry) !== file)
+            fs.rmSync(path.join(dir, entry), { force: true });
+        }
       } catch {
         // A cache is an optimisation: a full disk or a race with another headroom costs nothing else.
       }
@@ -68,4 +71,10 @@ function loadWithCache({ source, filename, command, requireFn, env = process.env
   };
 }
 
-module.exports = { loadWithCache };
+/** The stamp of the file a bundle is read from: its size and modification time. */
+function fileStamp(file) {
+  const stat = fs.statSync(file);
+  return `${stat.size}-${Math.floor(stat.mtimeMs)}`;
+}
+
+module.exports = { loadWithCache, fileStamp };

@@ -4,19 +4,22 @@
 // compiled through V8's code cache (code-cache.cjs).
 const fs = require('node:fs');
 const path = require('node:path');
-const { loadWithCache } = require('./code-cache.cjs');
+const { fileStamp, loadWithCache } = require('./code-cache.cjs');
 
 const filename = path.join(__dirname, '..', 'dist', 'headroom.cjs');
 const argv = process.argv.slice(2);
+const command = argv[0] ?? '';
 const bundle = loadWithCache({
   // The bundle is ASCII (esbuild escapes the rest): latin1 skips a UTF-8 decode of half a MiB.
   source: fs.readFileSync(filename, 'latin1'),
   filename,
-  command: argv[0] ?? '',
+  stamp: fileStamp(filename),
+  flavor: 'npm',
+  command,
   requireFn: require,
 });
 
 bundle.exports.main(argv).then((code) => {
   process.exitCode = code;
-  bundle.save();
+  bundle.save(bundle.exports.isCommand(command));
 });

@@ -34,6 +34,11 @@ const RUNS_A_JOB = new Set(['run', 'supervise']);
 /** Usage errors of the other commands. */
 const EXIT_USAGE = 2;
 
+/** Whether `word` names one of headroom's commands. */
+export function isCommand(word: string): boolean {
+  return Object.hasOwn(COMMANDS, word);
+}
+
 /** Parses argv (without node and script) and runs one command; resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   let status = 0;
@@ -50,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       outputError: (text, write) =>
         write(`headroom: ${text.trim().replace(/^error: /, '')} (see headroom --help)\n`),
     });
-  const asked = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
+  const asked = argv[0] !== undefined && isCommand(argv[0]) ? [argv[0]] : Object.keys(COMMANDS);
   for (const register of await Promise.all(asked.map((name) => COMMANDS[name]!()))) {
     register(program, setStatus);
   }

@@ -10,10 +10,12 @@ const { loadWithCache } = require('../../bin/code-cache.cjs') as {
   loadWithCache: (options: {
     source: string;
     filename: string;
+    stamp: string;
+    flavor: string;
     command: string;
     requireFn: NodeJS.Require;
     env?: NodeJS.ProcessEnv;
-  }) => { exports: { answer: () => number }; save: () => void };
+  }) => { exports: { answer: () => number }; save: (known: boolean) => void };
 };
 
 const source = 'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };';
@@ -25,35 +27,62 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
 const load = (command: string, env: NodeJS.ProcessEnv = { HOME: home }) =>
-  loadWithCache({ source, filename: path.join(home, 'bundle.cjs'), command, requireFn: require, env });
+  loadWithCache({
+    source,
+    filename: path.join(home, 'bundle.cjs'),
+    stamp: '1-2',
+    flavor: 'npm',
+    command,
+    requireFn: require,
+    env,
+  });
 const cacheFiles = () => fs.readdirSync(path.join(home, '.cache', 'headroom', 'code-cache'));
 
 describe('loadWithCache', () => {
   it('runs the bundle, writes one cache per command in a 0700 directory, and leaves a valid one alone', () => {
     const first = load('run');
     expect(first.exports.answer()).toBe(42);
-    first.save();
-    expect(cacheFiles()).toEqual([expect.stringMatching(/^run-[0-9a-f]{16}\.bin$/)]);
+    first.save(true);
+    expect(cacheFiles()).toEqual([expect.stringMatching(/^npm-run-v\d+\.\d+\.\d+-\w+-1-2\.bin$/)]);
     const dir = path.join(home, '.cache', 'headroom', 'code-cache');
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     const written = fs.statSync(path.join(dir, cacheFiles()[0]!)).mtimeMs;
 
     const second = load('run');
     expect(second.exports.answer()).toBe(42);
-    second.save();
+    second.save(true);
     expect(fs.statSync(path.join(dir, cacheFiles()[0]!)).mtimeMs).toBe(written);
 
-    load('../etc').save();
-    expect(cacheFiles().sort()).toEqual([expect.stringMatching(/^other-/), expect.stringMatching(/^run-/)]);
+    // A word that is no command gets no cache of its own; --help and the like share "other".
+    load('frobnicate').save(false);
+    load('--help').save(false);
+    expect(cacheFiles().sort()).toEqual([
+      expect.stringMatching(/^npm-other-/),
+      expect.stringMatching(/^npm-run-/),
+    ]);
+
+    // A new build of the bundle replaces its command's cache.
+    loadWithCache({
+      source,
+      filename: 'b.cjs',
+      stamp: '3-4',
+      flavor: 'npm',
+      command: 'run',
+      requireFn: require,
+      env: { HOME: home },
+    }).save(true);
+    expect(cacheFiles().filter((name) => name.startsWith('npm-run-'))).toEqual([
+      expect.stringMatching(/-3-4\.bin$/),
+    ]);
   });
 
   it('replaces a cache V8 rejects, and still runs', () => {
     // In a fresh process: within one, V8 answers a second compile of the same source from memory.
     const script = `
       const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
-      const loaded = loadWithCache({ source: ${JSON.stringify(source)}, filename: 'b.cjs', command: 'run',
+      const loaded = loadWithCache({ source: ${JSON.stringify(source)}, filename: 'b.cjs', stamp: '1-2', flavor: 'npm', command: 'run',
         requireFn: require, env: { HOME: ${JSON.stringify(home)} } });
-      loaded.save();
+      loaded.save(true);
       process.stdout.write(String(loaded.exports.answer()));`;
     const fresh = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(fresh().stdout).toBe('42');
@@ -68,10 +97,10 @@ describe('loadWithCache', () => {
     fs.chmodSync(path.join(home, '.cache', 'headroom', 'code-cache'), 0o777);
     const loaded = load('run');
     expect(loaded.exports.answer()).toBe(42);
-    loaded.save();
+    loaded.save(true);
     expect(cacheFiles()).toEqual([]);
     const homeless = load('run', {});
     expect(homeless.exports.answer()).toBe(42);
-    homeless.save();
+    homeless.save(true);
   });
 });
