@@ -4,6 +4,7 @@ export type { CachedFile, Evidence, Finding, FindingKind, Severity } from './ana
 export { type LimitsReport, limits, type RuntimeCeilings } from './analyze/limits.js';
 export { type Summary, summarize } from './analyze/summarize.js';
 export { ConfigError, type HeadroomConfig, loadConfig } from './config/config.js';
+export { HeadroomError } from './errors.js';
 export {
   type BudgetState,
   type MemoryBudget,
@@ -26,5 +27,4 @@ export type { Frame, ProcessProfile, ProfileNode, ProfileSnapshot } from './prof
 export * from './record/capture-format.js';
 export { type Capture, CaptureError, readCapture } from './record/capture-reader.js';
 export { renderHtmlReport } from './report/html/html-report.js';
-export { HeadroomError } from './run/errors.js';
 export { type RunOptions, type RunResult, run } from './run/run.js';

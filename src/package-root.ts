@@ -17,13 +17,13 @@ export function moduleDir(): string {
 
 let root: string | undefined;
 
+/** The name on the npm registry ("headroom" there belongs to someone else); the command stays headroom. */
+export const PACKAGE_NAME = 'headroom-cli';
+
 /**
  * The installed package's top directory (where package.json and the preload/ files are), found by walking
  * up from this module: the bundle and the library build sit at different depths below it.
  */
-/** The name on the npm registry ("headroom" there belongs to someone else); the command stays headroom. */
-export const PACKAGE_NAME = 'headroom-cli';
-
 export function packageRoot(): string {
   if (root) return root;
   for (let dir = moduleDir(); ; dir = path.dirname(dir)) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { HeadroomError } from '../errors.js';
 import { KernelFileError } from '../kernel/index.js';
-import { HeadroomError } from '../run/errors.js';
 import { parseSize } from './parse-size.js';
 
 /** Bad arguments, as the other commands that run no job exit on them; a failed attach exits 1. */

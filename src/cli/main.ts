@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-present.js';
+import { EXIT_HEADROOM_ERROR, HeadroomError } from '../errors.js';
 import { KernelFileError } from '../kernel/index.js';
-import { EXIT_HEADROOM_ERROR, HeadroomError } from '../run/errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { attachCommand } from './attach.js';
 import { exportCommand } from './export.js';

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { preloadPaths } from '../bundled/bundled-files.js';
 import { formatBytes } from '../format.js';
-import { packageRoot } from '../package-root.js';
 import type { GuardKnob, GuardOrder } from '../record/capture-format.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
 import { guardLogPath, takeGuardLog } from './guard-log.js';
@@ -48,7 +47,7 @@ export function prepareGuard(
     env,
     command,
     nodeProcesses: Math.max(1, options?.nodeProcesses ?? 1),
-    pythonPreload: path.join(packageRoot(), 'preload', 'python'),
+    pythonPreload: preloadPaths().pythonDir,
     graceful: gracefulPath(options, limit),
     inheritedDataLimit: inheritedDataLimit(),
     set,

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import path from 'node:path';
+import { HeadroomError } from '../errors.js';
 import { errnoCode, KernelFileError, readArgv } from '../kernel/index.js';
 import {
   CAP_KILL,
@@ -14,7 +15,6 @@ import {
   readNamespace,
   readProcessStatus,
 } from '../kernel/process-identity.js';
-import { HeadroomError } from '../run/errors.js';
 
 /** A running Node process that headroom may attach to. */
 export interface AttachTarget {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { HeadroomError } from '../errors.js';
 import {
   effectiveLimit,
   KernelFileError,
@@ -13,7 +14,6 @@ import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { captureHeader } from '../run/capture-header.js';
 import { defaultCapturePath } from '../run/capture-path.js';
-import { HeadroomError } from '../run/errors.js';
 import { ATTACH_FAILED, type AttachTarget, checkAttachTarget } from './attach-target.js';
 import { InspectorClient } from './inspector-client.js';
 import { type OpenInspector, openInspector, waitUntilClosed } from './open-inspector.js';

@@ -1,10 +1,10 @@
+import { HeadroomError } from '../errors.js';
 import { KernelFileError, pidAlive } from '../kernel/index.js';
 import {
   type ListeningSocket,
   listeningSocketsOf,
   namespaceListeningSockets,
 } from '../kernel/inspector-port.js';
-import { HeadroomError } from '../run/errors.js';
 import { ATTACH_FAILED, type AttachTarget } from './attach-target.js';
 import { listInspectorTargets } from './inspector-client.js';
 

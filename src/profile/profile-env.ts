@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { packageRoot } from '../package-root.js';
+import { preloadPaths } from '../bundled/bundled-files.js';
 import {
   PROFILE_DIR_ENV,
   PROFILE_LIMIT_ENV,
@@ -26,9 +26,7 @@ export interface ProfileSettings {
  * sitecustomize still load).
  */
 export function profileEnv(env: NodeJS.ProcessEnv, settings: ProfileSettings): NodeJS.ProcessEnv {
-  const root = packageRoot();
-  const nodePreload = path.join(root, 'dist', 'node-preload.cjs');
-  const pythonPreload = path.join(root, 'preload', 'python');
+  const { nodePreload, pythonDir: pythonPreload } = preloadPaths();
   const require = `--require ${quoteNodeOption(nodePreload)}`;
   const pythonPath = (env.PYTHONPATH ?? '').split(path.delimiter).filter(Boolean);
   const profiled: NodeJS.ProcessEnv = {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { HeadroomError } from '../errors.js';
 import {
   createChildCgroup,
   type HostPaths,
@@ -14,7 +15,6 @@ import {
   removeCgroup,
   restoreFromLeaf,
 } from '../kernel/index.js';
-import { HeadroomError } from './errors.js';
 
 export interface PlacementRequest {
   memory?: number;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, HeadroomError } from './errors.js';
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, HeadroomError } from '../errors.js';
 
 /**
  * Finds the program as execvp would, before any cgroup is made, so that "not found" (127) and "not

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
-import { HeadroomError } from '../../src/run/errors.js';
+import { HeadroomError } from '../../src/errors.js';
 import { cleanStaleCgroups, placeJob } from '../../src/run/placement.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
 

@@ -1,9 +1,6 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Summary } from '../../analyze/summarize.js';
-import { moduleDir } from '../../package-root.js';
+import { uplotText } from '../../bundled/bundled-files.js';
 import type { Capture } from '../../record/capture-reader.js';
 import { CLIENT_SCRIPT } from './client-script.js';
 import { FLAME_SCRIPT } from './flamegraph-script.js';
@@ -111,10 +108,8 @@ let cached: { js: string; css: string } | undefined;
 /** uPlot's script and stylesheet, read from the installed package (a runtime dependency). */
 export function uplotAssets(): { js: string; css: string } {
   if (cached) return cached;
-  const require = createRequire(path.join(moduleDir(), 'html-report.js'));
-  const read = (name: string) => fs.readFileSync(require.resolve(`uplot/dist/${name}`), 'utf8');
-  const js = read('uPlot.iife.min.js');
-  const css = read('uPlot.min.css');
+  const js = uplotText('uPlot.iife.min.js');
+  const css = uplotText('uPlot.min.css');
   // Either would end its element early; uPlot has neither, and must keep it that way.
   if (/<\/script/i.test(js) || /<\/style/i.test(css)) throw new Error('uPlot cannot be inlined as it is');
   cached = { js, css };
