@@ -128,7 +128,6 @@ export async function ensureRootfs({ log = () => {} } = {}) {
     }
   }
   const ms = Date.now() - start;
-  log(`rootfs built in ${(ms / 1000).toFixed(0)} s`);
   return { dir, key, built: true, ms };
 }
 
