@@ -3,8 +3,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The cgroup v2 VM runs on its own, after these (vitest.vm.config.ts, npm run test:vm).
-    exclude: [...configDefaults.exclude, 'test/vm/**'],
+    // The single executable's chroot and the cgroup v2 VM run on their own, after these
+    // (vitest.exe.config.ts, npm run test:exe; vitest.vm.config.ts, npm run test:vm).
+    exclude: [...configDefaults.exclude, 'test/exe/**', 'test/vm/**'],
     // Real-cgroup tests allocate hundreds of MiB each; two at once is what this 2-core machine takes.
     maxWorkers: 2,
     testTimeout: 60_000,

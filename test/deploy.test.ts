@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { locateMemoryCgroup } from '../src/kernel/index.js';
 import { CgroupMetrics } from '../src/serve/cgroup-metrics.js';
+import { parseDockerfile } from './helpers/dockerfile.js';
 import { repoRoot } from './helpers/run-cli.js';
 
 const deploy = path.join(repoRoot, 'deploy');
@@ -66,5 +67,69 @@ describe('deploy/', () => {
         expect(['run', 'exporter', 'supervise', 'top']).toContain(command);
     }
     expect(read('Dockerfile')).toMatch(/CMD \["exporter", "--listen", "0\.0\.0\.0:9464"\]/);
+  });
+
+  it('deploy/Dockerfile builds the single executable and ships it alone (bin) and on Debian (the default)', () => {
+    const text = read('Dockerfile');
+    const { stages } = parseDockerfile(text);
+    const build = stages.find((stage) => stage.name === 'build');
+    expect(build?.from).toMatch(/^node:20-bookworm-slim$/);
+    expect(build?.runs.some((run) => /^npm ci\b/.test(run))).toBe(true);
+    expect(build?.runs.some((run) => /\bnpm run build:exe\b/.test(run))).toBe(true);
+    const bin = stages.find((stage) => stage.name === 'bin');
+    expect(bin?.from).toBe('scratch');
+    expect(bin?.copies.map((copy) => copy.dest)).toEqual(['/usr/local/bin/headroom']);
+    // The default target is the last stage: the one the DaemonSet runs, with glibc for the executable.
+    const runnable = stages.at(-1);
+    expect(runnable?.from).toMatch(/^debian:bookworm/);
+    expect(runnable?.copies).toContainEqual(
+      expect.objectContaining({
+        from: 'bin',
+        source: '/usr/local/bin/headroom',
+        dest: '/usr/local/bin/headroom',
+      }),
+    );
+    expect(runnable?.entrypoint).toEqual(['headroom']);
+    expect(runnable?.cmd?.[0]).toBe('exporter');
+    // No Node where headroom runs: only the build stage may come from a node image.
+    for (const stage of stages.filter((s) => s !== build)) expect(stage.from).not.toMatch(/^node\b/);
+    // The documented tags: the DaemonSet's image is the default target's, the Airflow image's ARG the bin one's.
+    const defaultTag = /docker build -f deploy\/Dockerfile -t (\S+) \./.exec(text)?.[1];
+    const binTag = /docker build -f deploy\/Dockerfile --target bin -t (\S+) \./.exec(text)?.[1];
+    const daemonset = parse(read('kubernetes/daemonset.yaml'));
+    expect(daemonset.spec.template.spec.containers[0].image.split(':')[0]).toBe(defaultTag);
+    expect(parseDockerfile(read('airflow/Dockerfile')).args.HEADROOM_IMAGE).toBe(binTag);
+  });
+
+  it('the Airflow image has no Node: it takes headroom with one COPY from the bin image', () => {
+    const text = read('airflow/Dockerfile');
+    expect(text).not.toMatch(/\bnodejs\b|\bnpm\b|\bnpx\b/);
+    const dockerfile = parseDockerfile(text);
+    const image = dockerfile.stages.at(-1);
+    expect(image?.from).toBe('python:3.11-slim-bookworm');
+    expect(image?.runs.join('\n')).not.toMatch(/apt-get install[^\n]*\bnode/);
+    expect(text).toMatch(/^COPY --from=\S+ \/usr\/local\/bin\/headroom \/usr\/local\/bin\/headroom$/m);
+    const copy = image?.copies.find((c) => c.dest === '/usr/local/bin/headroom');
+    // --from names a stage whose image is the build ARG, so that a locally tagged image can be given.
+    const from = dockerfile.stages.find((stage) => stage.name === copy?.from);
+    expect(from?.from).toMatch(/^\$\{?HEADROOM_IMAGE\}?$/);
+    expect(dockerfile.args.HEADROOM_IMAGE).toBeDefined();
+    expect(image?.entrypoint?.slice(0, 2)).toEqual(['headroom', 'run']);
+    expect(image?.entrypoint?.at(-1)).toBe('--');
+    expect(image?.cmd).toEqual(['python', '/app/task.py']);
+  });
+
+  it("an npm install or npx in deploy/ names the package's own name", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      name: string;
+    };
+    expect(manifest.name).toBe('headroom-cli');
+    for (const file of ['Dockerfile', 'airflow/Dockerfile']) {
+      for (const [, words] of read(file).matchAll(/\b(?:npm (?:install|i|add)|npx)\b([^\n&;|]*)/g)) {
+        // Flags apart, with no package named it installs from the lockfile (npm install), which is fine.
+        const names = (words ?? '').split(/\s+/).filter((word) => word && !word.startsWith('-'));
+        for (const name of names) expect(`${file}: ${name}`).toBe(`${file}: ${manifest.name}`);
+      }
+    }
   });
 });
