@@ -11,12 +11,18 @@ export interface DockerCopy {
   line: string;
 }
 
+/** A stage's COPY and RUN instructions in their order, for a test that replays the stage. */
+export type DockerStep =
+  | { kind: 'COPY'; from?: string; sources: string[]; dest: string }
+  | { kind: 'RUN'; command: string };
+
 export interface DockerStage {
   /** The FROM image, variables unexpanded. */
   from: string;
   name?: string;
   copies: DockerCopy[];
   runs: string[];
+  steps: DockerStep[];
   env: Record<string, string>;
   /** The last WORKDIR, relative ones resolved against the one before. */
   workdir?: string;
@@ -77,6 +83,7 @@ export function parseDockerfile(text: string): Dockerfile {
         ...(as?.toUpperCase() === 'AS' && name ? { name } : {}),
         copies: [],
         runs: [],
+        steps: [],
         env: {},
       });
       continue;
@@ -96,10 +103,12 @@ export function parseDockerfile(text: string): Dockerfile {
         const from = flags.find((flag) => flag.startsWith('--from='))?.slice('--from='.length);
         const dest = paths.pop() ?? '';
         for (const source of paths) stage.copies.push({ ...(from ? { from } : {}), source, dest, line });
+        stage.steps.push({ kind: 'COPY', ...(from ? { from } : {}), sources: paths, dest });
         break;
       }
       case 'RUN':
         stage.runs.push(rest);
+        stage.steps.push({ kind: 'RUN', command: rest });
         break;
       case 'ENV': {
         // KEY=VALUE pairs (no quoting here), or the old KEY VALUE form.
