@@ -1,11 +1,16 @@
 // Host side of the single executable's acceptance: the cached Debian rootfs without Node, a writable
 // sandbox of it per run, and commands run chrooted into it, in a memory cgroup of the test's own.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ensureCachedBuild,
+  filesKey,
+  isAlive,
+  requireTools as requireToolsFor,
+} from '../helpers/cached-build.mjs';
 
 export const EXE_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(EXE_DIR, '..', '..');
@@ -23,23 +28,7 @@ export function cacheDir() {
 
 // The rootfs is rebuilt exactly when the script that builds it changes.
 export function rootfsKey() {
-  const hash = createHash('sha256');
-  hash.update(fs.readFileSync(path.join(EXE_DIR, 'build-chroot.sh')));
-  return hash.digest('hex').slice(0, 16);
-}
-
-function findTool(name) {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
+  return filesKey(EXE_DIR, ['build-chroot.sh']);
 }
 
 // Debian package names, so that the error says what to install (as .ci/run does).
@@ -47,44 +36,7 @@ const TOOLS = { debootstrap: 'debootstrap', unshare: 'util-linux', chroot: 'core
 
 /** Throws one error naming every missing tool and its package: the test must fail, not skip. */
 export function requireTools(names) {
-  const missing = names.filter((name) => !findTool(name));
-  if (missing.length > 0) {
-    const packages = [...new Set(missing.map((name) => TOOLS[name] ?? name))];
-    throw new Error(
-      `the chroot acceptance needs ${missing.join(', ')}: apt-get install ${packages.join(' ')}`,
-    );
-  }
-  return Object.fromEntries(names.map((name) => [name, findTool(name)]));
-}
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function runLogged(command, args, logFile) {
-  return new Promise((resolve, reject) => {
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(command, args, { stdio: ['ignore', out, out] });
-    child.on('error', (error) => {
-      fs.closeSync(out);
-      reject(error);
-    });
-    child.on('exit', (code, signal) => {
-      fs.closeSync(out);
-      if (code === 0) resolve();
-      else {
-        const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-        reject(
-          new Error(`${command} ${args.join(' ')} failed (${signal ?? code}); see ${logFile}:\n${tail}`),
-        );
-      }
-    });
-  });
+  return requireToolsFor(names, { packages: TOOLS, purpose: 'the chroot acceptance' });
 }
 
 /**
@@ -93,42 +45,19 @@ function runLogged(command, args, logFile) {
  * taken for a finished one; builds left by dead processes and builds of older scripts are removed.
  */
 export async function ensureRootfs({ log = () => {} } = {}) {
-  const key = rootfsKey();
   const cache = cacheDir();
-  const dir = path.join(cache, `rootfs-${key}`);
-  if (fs.existsSync(path.join(dir, 'root', 'usr', 'bin', 'python3')))
-    return { dir, key, built: false, ms: 0 };
-  requireTools(['debootstrap', 'chroot']);
-  fs.mkdirSync(cache, { recursive: true });
-  for (const entry of fs.readdirSync(cache)) {
-    const match = /^\.build-[0-9a-f]+-(\d+)$/.exec(entry);
-    if (match && !isAlive(Number(match[1])))
-      fs.rmSync(path.join(cache, entry), { recursive: true, force: true });
-  }
-  const tmp = path.join(cache, `.build-${key}-${process.pid}`);
-  const logFile = path.join(cache, `build-${key}.log`);
-  fs.writeFileSync(logFile, '');
-  log(`building the rootfs ${key} in ${cache} (debootstrap, a minute or two; log: ${logFile})`);
-  const start = Date.now();
-  try {
-    await runLogged('bash', [path.join(EXE_DIR, 'build-chroot.sh'), tmp], logFile);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (error) {
-      // Another run finished the same build first: use theirs.
-      if (!fs.existsSync(path.join(dir, 'root', 'usr', 'bin', 'python3'))) throw error;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  for (const entry of fs.readdirSync(cache)) {
-    if (/^rootfs-[0-9a-f]+$/.test(entry) && entry !== `rootfs-${key}`) {
-      fs.rmSync(path.join(cache, entry), { recursive: true, force: true });
-      fs.rmSync(path.join(cache, `build-${entry.slice(7)}.log`), { force: true });
-    }
-  }
-  const ms = Date.now() - start;
-  return { dir, key, built: true, ms };
+  const isBuilt = (dir) => fs.existsSync(path.join(dir, 'root', 'usr', 'bin', 'python3'));
+  const key = rootfsKey();
+  if (!isBuilt(path.join(cache, `rootfs-${key}`))) requireTools(['debootstrap', 'chroot']);
+  return ensureCachedBuild({
+    cache,
+    key,
+    script: path.join(EXE_DIR, 'build-chroot.sh'),
+    isBuilt,
+    what: 'the rootfs',
+    expect: 'a minute or two',
+    log,
+  });
 }
 
 /**

@@ -1,10 +1,16 @@
 // Host side of the cgroup v2 test VM: the cached rootfs, the per-run payload disk, the boot under qemu
 // (TCG, no KVM here), and the parsing of the framed results the guest writes on its second serial port.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  ensureCachedBuild,
+  filesKey,
+  requireTools as requireToolsFor,
+  runLogged,
+} from '../helpers/cached-build.mjs';
 
 export const VM_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(VM_DIR, '..', '..');
@@ -16,14 +22,10 @@ export function cacheDir() {
 
 // The rootfs is rebuilt exactly when the script that builds it or a file it installs changes.
 export function rootfsKey() {
-  const hash = createHash('sha256');
-  const files = ['build-rootfs.sh', ...fs.readdirSync(path.join(VM_DIR, 'rootfs')).map((f) => `rootfs/${f}`)];
-  for (const f of files.sort()) {
-    hash.update(`${f}\0`);
-    hash.update(fs.readFileSync(path.join(VM_DIR, f)));
-    hash.update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
+  return filesKey(VM_DIR, [
+    'build-rootfs.sh',
+    ...fs.readdirSync(path.join(VM_DIR, 'rootfs')).map((f) => `rootfs/${f}`),
+  ]);
 }
 
 /** The case names in test/vm/cases, in the order the guest runs them (byte order of the file names). */
@@ -44,21 +46,6 @@ export function caseTimeout(name, fallback = DEFAULT_CASE_TIMEOUT_S) {
 
 export const DEFAULT_CASE_TIMEOUT_S = 180;
 
-function findTool(name) {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const file = path.join(dir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
 // Debian package names, so that the error says what to install (as .ci/run does).
 const TOOLS = {
   debootstrap: 'debootstrap',
@@ -68,35 +55,7 @@ const TOOLS = {
 
 /** Throws one error naming every missing tool and its package: the VM tests must fail, not skip. */
 export function requireTools(names) {
-  const missing = names.filter((name) => !findTool(name));
-  if (missing.length > 0) {
-    const packages = missing.map((name) => TOOLS[name] ?? name);
-    throw new Error(
-      `the cgroup v2 VM needs ${missing.join(', ')}: apt-get install ${[...new Set(packages)].join(' ')}`,
-    );
-  }
-  return Object.fromEntries(names.map((name) => [name, findTool(name)]));
-}
-
-function runLogged(command, args, logFile, options = {}) {
-  return new Promise((resolve, reject) => {
-    const out = fs.openSync(logFile, 'a');
-    const child = spawn(command, args, { stdio: ['ignore', out, out], ...options });
-    child.on('error', (error) => {
-      fs.closeSync(out);
-      reject(error);
-    });
-    child.on('exit', (code, signal) => {
-      fs.closeSync(out);
-      if (code === 0) resolve();
-      else {
-        const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-        reject(
-          new Error(`${command} ${args.join(' ')} failed (${signal ?? code}); see ${logFile}:\n${tail}`),
-        );
-      }
-    });
-  });
+  return requireToolsFor(names, { packages: TOOLS, purpose: 'the cgroup v2 VM' });
 }
 
 /**
@@ -105,52 +64,21 @@ function runLogged(command, args, logFile, options = {}) {
  * taken for a finished one; builds left by dead processes are removed.
  */
 export async function ensureRootfs({ log = () => {} } = {}) {
-  const key = rootfsKey();
   const cache = cacheDir();
-  const dir = path.join(cache, `rootfs-${key}`);
-  if (fs.existsSync(path.join(dir, 'rootfs.ext4'))) return { dir, key, built: false, ms: 0 };
-  requireTools(['debootstrap', 'mkfs.ext4']);
-  fs.mkdirSync(cache, { recursive: true });
-  for (const entry of fs.readdirSync(cache)) {
-    const match = /^\.build-[0-9a-f]+-(\d+)$/.exec(entry);
-    if (match && !isAlive(Number(match[1])))
-      fs.rmSync(path.join(cache, entry), { recursive: true, force: true });
-  }
-  const tmp = path.join(cache, `.build-${key}-${process.pid}`);
-  const logFile = path.join(cache, `build-${key}.log`);
-  fs.writeFileSync(logFile, '');
-  log(`building the VM rootfs ${key} in ${cache} (debootstrap, a few minutes; log: ${logFile})`);
-  const start = Date.now();
-  try {
-    await runLogged('bash', [path.join(VM_DIR, 'build-rootfs.sh'), tmp], logFile);
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (error) {
-      // Another run finished the same build first: use theirs.
-      if (!fs.existsSync(path.join(dir, 'rootfs.ext4'))) throw error;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  // Older builds are never used again (their key is a script that no longer is); each is most of a GiB.
-  for (const entry of fs.readdirSync(cache)) {
-    if (/^rootfs-[0-9a-f]+$/.test(entry) && entry !== `rootfs-${key}`) {
-      fs.rmSync(path.join(cache, entry), { recursive: true, force: true });
-      fs.rmSync(path.join(cache, `build-${entry.slice(7)}.log`), { force: true });
-    }
-  }
-  const ms = Date.now() - start;
-  log(`rootfs built in ${(ms / 1000).toFixed(0)} s`);
-  return { dir, key, built: true, ms };
-}
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const isBuilt = (dir) => fs.existsSync(path.join(dir, 'rootfs.ext4'));
+  const key = rootfsKey();
+  if (!isBuilt(path.join(cache, `rootfs-${key}`))) requireTools(['debootstrap', 'mkfs.ext4']);
+  const result = await ensureCachedBuild({
+    cache,
+    key,
+    script: path.join(VM_DIR, 'build-rootfs.sh'),
+    isBuilt,
+    what: 'the VM rootfs',
+    expect: 'a few minutes',
+    log,
+  });
+  if (result.built) log(`rootfs built in ${(result.ms / 1000).toFixed(0)} s`);
+  return result;
 }
 
 function shellQuote(value) {
