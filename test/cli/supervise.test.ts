@@ -1,19 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Summary } from '../../src/analyze/summarize.js';
+import { freePort } from '../helpers/free-port.js';
 import { capturesIn, finish, jobsDir, runCli, sleep, startCli, useScratchDir } from '../helpers/run-cli.js';
 
 const scratch = useScratchDir();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('headroom supervise (real cgroup v1)', () => {
   it('restarts a leaking service at its threshold, keeps serving between restarts, and stops after --max-restarts', async () => {

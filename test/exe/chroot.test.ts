@@ -3,12 +3,12 @@
 // memory cgroups. What Docker would do with the images, without Docker. The tests run in file order and
 // share one sandbox: the last ones check what the runs before them left behind.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Summary } from '../../src/analyze/summarize.js';
 import { parseDockerfile } from '../helpers/dockerfile.js';
+import { freePort } from '../helpers/free-port.js';
 import {
   type ChrootOptions,
   type ChrootResult,
@@ -386,11 +386,3 @@ describe('the single executable in a Debian root without Node', () => {
     expect(elsewhere).toEqual([]);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
