@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLK_TCK } from './lib/proc.mjs';
+import { CLK_TCK, statFields } from './lib/proc.mjs';
 import { HEADROOM, ROOT } from './lib/spawn.mjs';
 import { median, medianInterval } from './lib/stats.mjs';
 
@@ -12,8 +12,8 @@ const TARGET_MS = 40;
 
 /** utime + stime of this process's reaped children, in ms (cutime, cstime of /proc/self/stat). */
 function childCpuMs() {
-  const text = fs.readFileSync('/proc/self/stat', 'latin1');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields('self');
+  // cutime is field 16, cstime field 17.
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
 }
 
@@ -71,28 +71,28 @@ export async function run({ tmp, log, quick }) {
     }
   }
 
-  const node = variants[1].results;
+  const wall = (results) => median(results.map((result) => result.wallMs));
+  const cpu = (results) => median(results.map((result) => result.cpuMs));
   const ms = (value) => `${value.toFixed(0)} ms`;
+  const [bare, node, floor] = variants.map((variant) => variant.results);
+  const floorExtra = median(floor.map((result, i) => result.wallMs - node[i].wallMs));
   const rows = [];
-  const floor = variants[2].results;
   for (const variant of variants.slice(3)) {
     const extra = variant.results.map((result, i) => result.wallMs - node[i].wallMs);
     const interval = medianInterval(extra);
-    const cpu = (results) => median(results.map((result) => result.cpuMs));
     rows.push({
       id: `startup.${variant.name.replace(/\W+/g, '-')}`,
       name: `startup: headroom run -- true beyond node -e 0 (${variant.name})`,
       unit: 'ms',
       subject: median(extra),
-      baseline: median(node.map((result) => result.wallMs)),
-      ratio: median(variant.results.map((result) => result.wallMs)) / median(node.map((r) => r.wallMs)),
+      baseline: wall(node),
+      ratio: wall(variant.results) / wall(node),
       target: { max: TARGET_MS, of: 'subject' },
       note:
-        `median wall ${ms(median(variant.results.map((r) => r.wallMs)))} against node -e 0 ` +
-        `${ms(median(node.map((r) => r.wallMs)))} and true ${ms(median(variants[0].results.map((r) => r.wallMs)))}; ` +
+        `median wall ${ms(wall(variant.results))} against node -e 0 ${ms(wall(node))} and true ${ms(wall(bare))}; ` +
         `extra ${ms(median(extra))} (~90 % interval ${ms(interval.low)}-${ms(interval.high)}); ` +
         `CPU median ${ms(cpu(variant.results))} against node's ${ms(cpu(node))} (10 ms ticks); ` +
-        `a bare Node spawning sh -c true takes ${ms(median(floor.map((r, i) => r.wallMs - node[i].wallMs)))} beyond node -e 0`,
+        `a bare Node spawning sh -c true takes ${ms(floorExtra)} beyond node -e 0`,
       samples: { subject: extra, baseline: node.map((result) => result.wallMs) },
     });
   }

@@ -3,18 +3,25 @@ import fs from 'node:fs';
 /** Clock ticks per second for utime/stime in /proc/PID/stat (sysconf(_SC_CLK_TCK), 100 on Linux). */
 export const CLK_TCK = 100;
 
-/** utime + stime of a whole process (all threads) in clock ticks, or undefined once it is gone. */
-export function cpuTicks(pid) {
+/**
+ * The fields of /proc/PID/stat (PID may be "self") after the command name, which is in parentheses and
+ * may contain spaces: [0] is field 3 (state), so field N is [N - 3]. Undefined once the process is gone.
+ */
+export function statFields(pid) {
   let text;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
   } catch {
     return undefined;
   }
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return Number(fields[11]) + Number(fields[12]);
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime of a whole process (all threads) in clock ticks, or undefined once it is gone. */
+export function cpuTicks(pid) {
+  const fields = statFields(pid);
+  // utime is field 14, stime field 15.
+  return fields && Number(fields[11]) + Number(fields[12]);
 }
 
 /** Nanoseconds on CPU summed over the process's current threads (schedstat), or undefined. */
