@@ -77,4 +77,19 @@ function fileStamp(file) {
   return `${stat.size}-${Math.floor(stat.mtimeMs)}`;
 }
 
-module.exports = { loadWithCache, fileStamp };
+/**
+ * headroom's command line, for the npm bin and the executable alike: loads the bundle through the cache
+ * (`stampFile` is the file the source came from), runs main on the arguments, sets the exit status, and
+ * writes the cache when it was missing or stale.
+ */
+function runCli({ source, filename, stampFile, flavor, requireFn }) {
+  const argv = process.argv.slice(2);
+  const command = argv[0] ?? '';
+  const bundle = loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command, requireFn });
+  bundle.exports.main(argv).then((code) => {
+    process.exitCode = code;
+    bundle.save(bundle.exports.isCommand(command));
+  });
+}
+
+module.exports = { loadWithCache, runCli };

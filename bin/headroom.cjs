@@ -4,22 +4,14 @@
 // compiled through V8's code cache (code-cache.cjs).
 const fs = require('node:fs');
 const path = require('node:path');
-const { fileStamp, loadWithCache } = require('./code-cache.cjs');
+const { runCli } = require('./code-cache.cjs');
 
 const filename = path.join(__dirname, '..', 'dist', 'headroom.cjs');
-const argv = process.argv.slice(2);
-const command = argv[0] ?? '';
-const bundle = loadWithCache({
+runCli({
   // The bundle is ASCII (esbuild escapes the rest): latin1 skips a UTF-8 decode of half a MiB.
   source: fs.readFileSync(filename, 'latin1'),
   filename,
-  stamp: fileStamp(filename),
+  stampFile: filename,
   flavor: 'npm',
-  command,
   requireFn: require,
-});
-
-bundle.exports.main(argv).then((code) => {
-  process.exitCode = code;
-  bundle.save(bundle.exports.isCommand(command));
 });

@@ -1,6 +1,6 @@
-// Builds the single executable (dist/headroom-linux-<arch>): this Node binary with the whole CLI bundled
-// in, V8's code cache for it, and the preloads and uPlot as assets, by Node's single executable
-// applications and postject. Run after `npm run build` (npm run build:exe does both). It makes an
+// Builds the single executable (dist/headroom-linux-<arch>): this Node binary with the whole CLI, the
+// preloads and uPlot as assets and a loader as its main script, by Node's single executable applications
+// and postject. Run after `npm run build` (npm run build:exe does both). It makes an
 // executable for the machine it runs on; build on an arm64 machine for linux-arm64.
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -42,19 +42,13 @@ await esbuild.build({
     contents: [
       "const path = require('node:path');",
       "const { getAsset } = require('node:sea');",
-      "const { fileStamp, loadWithCache } = require('./bin/code-cache.cjs');",
-      'const argv = process.argv.slice(2);',
-      'const loaded = loadWithCache({',
-      `  source: getAsset('headroom.cjs', 'utf8'),`,
+      "const { runCli } = require('./bin/code-cache.cjs');",
+      'runCli({',
+      "  source: getAsset('headroom.cjs', 'utf8'),",
       "  filename: path.join(path.dirname(process.execPath), 'headroom.cjs'),",
-      '  stamp: fileStamp(process.execPath),',
+      '  stampFile: process.execPath,',
       "  flavor: 'exe',",
-      "  command: argv[0] ?? '',",
       '  requireFn: require,',
-      '});',
-      'loaded.exports.main(argv).then((code) => {',
-      '  process.exitCode = code;',
-      "  loaded.save(loaded.exports.isCommand(argv[0] ?? ''));",
       '});',
     ].join('\n'),
     resolveDir: root,

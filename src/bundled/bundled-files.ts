@@ -23,10 +23,6 @@ function executable(): typeof nodeSea | null {
   return nodeSea.isSea() ? nodeSea : null;
 }
 
-export function isExecutable(): boolean {
-  return executable() !== null;
-}
-
 export interface PreloadPaths {
   /** For --require in NODE_OPTIONS. */
   nodePreload: string;
@@ -36,7 +32,8 @@ export interface PreloadPaths {
 
 let preloads: PreloadPaths | undefined;
 
-export function preloadPaths(env: NodeJS.ProcessEnv = process.env): PreloadPaths {
+/** Where the preloads are, extracted first when this is the executable (once per process). */
+export function preloadPaths(): PreloadPaths {
   if (preloads) return preloads;
   const sea = executable();
   if (!sea) {
@@ -51,7 +48,7 @@ export function preloadPaths(env: NodeJS.ProcessEnv = process.env): PreloadPaths
   const dir = extractPreloads(
     index,
     (name) => new Uint8Array(sea.getAsset(name)),
-    privateBases(env, process.cwd()),
+    privateBases(process.env, process.cwd()),
   );
   preloads = {
     nodePreload: path.join(dir, NODE_PRELOAD_ASSET),
