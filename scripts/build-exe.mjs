@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import esbuild from 'esbuild';
+import { bundleCli } from './bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -25,7 +26,9 @@ fs.mkdirSync(work, { recursive: true });
 // only. Its main script is bin/code-cache.cjs's loader, which compiles the CLI through V8's code cache
 // kept per user, as the npm bin does (SEA's own useCodeCache holds only the functions compiled eagerly).
 const bundle = path.join(work, 'headroom.cjs');
-const common = {
+await bundleCli({ outfile: bundle });
+const main = path.join(work, 'main.cjs');
+await esbuild.build({
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -33,11 +36,6 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-};
-await esbuild.build({ ...common, entryPoints: [path.join(dist, 'cli', 'main.js')], outfile: bundle });
-const main = path.join(work, 'main.cjs');
-await esbuild.build({
-  ...common,
   stdin: {
     contents: [
       "const path = require('node:path');",
