@@ -173,10 +173,12 @@ export class ProcessTracker {
   }
 
   private readPss(pid: number, timeMs: number): number {
-    const started = performance.now();
+    // hrtime, not performance.now(): Node loads perf_hooks on the global's first use, a few ms that the
+    // first tick of every run would pay while a short job waits to be seen exiting.
+    const started = process.hrtime.bigint();
     const pss = readPss(pid);
     if (pss) this.writer.processPss(timeMs, pid, pss);
-    return performance.now() - started;
+    return Number(process.hrtime.bigint() - started) / 1e6;
   }
 }
 
