@@ -19,6 +19,12 @@ interface Tracked {
   written: ProcessMemory;
   /** Which of the quiet ticks reads it. */
   turn: number;
+  /**
+   * argv as first recorded, until it is read once more: a process first seen between fork and exec shows
+   * its parent's argv, and an exec of the same program (python3 starting a multiprocessing worker) keeps
+   * the name that would otherwise tell.
+   */
+  firstArgv: string[] | undefined;
 }
 
 const CHANGE_FLOOR = 64 * 1024;
@@ -126,7 +132,8 @@ export class ProcessTracker {
       reader.close();
       return false;
     }
-    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, reader.argv());
+    const argv = reader.argv();
+    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
     this.writer.processMemory(timeMs, memory);
     const turn = this.nextTurn++ % this.quietEvery;
     this.tracked.set(pid, {
@@ -137,6 +144,7 @@ export class ProcessTracker {
       last: memory,
       written: memory,
       turn,
+      firstArgv: argv,
     });
     (this.turns[turn] as number[]).push(pid);
     this.pss.add(pid);
@@ -147,6 +155,16 @@ export class ProcessTracker {
     const tracked = this.tracked.get(pid) as Tracked;
     const resident = tracked.reader.readResident();
     if (!resident) return false;
+    if (tracked.firstArgv) {
+      const argv = tracked.reader.argv();
+      if (argv.length > 0 && argv.join('\0') !== tracked.firstArgv.join('\0')) {
+        const memory = tracked.reader.read();
+        if (!memory) return false;
+        tracked.name = memory.name;
+        this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
+      }
+      tracked.firstArgv = undefined;
+    }
     const before = tracked.resident;
     const floor = Math.max(CHANGE_FLOOR, before.resident / 100);
     const moved =

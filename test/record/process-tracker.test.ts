@@ -82,4 +82,29 @@ describe('ProcessTracker on real processes', () => {
     tracker.close();
     writer.close();
   });
+
+  it('takes the argv after an exec of the same program when it first saw the process before the exec', async () => {
+    // python3 re-executing python3, as a multiprocessing spawn worker starts: the name stays python3.
+    const go = path.join(scratch.dir, 'go');
+    const pid = start(
+      `import os, sys, time\nwhile not os.path.exists(${JSON.stringify(go)}): time.sleep(0.01)\n` +
+        `os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(30)', 'the-worker'])`,
+    );
+    const file = path.join(scratch.dir, 'c.jsonl');
+    const writer = new CaptureWriter(file, captureHeader());
+    const tracker = new ProcessTracker(writer, new Set(), 0, 1);
+    tracker.sync(0, [pid]);
+    fs.writeFileSync(go, '');
+    const deadline = Date.now() + 10_000;
+    while (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').at(-2) !== 'the-worker') {
+      if (Date.now() > deadline) throw new Error('the process did not exec within 10 s');
+      await sleep(10);
+    }
+    tracker.sample(100, false);
+    tracker.close();
+    writer.close();
+
+    const capture = parseCapture(fs.readFileSync(file, 'utf8'));
+    expect(capture.processByPid.get(pid)?.argv.at(-1)).toBe('the-worker');
+  });
 });
