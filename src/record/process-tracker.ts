@@ -19,15 +19,20 @@ interface Tracked {
   written: ProcessMemory;
   /** Which of the quiet ticks reads it. */
   turn: number;
+  /** argv as last recorded. */
+  argv: string[];
   /**
-   * argv as first recorded, until it is read once more: a process first seen between fork and exec shows
-   * its parent's argv, and an exec of the same program (python3 starting a multiprocessing worker) keeps
-   * the name that would otherwise tell.
+   * Until when argv is read again on each sample (undefined once it changed or the time passed): a process
+   * first seen between fork and exec shows its parent's argv, and an exec of the same program (python3
+   * starting a multiprocessing worker, node a node child) keeps the name that would otherwise tell. On a
+   * busy machine the exec can come well after the fork, hence a while rather than one more look.
    */
-  firstArgv: string[] | undefined;
+  argvCheckUntilMs: number | undefined;
 }
 
 const CHANGE_FLOOR = 64 * 1024;
+/** How long after a process is first seen its argv is read again on each sample, to catch its exec. */
+const ARGV_SETTLE_MS = 2000;
 /** status also carries swap and the name: re-read it this often even when statm holds still. */
 const STATUS_REFRESH_MS = 5000;
 
@@ -144,7 +149,8 @@ export class ProcessTracker {
       last: memory,
       written: memory,
       turn,
-      firstArgv: argv,
+      argv,
+      argvCheckUntilMs: timeMs + ARGV_SETTLE_MS,
     });
     (this.turns[turn] as number[]).push(pid);
     this.pss.add(pid);
@@ -155,15 +161,16 @@ export class ProcessTracker {
     const tracked = this.tracked.get(pid) as Tracked;
     const resident = tracked.reader.readResident();
     if (!resident) return false;
-    if (tracked.firstArgv) {
-      const argv = tracked.reader.argv();
-      if (argv.length > 0 && argv.join('\0') !== tracked.firstArgv.join('\0')) {
+    if (tracked.argvCheckUntilMs !== undefined) {
+      const argv = timeMs <= tracked.argvCheckUntilMs ? tracked.reader.argv() : [];
+      if (argv.length > 0 && argv.join('\0') !== tracked.argv.join('\0')) {
         const memory = tracked.reader.read();
         if (!memory) return false;
         tracked.name = memory.name;
+        tracked.argv = argv;
         this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
-      }
-      tracked.firstArgv = undefined;
+        tracked.argvCheckUntilMs = undefined;
+      } else if (timeMs > tracked.argvCheckUntilMs) tracked.argvCheckUntilMs = undefined;
     }
     const before = tracked.resident;
     const floor = Math.max(CHANGE_FLOOR, before.resident / 100);
@@ -181,7 +188,8 @@ export class ProcessTracker {
     if (memory.name !== tracked.name) {
       // exec'd another program under the same pid
       tracked.name = memory.name;
-      this.writer.processStart(timeMs, pid, memory.ppid, memory.name, tracked.reader.argv());
+      tracked.argv = tracked.reader.argv();
+      this.writer.processStart(timeMs, pid, memory.ppid, memory.name, tracked.argv);
     }
     if (changed(tracked.written, memory)) {
       this.writer.processMemory(timeMs, memory);
