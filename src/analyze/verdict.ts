@@ -15,6 +15,7 @@ import {
 } from './findings/context.js';
 import { fullestBefore, killContext } from './findings/oom-kill.js';
 import { defaultHeap, maxOldSpace } from './findings/runtime-heap.js';
+import type { Summary } from './summarize.js';
 
 /** The one mechanism that explains the run; stable names that scripts may match on. */
 export type VerdictKind =
@@ -73,6 +74,8 @@ export function decideVerdict(
   const heap = heapAbort(ctx);
   if (heap) return heap;
   const moment = criticalMoment(ctx);
+  const refused = summary.guard.actions.find((a) => a.action === 'memory-error');
+  if (refused && !summary.oomKilled) return memoryError(ctx, refused);
   if (!moment) {
     const growth = findings.find((f) => f.kind === 'anon-growth' && f.severity !== 'info');
     if (growth) return fromGrowth(ctx, growth, profile);
@@ -110,7 +113,7 @@ export function decideVerdict(
       kind: writer ? 'dirty-page-cache' : 'page-cache',
       cause: writer
         ? `Page cache from writing files filled the limit: dirty cache peaked at ${formatBytes(dirtyPeak(ctx))}, and each time the ${formatBytes(ctx.limit)} limit was reached the kernel had to write pages to disk before it could drop them${files(ctx)}.`
-        : `Clean page cache filled the limit: ${formatBytes(clean)} of ${formatBytes(usage)} at ${formatDuration(time(ctx, index))} was cache of files the job read${files(ctx)}, which the kernel drops as soon as memory is needed. Not a leak; the job was not at risk.`,
+        : `Clean page cache filled the limit: ${formatBytes(clean)} of ${formatBytes(usage)} at ${formatDuration(time(ctx, index))} was cache of files the job read or wrote, already on disk${files(ctx)}, which the kernel drops as soon as memory is needed. Not a leak; the job was not at risk.`,
       confidence: confidenceFor(clean / Math.max(1, usage)),
       evidence: evidenceFor(['file', 'fileDirty', 'limitHits']),
     };
@@ -172,15 +175,14 @@ function criticalMoment(ctx: Context): Moment | undefined {
       outside: !atLimit,
     };
   }
-  const caught = summary.guard.actions.find((a) => a.action === 'memory-error' || a.action === 'kill');
+  const caught = summary.guard.actions.find((a) => a.action === 'kill');
   if (caught) {
     const index = Math.max(0, fullestBefore(ctx, caught.timeMs));
-    const how = caught.action === 'memory-error' ? 'a MemoryError' : 'its kill';
     return {
       index,
       timeMs: caught.timeMs,
       failed: true,
-      what: `when the guard stopped it with ${how} at ${formatDuration(caught.timeMs)}, before the OOM killer`,
+      what: `when the guard killed it at ${formatDuration(caught.timeMs)}, before the OOM killer`,
       outside: false,
     };
   }
@@ -241,18 +243,38 @@ function anonVerdict(
   }
   const child = !isJobRoot(ctx, top.track);
   const site = profiledSite(profile, top.track.pid);
-  const guard = ctx.summary.guard.actions.some((a) => a.action === 'memory-error');
   return {
     kind: child ? 'child-process' : 'anon-growth',
     cause:
       `${child ? `A child process, ${processName(top.track)},` : `Anonymous memory in ${processName(top.track)}`} ` +
       `${child ? 'filled memory' : 'grew to fill memory'}: it held ${formatBytes(top.bytes)} of the ${formatBytes(anon)} of anonymous memory ${what}` +
-      `${site ? `, most of it allocated in ${site}` : ''}.` +
-      (guard
-        ? ' The guard turned what would have been an OOM kill into a MemoryError the job could handle.'
-        : ''),
+      `${site ? `, most of it allocated in ${site}` : ''}.`,
     confidence,
     evidence: { ...evidence, pids: [top.track.pid] },
+  };
+}
+
+/**
+ * The guard's knob refused an allocation: the process asked for more than the limit holds and got a
+ * MemoryError it could handle, where it would otherwise have been OOM-killed.
+ */
+function memoryError(ctx: Context, action: Summary['guard']['actions'][number]): Verdict {
+  const track = ctx.capture.processes.find((p) => p.pid === action.pid);
+  const who = track ? processName(track) : action.pid === null ? 'the job' : `process ${action.pid}`;
+  const knob = ctx.summary.guard.knobs.find((k) => k.runtime === 'python');
+  const held = track ? anonAt(track, action.timeMs) : 0;
+  return {
+    kind: 'anon-growth',
+    cause:
+      `${who} asked for more memory than the limit holds${knob ? ` (its guard, RLIMIT_DATA ${formatBytes(knob.bytes)})` : ''} and got a MemoryError at ${formatDuration(action.timeMs)} instead of an OOM kill` +
+      `${held > 0 ? `, holding ${formatBytes(held)} of anonymous memory then` : ''}: the job's own allocation was too big for the limit.`,
+    confidence: track ? 'high' : 'medium',
+    evidence: {
+      fromMs: Math.max(0, action.timeMs - 3000),
+      toMs: action.timeMs,
+      series: ['anon'],
+      pids: action.pid === null ? [] : [action.pid],
+    },
   };
 }
 

@@ -191,4 +191,30 @@ describe('the verdict', () => {
     );
     expect(summary.verdict.cause).toMatch(/python3 \(80\)/);
   });
+
+  it("the guard's MemoryError is the job's own allocation, named with the knob that refused it", () => {
+    const summary = summaryOf((writer) => {
+      run(writer, () => ({ usage: 12 * MiB, anon: 6 * MiB }), [
+        { pid: 90, ppid: 1, name: 'python3', anon: () => 5 * MiB },
+      ]);
+      writer.event({
+        kind: 'guard-knobs',
+        timeMs: 0,
+        knobs: [{ runtime: 'python', setting: 'RLIMIT_DATA=234881024', bytes: 224 * MiB }],
+      });
+      writer.event({
+        kind: 'guard-action',
+        timeMs: 1500,
+        action: 'memory-error',
+        pid: 90,
+        message: 'MemoryError in python (90)',
+      });
+      writer.end(3000, endRecord({ exitCode: 1, status: 1, durationMs: 3000 }));
+    });
+    expect(summary.verdict.kind).toBe('anon-growth');
+    expect(summary.verdict.cause).toMatch(
+      /^python3 \(90\) asked for more memory than the limit holds \(its guard, RLIMIT_DATA 224 MiB\) and got a MemoryError at 1\.50s/,
+    );
+    expect(summary.findings.map((f) => f.kind)).not.toContain('oom-kill');
+  });
 });
