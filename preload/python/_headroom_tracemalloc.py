@@ -6,8 +6,10 @@ import os
 import sys
 from bisect import bisect_right
 
-from _headroom_profile import _HERE as _PROFILER
-from _headroom_profile import _PAGE, MAX_DEPTH, MIB, _code_name, _read, _Session
+from _headroom_sampler import _OWN_FILES, _PAGE, MAX_DEPTH, _code_name, _read
+from _headroom_snapshots import _Session
+
+MIB = 1 << 20
 
 # tracemalloc mode only compares two counters per look.
 TRACEMALLOC_PERIOD_S = 0.02
@@ -18,9 +20,6 @@ DEFAULT_TRACEMALLOC_FRAMES = 8
 # Measured: copying tracemalloc's traces into Python objects and grouping them takes 3.5 (1 frame) to 4.1
 # (8 frames) times what tracemalloc itself holds (get_tracemalloc_memory), on 2 to 8 million traces.
 TRACEMALLOC_COPY_FACTOR = 4.5
-
-# The profiler's own files: what it allocates is not the job's.
-_OWN = (os.path.abspath(__file__), _PROFILER)
 
 
 _FunctionType = type(_code_name)
@@ -265,7 +264,7 @@ class _Tracemalloc(_Session):
         traces.sort(key=frames_of)
         out = []
         for frames, blocks in groupby(traces, frames_of):
-            if any(frame[0] in _OWN for frame in frames):
+            if any(frame[0] in _OWN_FILES for frame in frames):
                 # The profiler's own: its names cache, the snapshot being made.
                 continue
             sizes = list(map(size_of, blocks))

@@ -168,7 +168,7 @@ export function isLibraryFrame(runtime: ProfileRuntime, frame: Frame): boolean {
 
 /** headroom's own profilers, running inside the job: what they hold is not the job's doing. */
 export function isProfilerFrame(frame: Frame): boolean {
-  return /(^|\/)(node-preload\.cjs|_headroom_profile\.py)$/.test(frame.file);
+  return /(^|\/)(node-preload\.cjs|_headroom_\w+\.py)$/.test(frame.file);
 }
 
 function frameKey(frame: Frame): string {
