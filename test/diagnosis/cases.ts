@@ -87,7 +87,7 @@ export const CASES: DiagnosisCase[] = [
     headroomArgs: ['--memory', '256m'],
     expected: 'dirty-page-cache',
     mustNot: ['oom-kill', 'anon-growth', 'shmem', 'runtime-heap'],
-    shows: [status(0), notOomKilled, hitLimit, mostly('file'), dirtyAtLeast(16 * MiB)],
+    shows: [status(0), notOomKilled, hitLimit, mostly('file'), dirtyAtLeast(64 * MiB)],
   },
   {
     name: 'mmap-read',

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CASES, type CasePaths, type DiagnosisCase } from './cases.js';
 import { makeParentCgroup, type ParentCgroup } from './parent-cgroup.js';
+import { runHighs } from './run-highs.js';
 import {
   type CaseResult,
   type CorpusScore,
@@ -140,7 +141,11 @@ async function runCase(spec: DiagnosisCase, context: RunContext): Promise<CaseRe
     const summary = spawnSync(process.execPath, [cli, 'summary', '--json', capture], { encoding: 'utf8' });
     if (summary.status !== 0)
       return failedCase(spec, `summary failed: ${lastLine(summary.stderr)}`, elapsed());
-    return scoreCase(spec, JSON.parse(summary.stdout) as ScoredSummary, elapsed());
+    const scored: ScoredSummary = {
+      ...(JSON.parse(summary.stdout) as Omit<ScoredSummary, 'highs'>),
+      highs: runHighs(capture),
+    };
+    return scoreCase(spec, scored, elapsed());
   } catch (error) {
     return failedCase(spec, error instanceof Error ? error.message : String(error), elapsed());
   } finally {

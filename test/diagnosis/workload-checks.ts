@@ -2,12 +2,13 @@
 // scored against a workload that did something else (a kernel that stopped charging pipes, a file
 // already in the cache) would score nothing.
 import type { MemoryBreakdown, Summary } from '../../src/analyze/summarize.js';
+import type { RunHighs } from './run-highs.js';
 
 /** The summary fields the checks read, all there before the verdict was. */
 export type ObservedSummary = Pick<
   Summary,
   'exitCode' | 'signal' | 'status' | 'oomKills' | 'limit' | 'peak' | 'processes' | 'limitHits' | 'durationMs'
-> & { guard: Pick<Summary['guard'], 'actions'> };
+> & { guard: Pick<Summary['guard'], 'actions'>; highs: RunHighs };
 
 /** A failed claim in words, or null when the run shows it. */
 export type Check = (summary: ObservedSummary) => string | null;
@@ -46,13 +47,13 @@ export const mostly =
       : `${part} ${mib(held)} of ${mib(s.peak.sampledBytes)} at the peak, under ${share * 100}%`;
   };
 
-/** Dirty and writeback cache together, at the peak. */
+/** Dirty and writeback cache together, at their highest in the run. */
 export const dirtyAtLeast =
   (bytes: number): Check =>
-  (s) => {
-    const dirty = s.peak.breakdown.fileDirty + s.peak.breakdown.fileWriteback;
-    return dirty >= bytes ? null : `dirty and writeback cache ${mib(dirty)} at the peak, under ${mib(bytes)}`;
-  };
+  (s) =>
+    s.highs.dirtyBytes >= bytes
+      ? null
+      : `dirty and writeback cache at most ${mib(s.highs.dirtyBytes)}, under ${mib(bytes)}`;
 
 export const peakShare =
   (low: number, high: number): Check =>
@@ -106,7 +107,8 @@ export function observed(s: ObservedSummary): string {
   const largest = s.processes[0];
   return (
     `exit ${ended}, ${kills}, ${s.limitHits} limit hits, peak ${mib(s.peak.bytes)} of ${limit}: ` +
-    `anon ${mib(b.anon)}, file ${mib(b.file)} (dirty ${mib(b.fileDirty + b.fileWriteback)}), ` +
+    `anon ${mib(b.anon)}, file ${mib(b.file)} (dirty ${mib(b.fileDirty + b.fileWriteback)}, ` +
+    `${mib(s.highs.dirtyBytes)} at most), ` +
     `shmem ${mib(b.shmem)}, kernel ${mib(b.kernel)}; ${s.processes.length} processes` +
     (largest ? `, largest ${largest.name} ${mib(largest.peakRssBytes)}` : '')
   );
