@@ -29,6 +29,8 @@ export interface CachedFile {
   /** Pages of it in memory, bytes; null when they could not be counted. */
   residentBytes: number | null;
   tmpfs: boolean;
+  /** Deleted by the end: a deleted file's pages are freed with its last open descriptor. */
+  deleted: boolean;
 }
 
 /** One explanation of what happened to the job's memory, in plain words with the numbers that back it. */

@@ -2,8 +2,11 @@ import { type SummaryProfile, summarizeProfile } from '../profile/profile-summar
 import type { CgroupMode, GuardAction, GuardKnob, GuardOrder } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
+import { agreeWithVerdict } from './findings/agree.js';
+import { buildContext } from './findings/context.js';
 import { findFindings } from './findings/index.js';
 import { lastAtOrBefore } from './last-at-or-before.js';
+import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the cgroup's memory was made of, bytes. */
 export interface MemoryBreakdown {
@@ -75,11 +78,16 @@ export interface Summary {
     order?: GuardOrder;
     actions: Array<{ timeMs: number; action: GuardAction; pid: number | null; message: string }>;
   };
-  /** What filled memory and what to do, most severe first. */
+  /** The one mechanism that explains the run, in one sentence; the findings follow it. */
+  verdict: Verdict;
+  /** What filled memory and what to do, most severe first: only those that add to the verdict. */
   findings: Finding[];
   /** The allocation profile at the peak; absent when the run was not profiled. */
   profile?: SummaryProfile;
 }
+
+/** What the findings and the verdict are read from. */
+export type SummaryBase = Omit<Summary, 'findings' | 'verdict' | 'profile'>;
 
 /**
  * Summarizes a capture, truncated or not.
@@ -108,7 +116,7 @@ export function summarize(capture: Capture): Summary {
     .sort((a, b) => b.peakRssBytes - a.peakRssBytes || a.pid - b.pid);
   const oomKills = findOomKills(capture, observe);
 
-  const base: Omit<Summary, 'findings'> = {
+  const base: SummaryBase = {
     exitCode: end?.exitCode ?? null,
     signal: end?.signal ?? null,
     status: end?.status ?? null,
@@ -128,7 +136,15 @@ export function summarize(capture: Capture): Summary {
     ...(header.attached ? { attached: { pid: header.attached.pid } } : {}),
   };
   const profile = summarizeProfile(capture);
-  return { ...base, findings: findFindings(capture, base), ...(profile ? { profile } : {}) };
+  const ctx = buildContext(capture, base);
+  const found = findFindings(ctx);
+  const verdict = decideVerdict(ctx, found, profile);
+  return {
+    verdict,
+    ...base,
+    findings: agreeWithVerdict(verdict, found, base.oomKilled),
+    ...(profile ? { profile } : {}),
+  };
 }
 
 function guardOf(capture: Capture): Summary['guard'] {

@@ -85,6 +85,11 @@ export interface CaptureHeader {
     bytes: number | null;
     /** Plain words: which file of which cgroup the limit comes from. */
     source: string;
+    /**
+     * Levels above the recorded cgroup where the limit is set: 0 its own, 1 its parent; null when it is
+     * above what the mount shows. Absent in captures from before it was recorded.
+     */
+    depth?: number | null;
     high: number | null;
     swapBytes: number | null;
   };

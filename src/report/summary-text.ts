@@ -39,6 +39,7 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
   const row = (label: string, text: string) => {
     lines.push(`  ${style.label(label.padEnd(LABEL_WIDTH))}${text}`);
   };
+  lines.push(...verdictText(summary, style));
   row('peak', peakText(summary));
   row('made of', breakdownText(summary));
   if (summary.oomKills.length > 0) row('OOM kills', style.alert(oomText(summary.oomKills)));
@@ -65,6 +66,22 @@ export function renderSummaryText(summary: Summary, options: SummaryTextOptions 
     row('', style.warn(`and ${warnings.length - MAX_WARNINGS} more warnings`));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The verdict first, as its own paragraph: the one sentence a reader should take away. */
+function verdictText(summary: Summary, style: Style): string[] {
+  const { verdict } = summary;
+  const tag = 'verdict';
+  const marked = verdict.kind === 'healthy' ? style.label(tag) : style.strong(tag);
+  const sure = verdict.confidence === 'high' ? '' : ` (${verdict.confidence} confidence)`;
+  const [first = '', ...rest] = wrap(
+    sanitizeForTerminal(verdict.cause + sure),
+    WRAP_COLUMNS - 4 - tag.length,
+  );
+  return [
+    `  ${marked}: ${first}`,
+    ...(rest.length > 0 ? wrap(rest.join(' '), WRAP_COLUMNS - 4) : []).map((l) => `    ${l}`),
+  ];
 }
 
 /**

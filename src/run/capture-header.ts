@@ -47,6 +47,7 @@ export function captureHeader(run: {
     limit: {
       bytes: limit.bytes,
       source: limitSourceText(limit.source, placement),
+      depth: limit.bytes === null ? null : (limit.source?.depth ?? null),
       high: limit.high,
       swapBytes: limit.swapBytes,
     },

@@ -91,6 +91,7 @@ describe('summarize', () => {
       component: null,
       cgroup: { version: 2, path: '/headroom/job-1', mode: 'own' },
       guard: { knobs: [], actions: [] },
+      verdict: expect.objectContaining({ kind: 'dirty-page-cache' }),
       findings: expect.any(Array),
     });
     expect(summary.findings.map((f) => f.kind)).toContain('page-cache');
@@ -311,6 +312,7 @@ describe('summarize', () => {
     const summary = summaryOf(() => {}, captureHeader({ component: 'scheduler' }));
     const json = JSON.parse(JSON.stringify(summary));
     expect(Object.keys(json)).toEqual([
+      'verdict',
       'exitCode',
       'signal',
       'status',
@@ -330,6 +332,8 @@ describe('summarize', () => {
       'findings',
     ]);
     expect(json.findings).toEqual([]);
+    expect(json.verdict).toMatchObject({ kind: 'healthy', confidence: 'low' });
+    expect(json.verdict.cause).toMatch(/no samples/i);
     expect(json.peak).toEqual({
       bytes: 0,
       timeMs: 0,

@@ -132,8 +132,10 @@ describe('findings from real jobs in real cgroups (v1)', () => {
     expect(figure(kill, 'anonBytes')).toBeGreaterThan(96 * MiB);
     expect(kill.message).toMatch(/killed node \(\d+\)/);
     expect(kill.evidence.pids).toEqual([summary.oomKills[0]?.pid]);
-    const swap = find(summary, 'swap');
-    expect(swap.message).toMatch(/no swap/);
+    // On a host without swap there is nothing to decide about it: no finding to read past.
+    expect(summary.findings.map((f) => f.kind)).not.toContain('swap');
+    expect(summary.verdict.kind).toBe('anon-growth');
+    expect(summary.verdict.cause).toMatch(/node \(\d+\)/);
     const size = find(summary, 'right-size');
     expect(figure(size, 'recommendedLimitBytes')).toBe(384 * MiB);
   });
@@ -186,7 +188,9 @@ describe('findings from real jobs in real cgroups (v1)', () => {
     );
     expect(status).toBe(0);
     const heap = find(summary, 'runtime-heap');
-    expect(heap.severity).toBe('warning');
+    // A run that never pressed its limit is healthy and carries no warning; the risk is told as info.
+    expect(summary.verdict.kind).toBe('healthy');
+    expect(heap.severity).toBe('info');
     expect(figure(heap, 'heapLimitBytes')).toBe(1024 * MiB);
     expect(figure(heap, 'suggestedMaxOldSpaceMiB')).toBe(96);
     expect(heap.advice[0]).toMatch(/--max-old-space-size=96/);

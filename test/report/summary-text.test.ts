@@ -38,6 +38,12 @@ function summary(overrides: Partial<Summary> = {}): Summary {
     },
     processes: [],
     guard: { knobs: [], actions: [] },
+    verdict: {
+      kind: 'dirty-page-cache',
+      cause: 'Dirty page cache from writing files filled memory.',
+      confidence: 'high',
+      evidence: { fromMs: 0, toMs: 2300, series: ['fileDirty'], pids: [] },
+    },
     findings: [],
     limitHits: 0,
     durationMs: 12_400,
@@ -71,6 +77,24 @@ describe('renderSummaryText', () => {
     expect(text).not.toContain('\x1b');
   });
 
+  it('leads with the verdict, right under the headline', () => {
+    const text = renderSummaryText(summary({ limitHits: 152 }));
+    expect(text.split('\n')[1]).toBe('  verdict: Dirty page cache from writing files filled memory.');
+    const unsure = renderSummaryText(
+      summary({
+        verdict: {
+          kind: 'healthy',
+          cause: 'Healthy: peak 20.0 MiB of 256 MiB (8%), no pressure.',
+          confidence: 'medium',
+          evidence: { fromMs: 0, toMs: 1000, series: ['usage'], pids: [] },
+        },
+      }),
+    );
+    expect(unsure.split('\n')[1]).toBe(
+      '  verdict: Healthy: peak 20.0 MiB of 256 MiB (8%), no pressure. (medium confidence)',
+    );
+  });
+
   it('aligns every value in one column', () => {
     const processes = [{ pid: 1, ppid: 0, name: 'node', argv: [], peakRssBytes: MiB, rssAtPeakBytes: MiB }];
     const oomKills = [{ pid: 1, name: 'node', timeMs: 5 }];
@@ -78,11 +102,11 @@ describe('renderSummaryText', () => {
       summary({ limitHits: 3, processes, oomKilled: true, oomKills, warnings: ['something'] }),
       { capturePath: 'c' },
     );
-    expect(text.trimEnd().split('\n')).toHaveLength(9);
+    expect(text.trimEnd().split('\n')).toHaveLength(10);
     const columns = text
       .trimEnd()
       .split('\n')
-      .slice(1)
+      .slice(2)
       .map((line) => line.search(/(?<=^ {2}\S.*? {2,})\S/));
     expect(new Set(columns).size).toBe(1);
   });

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import type { FileRecord, TmpfsRecord } from '../../record/capture-format.js';
 import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
 import { lastAtOrBefore } from '../last-at-or-before.js';
-import type { Summary } from '../summarize.js';
+import type { SummaryBase } from '../summarize.js';
 
 export const MiB = 1024 * 1024;
 
@@ -11,7 +12,7 @@ export const MiB = 1024 * 1024;
  */
 export interface Context {
   capture: Capture;
-  summary: Omit<Summary, 'findings'>;
+  summary: SummaryBase;
   length: number;
   timeMs: Float64Array;
   usage: Float64Array;
@@ -34,7 +35,7 @@ export interface Context {
   tmpfs: TmpfsRecord[];
 }
 
-export function buildContext(capture: Capture, summary: Omit<Summary, 'findings'>): Context {
+export function buildContext(capture: Capture, summary: SummaryBase): Context {
   const { series } = capture;
   const n = series.length;
   const v = series.values;
@@ -126,4 +127,23 @@ export function largestAnonAt(
 /** "node (123)": a process as the messages name it. */
 export function processName(track: { pid: number; name: string }): string {
   return `${track.name} (${track.pid})`;
+}
+
+/** How much a counter series rose during the run; observe mode counts from the first sample, as the
+ * cgroup may have counted before the run. */
+export function counterRise(ctx: Context, column: Float64Array): number {
+  let first: number | undefined;
+  let last = 0;
+  for (let i = 0; i < ctx.length; i++) {
+    const value = column[i] ?? -1;
+    if (value < 0) continue;
+    first ??= value;
+    last = value;
+  }
+  const observe = ctx.capture.header.cgroup.mode === 'observe';
+  return first === undefined ? 0 : Math.max(0, last - (observe ? first : 0));
+}
+
+export function isNode(track: ProcessTrack): boolean {
+  return track.name === 'node' || path.basename(track.argv[0] ?? '') === 'node';
 }

@@ -1,8 +1,6 @@
-import type { Capture } from '../../record/capture-reader.js';
 import { bySeverity, type Finding } from '../finding.js';
-import type { Summary } from '../summarize.js';
 import { anonGrowthFinding } from './anon-growth.js';
-import { buildContext } from './context.js';
+import type { Context } from './context.js';
 import { limitPressureFinding } from './limit-pressure.js';
 import { oomKillFinding } from './oom-kill.js';
 import { pageCacheFinding } from './page-cache.js';
@@ -12,8 +10,7 @@ import { shmemFinding } from './shmem.js';
 import { swapFinding } from './swap.js';
 
 /** Every finding the capture supports, most severe first; the order within a severity is the story's. */
-export function findFindings(capture: Capture, summary: Omit<Summary, 'findings'>): Finding[] {
-  const ctx = buildContext(capture, summary);
+export function findFindings(ctx: Context): Finding[] {
   const findings = [
     oomKillFinding(ctx),
     pageCacheFinding(ctx),

@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
-import { at, type Context, indexAt } from './context.js';
+import { at, type Context, counterRise, indexAt } from './context.js';
 
 /** PSI "some" avg10 (percent) from which stalls are worth telling. */
 const PSI_SOME_NOTE = 10;
@@ -15,7 +15,7 @@ const PSI_FULL_WARN = 5;
 export function limitPressureFinding(ctx: Context): Finding | undefined {
   const { capture, summary } = ctx;
   const hits = summary.limitHits;
-  const highHits = rise(capture.series.values.highHits);
+  const highHits = counterRise(ctx, capture.series.values.highHits);
   const psiSome = peakOf(capture.series.values.psiSome);
   const psiFull = peakOf(capture.series.values.psiFull);
   if (hits === 0 && highHits === 0 && (psiSome === null || psiSome.value < PSI_SOME_NOTE)) return undefined;
@@ -60,7 +60,7 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
     message: parts.join(' '),
     advice: severe
       ? [
-          'Raise the limit or lower what the job keeps in memory; see the right-size finding.',
+          'See the right-size finding for a limit that holds what the job keeps in memory.',
           'Little reclaimable memory at the limit means the next burst is an OOM kill.',
         ]
       : ['Nothing urgent: reclaiming clean cache at the limit is what the kernel is meant to do.'],
@@ -99,19 +99,6 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
       previous = value;
     }
     return span;
-  }
-
-  function rise(column: Float64Array): number {
-    let first: number | undefined;
-    let last = 0;
-    for (let i = 0; i < ctx.length; i++) {
-      const value = column[i] ?? -1;
-      if (value < 0) continue;
-      first ??= value;
-      last = value;
-    }
-    const observe = capture.header.cgroup.mode === 'observe';
-    return first === undefined ? 0 : Math.max(0, last - (observe ? first : 0));
   }
 }
 

@@ -39,12 +39,7 @@ export function oomKillFinding(ctx: Context): Finding | undefined {
       ? ` ${processName(holder.track)} held the most anonymous memory, ${formatBytes(holder.bytes)}.`
       : '');
   const advice = atLimit
-    ? [
-        'Give the job more memory (see the right-size finding), or make it need less: process its input in chunks.',
-        at(ctx.file, index) + at(ctx.shmem, index) > at(ctx.anon, index)
-          ? 'Cache and shmem made up most of it: see the page-cache and shmem findings.'
-          : "Anonymous memory made up most of it: the job's own data. Profile it to see which code allocates.",
-      ]
+    ? killAdvice(ctx, index)
     : [
         'Look at the limits above this cgroup (headroom limits) and at the host: other workloads may have used the memory.',
       ];
@@ -112,11 +107,37 @@ function limitHitsRose(ctx: Context, timeMs: number): boolean {
   return last > 0 && (hits[last] ?? 0) > (hits[Math.max(0, first - 1)] ?? 0);
 }
 
-function fullestBefore(ctx: Context, timeMs: number): number {
+/** The fullest sample in the seconds before timeMs: what memory was made of as it came to a head. */
+export function fullestBefore(ctx: Context, timeMs: number): number {
   const last = indexAt(ctx, timeMs);
   let best = -1;
   for (let i = last; i >= 0 && time(ctx, i) >= timeMs - LOOKBACK_MS; i--) {
     if (best < 0 || at(ctx.usage, i) > at(ctx.usage, best)) best = i;
   }
   return best >= 0 ? best : last;
+}
+
+/** What to do about a kill at the limit depends on what filled it: more memory only delays a tmpfs kill. */
+function killAdvice(ctx: Context, index: number): string[] {
+  const anon = at(ctx.anon, index);
+  const shmem = at(ctx.shmem, index);
+  const dirty = at(ctx.dirty, index);
+  const kernel = at(ctx.kernel, index);
+  const most = Math.max(anon, shmem, dirty, kernel);
+  if (most === shmem && shmem > 0)
+    return [
+      'Files on tmpfs (/dev/shm) filled the limit: delete them once read, or cap the tmpfs; more memory only delays the kill while the files stay. See the shmem finding.',
+    ];
+  if (most === dirty && dirty > 0)
+    return [
+      'Dirty page cache filled the limit: flush as you write so the kernel can drop it. See the page-cache finding.',
+    ];
+  if (most === kernel && kernel > 0)
+    return [
+      'Kernel memory filled the limit: look for sockets, pipes or inotify watches the job opens and never closes (ls -l /proc/PID/fd).',
+    ];
+  return [
+    'Give the job more memory (see the right-size finding), or make it need less: process its input in chunks.',
+    "Anonymous memory made up most of it: the job's own data. Profile it to see which code allocates.",
+  ];
 }

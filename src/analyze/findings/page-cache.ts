@@ -126,6 +126,7 @@ function cachedFiles(ctx: Context): FileWithPids[] {
       sizeBytes: file.sizeBytes,
       residentBytes: file.residentBytes,
       tmpfs: false,
+      deleted: file.deleted,
       pids: file.pids,
     }))
     .sort((a, b) => (b.residentBytes ?? b.sizeBytes) - (a.residentBytes ?? a.sizeBytes))

@@ -1,6 +1,7 @@
 import { formatBytes, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
+import { limitPressureFinding } from './limit-pressure.js';
 import { killContext } from './oom-kill.js';
 
 /**
@@ -25,7 +26,8 @@ export function rightSizeFinding(ctx: Context): Finding | undefined {
   const pinned = new Float64Array(ctx.length);
   for (let i = 0; i < ctx.length; i++) {
     working[i] = Math.max(0, at(ctx.usage, i) - at(ctx.inactiveFile, i));
-    pinned[i] = at(ctx.anon, i) + at(ctx.shmem, i) + at(ctx.kernel, i) + at(ctx.swap, i);
+    // Dirty cache cannot be dropped until the disk takes it, so it needs room as much as anon does.
+    pinned[i] = at(ctx.pinned, i) + at(ctx.swap, i);
   }
   const workingPeak = max(working);
   const pinnedPeak = max(pinned);
@@ -37,13 +39,21 @@ export function rightSizeFinding(ctx: Context): Finding | undefined {
   const { limit } = ctx;
   const firstKill = ctx.summary.oomKills[0];
   const killed = limit !== null && firstKill !== undefined && killContext(ctx, firstKill.timeMs).atLimit;
-  const recommended = roundUp(Math.max(FLOOR, killed ? limit * KILLED_STEP : need * MARGIN));
+  // Stalled in reclaim at the limit: the job needed more than it had, whatever the samples add up to.
+  const pressure = killed ? undefined : limitPressureFinding(ctx);
+  const stalled = limit !== null && pressure?.severity === 'warning';
+  const recommended = roundUp(
+    Math.max(FLOOR, killed ? limit * KILLED_STEP : stalled ? Math.max(need, limit) * MARGIN : need * MARGIN),
+  );
   const reservation = Math.min(recommended, roundUp(Math.max(FLOOR / 2, median(working))));
   const current = limit === null ? 'no limit' : `the current ${formatBytes(limit)}`;
+  const dirty = max(ctx.dirty).value;
   const message = killed
     ? `The job was killed at its ${formatBytes(limit)} limit, so what it needs is unknown: try ${formatBytes(recommended)} (${KILLED_STEP}×) and run it under headroom again.`
-    : `The job needed at most ${formatBytes(need)} (peak working set ${formatBytes(workingPeak.value)}, memory that cannot be reclaimed ${formatBytes(pinnedPeak.value)}); ` +
-      `a limit of ${formatBytes(recommended)} leaves a 25% margin${limit === null ? '' : ` (${formatPercent(recommended, limit)} of ${current})`}, and the median working set suggests reserving ${formatBytes(reservation)}.`;
+    : stalled
+      ? `The job stalled in reclaim at its ${formatBytes(limit)} limit, so it needs more than that: ${formatBytes(recommended)} leaves a 25% margin${dirty >= 0.25 * limit ? `, or keep the limit and flush as you write (dirty cache reached ${formatBytes(dirty)}; see the page-cache finding)` : ''}, and the median working set suggests reserving ${formatBytes(reservation)}.`
+      : `The job needed at most ${formatBytes(need)} (peak working set ${formatBytes(workingPeak.value)}, memory that cannot be reclaimed ${formatBytes(pinnedPeak.value)}); ` +
+        `a limit of ${formatBytes(recommended)} leaves a 25% margin${limit === null ? '' : ` (${formatPercent(recommended, limit)} of ${current})`}, and the median working set suggests reserving ${formatBytes(reservation)}.`;
   const docker = `docker run --memory=${dockerSize(recommended)} --memory-swap=${dockerSize(recommended)} --memory-reservation=${dockerSize(reservation)} ...`;
   const compose = [
     'deploy:',

@@ -1,13 +1,18 @@
-import path from 'node:path';
 import { formatBytes } from '../../format.js';
 import type { ProcessTrack } from '../../record/capture-reader.js';
 import type { Finding } from '../finding.js';
-import { type Context, MiB } from './context.js';
+import { anonAt, at, type Context, isNode, MiB, time } from './context.js';
+import { killContext } from './oom-kill.js';
 
 /** Share of the limit to give V8's heap: the rest is the process's own native memory and the cache. */
 const HEAP_SHARE = 0.75;
 /** Python that got this close to the limit, or was killed, is told it cannot see it. */
 const PYTHON_NEAR = 0.8;
+/**
+ * A runtime is only worth a finding when its processes held this share of usage at the kill or the
+ * peak: a Python that wrote /dev/shm and held 8 MiB did not fill the limit, whatever it can see.
+ */
+const SIGNIFICANT = 0.25;
 
 /**
  * Runtimes that size themselves from the wrong number: V8's heap limit above the cgroup limit (the kernel
@@ -27,7 +32,9 @@ interface NodeProcess {
 }
 
 function nodeFinding(ctx: Context, limit: number): Finding | undefined {
-  const nodes: NodeProcess[] = ctx.capture.processes.filter(isNode).map((track) => {
+  const tracks = ctx.capture.processes.filter(isNode);
+  if (!significant(ctx, tracks)) return undefined;
+  const nodes: NodeProcess[] = tracks.map((track) => {
     const flag = maxOldSpace(track.argv) ?? maxOldSpace(splitOptions(ctx.capture.header.nodeOptions));
     return flag === undefined
       ? { track, heapBytes: defaultHeap(limit), explicit: false }
@@ -79,7 +86,7 @@ function nodeFinding(ctx: Context, limit: number): Finding | undefined {
 function pythonFinding(ctx: Context, limit: number): Finding | undefined {
   const pythons = ctx.capture.processes.filter((track) => /^python/.test(track.name));
   const first = pythons[0];
-  if (!first) return undefined;
+  if (!first || !significant(ctx, pythons)) return undefined;
   const { summary } = ctx;
   const killedPids = new Set(summary.oomKills.map((kill) => kill.pid));
   const killed = pythons.some((track) => killedPids.has(track.pid));
@@ -103,15 +110,21 @@ function pythonFinding(ctx: Context, limit: number): Finding | undefined {
   };
 }
 
+/** Whether these processes held a significant share of usage at the first kill, or else at the peak. */
+function significant(ctx: Context, tracks: readonly ProcessTrack[]): boolean {
+  if (tracks.length === 0 || ctx.peakIndex < 0) return false;
+  const kill = ctx.summary.oomKills[0];
+  const index = kill ? Math.max(0, killContext(ctx, kill.timeMs).index) : ctx.peakIndex;
+  const t = time(ctx, index);
+  const held = tracks.reduce((sum, track) => sum + anonAt(track, t), 0);
+  return held >= SIGNIFICANT * Math.max(1, at(ctx.usage, index));
+}
+
 /** Page cache says nothing about a runtime's heap: the peak of anon and shmem does. */
 function anonPeak(ctx: Context): number {
   let peak = 0;
   for (let i = 0; i < ctx.length; i++) peak = Math.max(peak, (ctx.anon[i] ?? 0) + (ctx.shmem[i] ?? 0));
   return peak;
-}
-
-function isNode(track: ProcessTrack): boolean {
-  return track.name === 'node' || path.basename(track.argv[0] ?? '') === 'node';
 }
 
 /** --max-old-space-size=N (or with underscores, or as two arguments), in bytes. */

@@ -20,6 +20,8 @@ export function shmemFinding(ctx: Context): Finding | undefined {
   const mounts = ctx.tmpfs
     // Every tmpfs the job could see is listed at the end; the host's own small ones are not its doing.
     .filter((mount) => mount.usedBytes >= 0.1 * peak.value)
+    // One tmpfs is often mounted twice (/dev/shm and a bind of it): name it once.
+    .filter((mount, i, all) => all.findIndex((m) => m.mountPoint === mount.mountPoint) === i)
     .sort((a, b) => b.usedBytes - a.usedBytes)
     .slice(0, 3)
     .map(
@@ -57,11 +59,12 @@ export function shmemFinding(ctx: Context): Finding | undefined {
       pids: [...new Set(files.flatMap((file) => file.pids))],
     },
     figures: { shmemPeakBytes: peak.value, shmemAtEndBytes: last, limitBytes: limit },
-    files: files.map(({ path, sizeBytes, residentBytes, tmpfs }) => ({
+    files: files.map(({ path, sizeBytes, residentBytes, tmpfs, deleted }) => ({
       path,
       sizeBytes,
       residentBytes,
       tmpfs,
+      deleted,
     })),
   };
 }

@@ -24,15 +24,14 @@ export function swapFinding(ctx: Context): Finding | undefined {
   const asked = header.requested.memorySwap !== undefined;
   const pressed = ctx.summary.oomKilled || ctx.summary.limitHits > 0;
   const did = swapped.value >= MIN_SWAP;
-  if (!did && !pressed) return undefined;
+  // With no swap on the host there is nothing to decide: the kill or the stall tells the rest.
+  if (!did && (!pressed || header.hostMemory.swapTotal === 0)) return undefined;
   if (ctx.limit === null && !did) return undefined;
 
   const limit = formatBytes(ctx.limit);
   let message: string;
   if (did) {
     message = `The job swapped out up to ${formatBytes(swapped.value)} at ${formatDuration(time(ctx, swapped.index))}. Swapped memory is not counted in usage, but every access to it waits for the disk: near its limit the job slows down instead of failing.`;
-  } else if (hostSwap === 0) {
-    message = `The host has no swap, so ${asked ? '--memory-swap changed nothing' : 'the job could not swap'}: anonymous memory and shmem cannot leave RAM, and at the ${limit} limit the kernel can only drop page cache, then OOM-kill.`;
   } else if (swapLimit === 0) {
     const why =
       header.cgroup.mode === 'own' && asked

@@ -76,6 +76,18 @@ export const CLIENT_SCRIPT = String.raw`
     else how = 'the capture ends without the job\u2019s exit';
     add(section, 'p', 'outcome' + (out.oomKills.length || out.signal || out.exitCode ? ' bad' : ''),
       how + ' after ' + fmtDuration(out.durationMs));
+    // The verdict leads: one sentence naming the mechanism, ahead of the tiles and the findings.
+    var v = data.verdict;
+    var verdict = add(section, 'div', 'verdict ' + (v.kind === 'healthy' ? 'healthy' : 'cause'));
+    var vhead = add(verdict, 'div', 'finding-head');
+    add(vhead, 'span', 'severity', 'verdict');
+    add(vhead, 'span', 'kind', v.kind + (v.confidence === 'high' ? '' : ' \u00b7 ' + v.confidence + ' confidence'));
+    if (v.evidence && v.evidence.toMs > v.evidence.fromMs) {
+      var vshow = add(vhead, 'button', 'show', 'show on chart');
+      vshow.type = 'button';
+      vshow.addEventListener('click', function () { zoomTo(v.evidence.fromMs, v.evidence.toMs); });
+    }
+    add(verdict, 'p', 'message', v.cause);
 
     var tiles = add(section, 'div', 'tiles');
     function tile(label, value, sub, tone) {
@@ -353,14 +365,15 @@ export const CLIENT_SCRIPT = String.raw`
       if (f.files && f.files.length) {
         var table = add(card, 'table', 'files');
         var hr = add(add(table, 'thead'), 'tr');
-        ['file', 'size', 'in memory', ''].forEach(function (h) { add(hr, 'th', '', h); });
+        ['file', 'size', 'in memory at the end', ''].forEach(function (h) { add(hr, 'th', '', h); });
         var body = add(table, 'tbody');
         f.files.forEach(function (file) {
           var row = add(body, 'tr');
           add(add(row, 'td', 'path'), 'code', '', file.path);
           add(row, 'td', 'num', fmtBytes(file.sizeBytes));
-          add(row, 'td', 'num', file.residentBytes === null ? 'unknown' : fmtBytes(file.residentBytes));
-          add(row, 'td', '', file.tmpfs ? 'tmpfs' : '');
+          add(row, 'td', 'num', file.residentBytes !== null ? fmtBytes(file.residentBytes)
+            : file.deleted ? 'freed' : 'not counted');
+          add(row, 'td', '', [file.tmpfs ? 'tmpfs' : '', file.deleted ? 'deleted by the end' : ''].filter(Boolean).join(', '));
         });
       }
       if (f.snippets) {

@@ -44,6 +44,7 @@ export interface ReportData {
     oomKills: OomKill[];
   };
   peak: Summary['peak'];
+  verdict: Summary['verdict'];
   findings: Finding[];
   warnings: string[];
   timeline: Timeline;
@@ -117,6 +118,7 @@ export function buildReportData(capture: Capture, summary: Summary): ReportData 
       oomKills: summary.oomKills,
     },
     peak: summary.peak,
+    verdict: summary.verdict,
     findings: summary.findings,
     warnings: summary.warnings,
     timeline: buildTimeline(capture),

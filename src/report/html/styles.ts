@@ -32,6 +32,12 @@ h2 { font-size: 16px; margin: 0 0 10px; }
 .notice { border: 1px solid #f0c36d; background: #fff8e5; border-radius: 6px; padding: 8px 12px;
   margin-top: 12px; }
 .notice ul { margin: 4px 0 0; padding-left: 20px; }
+.verdict { border: 1px solid var(--line); border-left: 6px solid var(--critical); border-radius: 6px;
+  padding: 10px 14px; margin: 12px 0; background: #fffafa; }
+.verdict.healthy { border-left-color: #2e7d32; background: #f6fbf6; }
+.verdict .severity { background: var(--critical); }
+.verdict.healthy .severity { background: #2e7d32; }
+.verdict .message { font-size: 17px; font-weight: 550; }
 .finding { border: 1px solid var(--line); border-left: 4px solid var(--info); border-radius: 6px;
   padding: 10px 14px; margin: 10px 0; }
 .finding.critical { border-left-color: var(--critical); }

@@ -106,7 +106,9 @@ export function withFindings(summary: Summary): Summary {
       advice: ['Page cache is reclaimable; dirty pages must reach the disk first.'],
       evidence: { fromMs: 0, toMs: 20_000, series: ['file', 'fileDirty'], pids: [100] },
       figures: { fileBytes: 60 * MiB },
-      files: [{ path: HOSTILE.path, sizeBytes: 640 * MiB, residentBytes: 60 * MiB, tmpfs: false }],
+      files: [
+        { path: HOSTILE.path, sizeBytes: 640 * MiB, residentBytes: 60 * MiB, tmpfs: false, deleted: false },
+      ],
     },
     {
       kind: 'right-size',
@@ -122,5 +124,11 @@ export function withFindings(summary: Summary): Summary {
       },
     },
   ];
-  return { ...summary, findings };
+  const verdict: Summary['verdict'] = {
+    kind: 'child-process',
+    cause: `A child process, ${HOSTILE.name} (101), filled memory: it held 190 MiB.`,
+    confidence: 'high',
+    evidence: { fromMs: 50_000, toMs: 60_000, series: ['anon'], pids: [101] },
+  };
+  return { ...summary, verdict, findings };
 }

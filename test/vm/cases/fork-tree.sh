@@ -14,4 +14,6 @@ check_json s.json \
   'len([p for p in d["processes"] if p["peakRssBytes"] > 50 * MiB]) == 4' \
   'all("python" in p["name"] and p["peakRssBytes"] < 80 * MiB for p in d["processes"] if p["peakRssBytes"] > 50 * MiB)' \
   'len({p["ppid"] for p in d["processes"] if p["peakRssBytes"] > 50 * MiB}) == 1' \
-  'any(p["pid"] == next(w["ppid"] for w in d["processes"] if w["peakRssBytes"] > 50 * MiB) for p in d["processes"])'
+  'any(p["pid"] == next(w["ppid"] for w in d["processes"] if w["peakRssBytes"] > 50 * MiB) for p in d["processes"])' \
+  'd["verdict"]["kind"] == "healthy"' \
+  'all(f["severity"] == "info" for f in d["findings"])'

@@ -15,4 +15,6 @@ check_json s.json \
   'd["oomKilled"] is False' \
   'd["exitCode"] == 1' \
   '[a["action"] for a in d["guard"]["actions"]] == ["memory-error"]' \
-  'any(k["runtime"] == "python" for k in d["guard"]["knobs"])'
+  'any(k["runtime"] == "python" for k in d["guard"]["knobs"])' \
+  'd["verdict"]["kind"] == "anon-growth"' \
+  '"MemoryError" in d["verdict"]["cause"]'

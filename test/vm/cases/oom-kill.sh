@@ -26,4 +26,6 @@ check_json s.json \
   'isinstance(d["oomKills"][0]["pid"], int)' \
   'any(p["pid"] == d["oomKills"][0]["pid"] and p["name"] == "node" for p in d["processes"])' \
   'd["peak"]["breakdown"]["anon"] > 0.9 * (d["peak"]["breakdown"]["anon"] + d["peak"]["breakdown"]["shmem"] + d["peak"]["breakdown"]["kernel"])' \
-  'd["peak"]["breakdown"]["anon"] > 128 * MiB'
+  'd["peak"]["breakdown"]["anon"] > 128 * MiB' \
+  'd["verdict"]["kind"] == "anon-growth"' \
+  '"node (" in d["verdict"]["cause"]'

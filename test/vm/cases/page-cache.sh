@@ -15,4 +15,6 @@ check_json s.json \
   'd["limit"]["bytes"] == 256 * MiB' \
   'd["peak"]["bytes"] > 150 * MiB' \
   'd["peak"]["breakdown"]["file"] > 0.5 * d["peak"]["sampledBytes"]' \
-  'd["peak"]["breakdown"]["anon"] < 96 * MiB'
+  'd["peak"]["breakdown"]["anon"] < 96 * MiB' \
+  'd["verdict"]["kind"] in ("page-cache", "dirty-page-cache")' \
+  '"anon-growth" not in [f["kind"] for f in d["findings"]]'

@@ -15,4 +15,7 @@ summary_json job.hrc s.json
 check_json s.json \
   'd["oomKilled"] is True' \
   'd["peak"]["breakdown"]["shmem"] > 200 * MiB' \
-  'd["peak"]["breakdown"]["anon"] < 32 * MiB'
+  'd["peak"]["breakdown"]["anon"] < 32 * MiB' \
+  'd["verdict"]["kind"] == "tmpfs"' \
+  '"runtime-heap" not in [f["kind"] for f in d["findings"]]' \
+  '"right-size" not in [f["kind"] for f in d["findings"]]'
