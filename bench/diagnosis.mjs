@@ -20,7 +20,6 @@ export async function run({ tmp, log }) {
   const { runCorpus } = await import(pathToFileURL(outfile).href);
   const report = await runCorpus({ root: ROOT, log });
   const { score } = report;
-  console.log(score.line);
   const seconds = (report.wallMs / 1000).toFixed(0);
   return [
     {

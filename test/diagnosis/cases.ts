@@ -1,6 +1,7 @@
 // The diagnosis corpus of issue 13: small real workloads, each with the verdict headroom must reach and
 // the findings that would send a reader after the wrong cause.
 import type { FindingKind } from '../../src/analyze/finding.js';
+import type { VerdictKind } from '../../src/analyze/verdict.js';
 import {
   type Check,
   childHeldMost,
@@ -17,19 +18,6 @@ import {
   spreadOver,
   status,
 } from './workload-checks.js';
-
-/** The verdict kinds of `headroom summary --json`; the corpus names its expectations in them. */
-export type VerdictKind =
-  | 'healthy'
-  | 'anon-growth'
-  | 'child-process'
-  | 'workers'
-  | 'page-cache'
-  | 'dirty-page-cache'
-  | 'tmpfs'
-  | 'runtime-heap-limit'
-  | 'parent-limit'
-  | 'kernel-memory';
 
 /** Where a case's command finds its interpreter, its script and its files; made fresh for every run. */
 export interface CasePaths {

@@ -25,7 +25,7 @@ export interface CorpusOptions {
   concurrency?: number;
   /** A case still running after this is stopped and counted wrong. */
   caseTimeoutMs?: number;
-  /** Called as each case ends, with its line. */
+  /** Called as each case ends, with its line, and at the end with the score line. */
   log?: (line: string) => void;
 }
 
@@ -64,12 +64,10 @@ export async function runCorpus(options: CorpusOptions): Promise<CorpusReport> {
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
-  return {
-    results,
-    score: scoreCorpus(results),
-    lines: caseLines(results),
-    wallMs: performance.now() - started,
-  };
+  const score = scoreCorpus(results);
+  const wallMs = performance.now() - started;
+  options.log?.(`${score.line}, in ${(wallMs / 1000).toFixed(0)} s`);
+  return { results, score, lines: caseLines(results), wallMs };
 }
 
 interface RunContext {

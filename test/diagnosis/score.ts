@@ -1,25 +1,19 @@
 // Scores one case's `headroom summary --json` against the corpus's expectations, and words the result.
 import type { Finding } from '../../src/analyze/finding.js';
-import type { DiagnosisCase, VerdictKind } from './cases.js';
+import type { Verdict, VerdictKind } from '../../src/analyze/verdict.js';
+import type { DiagnosisCase } from './cases.js';
 import { type ObservedSummary, observed } from './workload-checks.js';
 
-/** The part of the verdict the corpus reads; it arrives in the Summary with issue 13. */
-export interface Verdict {
-  kind: VerdictKind;
-  cause: string;
-  confidence: 'high' | 'medium' | 'low';
-}
-
-/** What the corpus reads of a summary: findings, the verdict where there is one, and what the run showed. */
+/** What the corpus reads of a summary: findings, the verdict, and what the run showed. */
 export interface ScoredSummary extends ObservedSummary {
   findings: Array<Pick<Finding, 'kind' | 'severity'>>;
-  verdict?: Verdict;
+  verdict: Pick<Verdict, 'kind' | 'cause' | 'confidence'>;
 }
 
 export interface CaseResult {
   name: string;
   expected: VerdictKind;
-  /** The verdict's kind, or why there is none ('no verdict', 'timed out', an error). */
+  /** The verdict's kind, or why there is none (timed out, an error). */
   got: string;
   right: boolean;
   /** `severity kind` of each finding that is a false alarm for this case. */
@@ -44,15 +38,15 @@ export function scoreCase(spec: DiagnosisCase, summary: ScoredSummary, wallMs: n
         (NO_ALARM_EXPECTED.has(spec.expected) && finding.severity !== 'info'),
     )
     .map((finding) => `${finding.severity} ${finding.kind}`);
-  const verdict = summary.verdict;
+  const { verdict } = summary;
   return {
     name: spec.name,
     expected: spec.expected,
-    got: verdict?.kind ?? 'no verdict',
-    right: verdict?.kind === spec.expected,
+    got: verdict.kind,
+    right: verdict.kind === spec.expected,
     falseAlarms,
-    cause: verdict?.cause ?? '',
-    confidence: verdict?.confidence ?? '',
+    cause: verdict.cause,
+    confidence: verdict.confidence,
     workload: spec.shows.map((check) => check(summary)).filter((problem) => problem !== null),
     observed: observed(summary),
     wallMs,
@@ -100,8 +94,8 @@ export function scoreCorpus(results: CaseResult[]): CorpusScore {
 }
 
 /**
- * One line per case, columns aligned: name, expected, got, false alarms, then the verdict's cause; with no
- * verdict, what the run showed; and any workload claim the run did not show.
+ * One line per case, columns aligned: name, expected, got, false alarms, then any workload claim the run
+ * did not show, and the verdict's cause (or, when the case failed before one, what the run showed).
  */
 export function caseLines(results: CaseResult[]): string[] {
   const rows = results.map((result) => [
