@@ -1,6 +1,6 @@
 // Runs the benchmarks (all, or those named on the command line: overhead sampling self capture-size
-// report-scale), prints a table and writes bench/results/latest.json. Run through `npm run bench` so
-// dist/ is fresh.
+// report-scale diagnosis ...), prints a table and writes bench/results/latest.json. Run through
+// `npm run bench` so dist/ is fresh.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ const BENCHMARKS = [
   'fleet',
   'node-profile',
   'python-profile',
+  'diagnosis',
 ];
 
 const args = process.argv.slice(2);
