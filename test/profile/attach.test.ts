@@ -208,7 +208,8 @@ describe('headroom attach', () => {
   }, 30_000);
 
   it('keeps what it sampled when the process exits during the attach', async () => {
-    const target = await startTarget({ nodeArgs: ['--inspect-port=0'], args: ['exit-after=2500'] });
+    // Counted from the inspector's opening: counted from the start, a slow attach found the target gone.
+    const target = await startTarget({ nodeArgs: ['--inspect-port=0'], args: ['exit-after-open=2000'] });
     const file = path.join(scratch.dir, 'exited.jsonl');
     const result = await runCli(['attach', String(target.pid), '--duration', '6', '-o', file], {
       cwd: scratch.dir,
