@@ -145,7 +145,8 @@ export function decideVerdict(
       evidence: evidenceFor(['kernel']),
     };
   } else {
-    verdict = anonVerdict(ctx, index, what, confidenceFor(share), evidenceFor(['anon']), profile);
+    const grew = findings.some((f) => f.kind === 'anon-growth');
+    verdict = anonVerdict(ctx, index, what, confidenceFor(share), evidenceFor(['anon']), profile, grew);
   }
   return parentLimit(ctx, moment, verdict) ?? verdict;
 }
@@ -215,6 +216,8 @@ function anonVerdict(
   confidence: Confidence,
   evidence: Evidence,
   profile: SummaryProfile | undefined,
+  /** Its floor rose steadily (the anon-growth finding), rather than in one step. */
+  grew: boolean,
 ): Verdict {
   const t = time(ctx, index);
   const holders = ctx.capture.processes
@@ -247,7 +250,7 @@ function anonVerdict(
     kind: child ? 'child-process' : 'anon-growth',
     cause:
       `${child ? `A child process, ${processName(top.track)},` : `Anonymous memory in ${processName(top.track)}`} ` +
-      `${child ? 'filled memory' : 'grew to fill memory'}: it held ${formatBytes(top.bytes)} of the ${formatBytes(anon)} of anonymous memory ${what}` +
+      `${grew ? 'grew steadily to fill memory' : 'filled memory'}: it held ${formatBytes(top.bytes)} of the ${formatBytes(anon)} of anonymous memory ${what}` +
       `${site ? `, most of it allocated in ${site}` : ''}.`,
     confidence,
     evidence: { ...evidence, pids: [top.track.pid] },
