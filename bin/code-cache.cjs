@@ -78,13 +78,23 @@ function fileStamp(file) {
 }
 
 /**
- * headroom's command line, for the npm bin and the executable alike: loads the bundle through the cache
- * (`stampFile` is the file the source came from), runs main on the arguments, writes the cache when it
- * was missing or stale, and exits with main's status.
+ * The bundle a command runs from (scripts/bundle.mjs): `run` has one of its own, a short job's start
+ * being the one that matters, and every other command line runs from the whole CLI's.
  */
-function runCli({ source, filename, stampFile, flavor, requireFn }) {
+function bundleFor(command) {
+  return command === 'run' ? 'headroom-run.cjs' : 'headroom.cjs';
+}
+
+/**
+ * headroom's command line, for the npm bin and the executable alike: `read(bundle)` gives the source of
+ * the bundle for the command, its filename, and the file it came from (`stampFile`); loads it through
+ * the cache, runs main on the arguments, writes the cache when it was missing or stale, and exits with
+ * main's status.
+ */
+function runCli({ read, flavor, requireFn }) {
   const argv = process.argv.slice(2);
   const command = argv[0] ?? '';
+  const { source, filename, stampFile } = read(bundleFor(command));
   const bundle = loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command, requireFn });
   bundle.exports.main(argv).then((code) => {
     bundle.save(bundle.exports.isCommand(command));
@@ -95,4 +105,4 @@ function runCli({ source, filename, stampFile, flavor, requireFn }) {
   });
 }
 
-module.exports = { loadWithCache, runCli };
+module.exports = { bundleFor, loadWithCache, runCli };

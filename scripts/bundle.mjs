@@ -1,5 +1,6 @@
-// Bundles the CLI into one CommonJS script (npm run build: dist/headroom.cjs; build-exe.mjs: the
-// executable's, with every dependency inside) and the Node profiler's preload (dist/node-preload.cjs).
+// Bundles the CLI into CommonJS scripts (npm run build: dist/headroom.cjs and dist/headroom-run.cjs;
+// build-exe.mjs: the executable's, with every dependency inside) and the Node profiler's preload
+// (dist/node-preload.cjs).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +22,16 @@ const TO_ESM_ONCE =
   '(isNodeMode&&mod!=null&&__toESMDone.has(mod))?__toESMDone.get(mod):(target=__toESMOnce(mod,isNodeMode),' +
   'isNodeMode&&mod!=null&&__toESMDone.set(mod,target),target),__toESMOnce=(mod,isNodeMode,target)=>(target=mod!=null?';
 
-/** The CLI in one file: `external` packages stay require()s of node_modules (none in the executable). */
-export async function bundleCli({ outfile, external = [] }) {
+/**
+ * The CLI's bundles, by the file name bin/code-cache.cjs picks them by: every command, and `run` alone
+ * (src/cli/main-run.ts), which a short job starts sooner from.
+ */
+export const CLI_BUNDLES = { 'headroom.cjs': 'main.js', 'headroom-run.cjs': 'main-run.js' };
+
+/** One CLI bundle: `external` packages stay require()s of node_modules (none in the executable). */
+export async function bundleCli({ entry, outfile, external = [] }) {
   const result = await esbuild.build({
-    entryPoints: [path.join(dist, 'cli', 'main.js')],
+    entryPoints: [path.join(dist, 'cli', entry)],
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -56,6 +63,7 @@ export async function bundlePreload() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // zod, smol-toml and ws load from node_modules when a config or attach needs them: headroom's own
   // memory counts against the job's limit, and a smaller script is about 1 MiB less of it.
-  await bundleCli({ outfile: path.join(dist, 'headroom.cjs'), external: ['zod', 'smol-toml', 'ws'] });
+  for (const [name, entry] of Object.entries(CLI_BUNDLES))
+    await bundleCli({ entry, outfile: path.join(dist, name), external: ['zod', 'smol-toml', 'ws'] });
   await bundlePreload();
 }

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
-const { loadWithCache } = require('../../bin/code-cache.cjs') as {
+const { bundleFor, loadWithCache } = require('../../bin/code-cache.cjs') as {
+  bundleFor: (command: string) => string;
   loadWithCache: (options: {
     source: string;
     filename: string;
@@ -37,6 +38,14 @@ const load = (command: string, env: NodeJS.ProcessEnv = { HOME: home }) =>
     env,
   });
 const cacheFiles = () => fs.readdirSync(path.join(home, '.cache', 'headroom', 'code-cache'));
+
+describe('bundleFor', () => {
+  it('runs run from its own bundle and every other command line from the whole CLI', () => {
+    expect(bundleFor('run')).toBe('headroom-run.cjs');
+    for (const command of ['summary', 'report', '--help', '', 'runs'])
+      expect(bundleFor(command)).toBe('headroom.cjs');
+  });
+});
 
 describe('loadWithCache', () => {
   it('runs the bundle, writes one cache per command in a 0700 directory, and leaves a valid one alone', () => {
