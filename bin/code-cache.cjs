@@ -89,15 +89,29 @@ function bundleFor(command) {
  * headroom's command line, for the npm bin and the executable alike: `read(bundle)` gives the source of
  * the bundle for the command, its filename, and the file it came from (`stampFile`); loads it through
  * the cache, runs main on the arguments, writes the cache when it was missing or stale, and exits with
- * main's status.
+ * main's status. The executable has no node_modules: `vendor` names the bundle that serves the
+ * `packages` the CLI requires, loaded through the cache too, on the first such require.
  */
-function runCli({ read, flavor, requireFn }) {
+function runCli({ read, flavor, requireFn, vendor }) {
   const argv = process.argv.slice(2);
   const command = argv[0] ?? '';
-  const { source, filename, stampFile } = read(bundleFor(command));
-  const bundle = loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command, requireFn });
+  const load = (name, cacheName, requireIt) => {
+    const { source, filename, stampFile } = read(name);
+    return loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command: cacheName, requireFn: requireIt });
+  };
+  let vendored;
+  const requireBundle =
+    vendor === undefined
+      ? requireFn
+      : (id) => {
+          if (!vendor.packages.includes(id)) return requireFn(id);
+          vendored ??= load(vendor.bundle, 'vendor', requireFn);
+          return vendored.exports[id];
+        };
+  const bundle = load(bundleFor(command), command, requireBundle);
   bundle.exports.main(argv).then((code) => {
     bundle.save(bundle.exports.isCommand(command));
+    vendored?.save(true);
     // Once main has resolved the command is over, and on Linux stdout and stderr are written
     // synchronously (files, pipes and terminals alike): exiting here skips tearing down the heap, about
     // 7 ms of every run measured side by side, which a short job would otherwise wait for.

@@ -28,7 +28,14 @@ const TO_ESM_ONCE =
  */
 export const CLI_BUNDLES = { 'headroom.cjs': 'main.js', 'headroom-run.cjs': 'main-run.js' };
 
-/** One CLI bundle: `external` packages stay require()s of node_modules (none in the executable). */
+/**
+ * Packages the CLI needs only for some commands and options (a config file, attach): they stay
+ * require()s in the CLI's bundles, of node_modules for the npm build and of the executable's vendor
+ * bundle (bundleVendor) for the executable, so that `run` without a config reads none of them.
+ */
+export const VENDORED = ['zod', 'smol-toml', 'ws'];
+
+/** One CLI bundle: `external` packages stay require()s, resolved by the loader's require. */
 export async function bundleCli({ entry, outfile, external = [] }) {
   const result = await esbuild.build({
     entryPoints: [path.join(dist, 'cli', entry)],
@@ -48,6 +55,31 @@ export async function bundleCli({ entry, outfile, external = [] }) {
   fs.writeFileSync(outfile, text.replace(TO_ESM, TO_ESM_ONCE));
 }
 
+/**
+ * The executable's VENDORED packages in one script whose exports are getters, one a package: each is
+ * set up when the CLI first requires it, not when the script loads.
+ */
+export async function bundleVendor({ outfile }) {
+  await esbuild.build({
+    stdin: {
+      contents: VENDORED.map(
+        (name) =>
+          `Object.defineProperty(exports, ${JSON.stringify(name)}, { get: () => require(${JSON.stringify(name)}) });`,
+      ).join('\n'),
+      resolveDir: root,
+      sourcefile: 'vendor.cjs',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    outfile,
+  });
+}
+
 export async function bundlePreload() {
   await esbuild.build({
     entryPoints: [path.join(dist, 'profile', 'node-preload.js')],
@@ -64,6 +96,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // zod, smol-toml and ws load from node_modules when a config or attach needs them: headroom's own
   // memory counts against the job's limit, and a smaller script is about 1 MiB less of it.
   for (const [name, entry] of Object.entries(CLI_BUNDLES))
-    await bundleCli({ entry, outfile: path.join(dist, name), external: ['zod', 'smol-toml', 'ws'] });
+    await bundleCli({ entry, outfile: path.join(dist, name), external: VENDORED });
   await bundlePreload();
 }

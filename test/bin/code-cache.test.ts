@@ -47,6 +47,34 @@ describe('bundleFor', () => {
   });
 });
 
+describe('runCli', () => {
+  it("serves the vendor bundle's packages to the CLI's require, loaded on the first such require and cached", () => {
+    // As the executable runs it: bundles from memory, and one package that only the vendor bundle has.
+    const script = `
+      const { runCli } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const sources = {
+        'headroom-run.cjs': "exports.isCommand = (w) => w === 'run'; exports.main = async () => require('leftpad').pad(String(require('node:path').sep)) === '_/' ? 3 : 1;",
+        'headroom-vendor.cjs': "Object.defineProperty(exports, 'leftpad', { get: () => ({ pad: (text) => '_' + text }) });",
+      };
+      runCli({
+        read: (bundle) => ({ source: sources[bundle], filename: bundle, stampFile: ${JSON.stringify(path.resolve('package.json'))} }),
+        flavor: 'exe',
+        requireFn: require,
+        vendor: { bundle: 'headroom-vendor.cjs', packages: ['leftpad'] },
+      });`;
+    const result = spawnSync(process.execPath, ['-e', script, 'headroom', 'run'], {
+      env: { HOME: home },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(3);
+    expect(cacheFiles().sort()).toEqual([
+      expect.stringMatching(/^exe-run-/),
+      expect.stringMatching(/^exe-vendor-/),
+    ]);
+  });
+});
+
 describe('loadWithCache', () => {
   it('runs the bundle, writes one cache per command in a 0700 directory, and leaves a valid one alone', () => {
     const first = load('run');
