@@ -25,9 +25,12 @@ function cacheDir(env) {
 }
 
 /**
- * Compiles and runs `source` (a CommonJS bundle) as a module, with the cache for `command` when there
- * is a valid one, and returns its exports plus `save(known)`, which writes the cache when it was missing
- * or V8 rejected it, for a command the CLI knows. `stamp` names this build of the source (the size and
+ * Compiles and runs `source` as a module, with the cache for `command` when there is a valid one, and
+ * returns its exports plus `save(known)`, which writes the cache when it was missing or V8 rejected it,
+ * for a command the CLI knows. `source` is a CommonJS bundle written as one function expression of
+ * (exports, require, module, __filename, __dirname), the wrapper Node would add (scripts/bundle.mjs):
+ * adding it here would copy the whole bundle at every start, as V8 flattens a concatenated string
+ * before compiling it. `stamp` names this build of the source (the size and
  * mtime of the file it came from): a hash of half a MiB, and loading node:crypto for it, would cost more
  * than the cache saves, and V8 itself refuses a cache made for other source, flags or another V8.
  * `flavor` says which build loads it (npm, exe).
@@ -46,8 +49,7 @@ function loadWithCache({ source, filename, stamp, flavor, command, requireFn, en
       cachedData = undefined;
     }
   }
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename, cachedData });
+  const script = new vm.Script(source, { filename, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireFn, module, filename, path.dirname(filename));
   const stale = cachedData === undefined || script.cachedDataRejected === true;

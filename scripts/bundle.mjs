@@ -35,6 +35,14 @@ export const CLI_BUNDLES = { 'headroom.cjs': 'main.js', 'headroom-run.cjs': 'mai
  */
 export const VENDORED = ['zod', 'smol-toml', 'ws'];
 
+/**
+ * Each bundle is one function expression, the wrapper Node adds around a CommonJS module: the loader
+ * (bin/code-cache.cjs) compiles the file's text as it is, without a copy of it to add the wrapper.
+ */
+function wrapped(text) {
+  return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+}
+
 /** One CLI bundle: `external` packages stay require()s, resolved by the loader's require. */
 export async function bundleCli({ entry, outfile, external = [] }) {
   const result = await esbuild.build({
@@ -52,7 +60,7 @@ export async function bundleCli({ entry, outfile, external = [] }) {
   });
   const text = result.outputFiles[0].text;
   if (text.split(TO_ESM).length !== 2) throw new Error(`bundle: esbuild's __toESM is not ${TO_ESM}...`);
-  fs.writeFileSync(outfile, text.replace(TO_ESM, TO_ESM_ONCE));
+  fs.writeFileSync(outfile, wrapped(text.replace(TO_ESM, TO_ESM_ONCE)));
 }
 
 /**
@@ -60,7 +68,7 @@ export async function bundleCli({ entry, outfile, external = [] }) {
  * set up when the CLI first requires it, not when the script loads.
  */
 export async function bundleVendor({ outfile }) {
-  await esbuild.build({
+  const result = await esbuild.build({
     stdin: {
       contents: VENDORED.map(
         (name) =>
@@ -76,8 +84,10 @@ export async function bundleVendor({ outfile }) {
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
+    write: false,
     outfile,
   });
+  fs.writeFileSync(outfile, wrapped(result.outputFiles[0].text));
 }
 
 export async function bundlePreload() {

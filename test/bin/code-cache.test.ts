@@ -19,7 +19,11 @@ const { bundleFor, loadWithCache } = require('../../bin/code-cache.cjs') as {
   }) => { exports: { answer: () => number }; save: (known: boolean) => void };
 };
 
-const source = 'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };';
+/** A bundle as scripts/bundle.mjs writes one: a CommonJS module in Node's wrapper. */
+const wrap = (text: string) => `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+const source = wrap(
+  'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };',
+);
 
 let home: string;
 beforeEach(() => {
@@ -53,8 +57,8 @@ describe('runCli', () => {
     const script = `
       const { runCli } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
       const sources = {
-        'headroom-run.cjs': "exports.isCommand = (w) => w === 'run'; exports.main = async () => require('leftpad').pad(String(require('node:path').sep)) === '_/' ? 3 : 1;",
-        'headroom-vendor.cjs': "Object.defineProperty(exports, 'leftpad', { get: () => ({ pad: (text) => '_' + text }) });",
+        'headroom-run.cjs': ${JSON.stringify(wrap("exports.isCommand = (w) => w === 'run'; exports.main = async () => require('leftpad').pad(String(require('node:path').sep)) === '_/' ? 3 : 1;"))},
+        'headroom-vendor.cjs': ${JSON.stringify(wrap("Object.defineProperty(exports, 'leftpad', { get: () => ({ pad: (text) => '_' + text }) });"))},
       };
       runCli({
         read: (bundle) => ({ source: sources[bundle], filename: bundle, stampFile: ${JSON.stringify(path.resolve('package.json'))} }),
