@@ -25,9 +25,12 @@ function cacheDir(env) {
 }
 
 /**
- * Compiles and runs `source` (a CommonJS bundle) as a module, with the cache for `command` when there
- * is a valid one, and returns its exports plus `save(known)`, which writes the cache when it was missing
- * or V8 rejected it, for a command the CLI knows. `stamp` names this build of the source (the size and
+ * Compiles and runs `source` as a module, with the cache for `command` when there is a valid one, and
+ * returns its exports plus `save(known)`, which writes the cache when it was missing or V8 rejected it,
+ * for a command the CLI knows. `source` is a CommonJS bundle written as one function expression of
+ * (exports, require, module, __filename, __dirname), the wrapper Node would add (scripts/bundle.mjs):
+ * adding it here would copy the whole bundle at every start, as V8 flattens a concatenated string
+ * before compiling it. `stamp` names this build of the source (the size and
  * mtime of the file it came from): a hash of half a MiB, and loading node:crypto for it, would cost more
  * than the cache saves, and V8 itself refuses a cache made for other source, flags or another V8.
  * `flavor` says which build loads it (npm, exe).
@@ -46,8 +49,7 @@ function loadWithCache({ source, filename, stamp, flavor, command, requireFn, en
       cachedData = undefined;
     }
   }
-  const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapper, { filename, cachedData });
+  const script = new vm.Script(source, { filename, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireFn, module, filename, path.dirname(filename));
   const stale = cachedData === undefined || script.cachedDataRejected === true;
@@ -78,16 +80,40 @@ function fileStamp(file) {
 }
 
 /**
- * headroom's command line, for the npm bin and the executable alike: loads the bundle through the cache
- * (`stampFile` is the file the source came from), runs main on the arguments, writes the cache when it
- * was missing or stale, and exits with main's status.
+ * The bundle a command runs from (scripts/bundle.mjs): `run` has one of its own, a short job's start
+ * being the one that matters, and every other command line runs from the whole CLI's.
  */
-function runCli({ source, filename, stampFile, flavor, requireFn }) {
+function bundleFor(command) {
+  return command === 'run' ? 'headroom-run.cjs' : 'headroom.cjs';
+}
+
+/**
+ * headroom's command line, for the npm bin and the executable alike: `read(bundle)` gives the source of
+ * the bundle for the command, its filename, and the file it came from (`stampFile`); loads it through
+ * the cache, runs main on the arguments, writes the cache when it was missing or stale, and exits with
+ * main's status. The executable has no node_modules: `vendor` names the bundle that serves the
+ * `packages` the CLI requires, loaded through the cache too, on the first such require.
+ */
+function runCli({ read, flavor, requireFn, vendor }) {
   const argv = process.argv.slice(2);
   const command = argv[0] ?? '';
-  const bundle = loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command, requireFn });
+  const load = (name, cacheName, requireIt) => {
+    const { source, filename, stampFile } = read(name);
+    return loadWithCache({ source, filename, stamp: fileStamp(stampFile), flavor, command: cacheName, requireFn: requireIt });
+  };
+  let vendored;
+  const requireBundle =
+    vendor === undefined
+      ? requireFn
+      : (id) => {
+          if (!vendor.packages.includes(id)) return requireFn(id);
+          vendored ??= load(vendor.bundle, 'vendor', requireFn);
+          return vendored.exports[id];
+        };
+  const bundle = load(bundleFor(command), command, requireBundle);
   bundle.exports.main(argv).then((code) => {
     bundle.save(bundle.exports.isCommand(command));
+    vendored?.save(true);
     // Once main has resolved the command is over, and on Linux stdout and stderr are written
     // synchronously (files, pipes and terminals alike): exiting here skips tearing down the heap, about
     // 7 ms of every run measured side by side, which a short job would otherwise wait for.
@@ -95,4 +121,4 @@ function runCli({ source, filename, stampFile, flavor, requireFn }) {
   });
 }
 
-module.exports = { loadWithCache, runCli };
+module.exports = { bundleFor, loadWithCache, runCli };

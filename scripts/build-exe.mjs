@@ -9,24 +9,32 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import esbuild from 'esbuild';
-import { bundleCli } from './bundle.mjs';
+import { bundleCli, bundleVendor, CLI_BUNDLES, VENDORED } from './bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const work = path.join(dist, 'exe');
 const names = await import(path.join(dist, 'bundled', 'asset-names.js'));
 const output = path.join(dist, `headroom-${process.platform}-${process.arch}`);
+const VENDOR_BUNDLE = 'headroom-vendor.cjs';
 
 if (process.platform !== 'linux') fail('the executable is built for Linux only (cgroups are Linux)');
 if (!fs.existsSync(path.join(dist, 'cli', 'main.js'))) fail('run npm run build first');
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(work, { recursive: true });
 
-// The whole CLI in one script, carried as an asset: an executable can require Node's built-in modules
-// only. Its main script is bin/code-cache.cjs's loader, which compiles the CLI through V8's code cache
-// kept per user, as the npm bin does (SEA's own useCodeCache holds only the functions compiled eagerly).
-const bundle = path.join(work, 'headroom.cjs');
-await bundleCli({ outfile: bundle });
+// The CLI's bundles, the same as the npm build's, and the packages they require in a vendor bundle,
+// carried as assets: an executable can require Node's built-in modules only. Its main script is
+// bin/code-cache.cjs's loader, which picks a bundle for the command and compiles it, and the vendor
+// bundle once a package is required, through V8's code cache kept per user, as the npm bin does (SEA's
+// own useCodeCache holds only the functions compiled eagerly).
+const bundles = {};
+for (const [name, entry] of Object.entries(CLI_BUNDLES)) {
+  bundles[name] = path.join(work, name);
+  await bundleCli({ entry, outfile: bundles[name], external: VENDORED });
+}
+bundles[VENDOR_BUNDLE] = path.join(work, VENDOR_BUNDLE);
+await bundleVendor({ outfile: bundles[VENDOR_BUNDLE] });
 const main = path.join(work, 'main.cjs');
 await esbuild.build({
   bundle: true,
@@ -42,11 +50,14 @@ await esbuild.build({
       "const { getAsset } = require('node:sea');",
       "const { runCli } = require('./bin/code-cache.cjs');",
       'runCli({',
-      "  source: getAsset('headroom.cjs', 'utf8'),",
-      "  filename: path.join(path.dirname(process.execPath), 'headroom.cjs'),",
-      '  stampFile: process.execPath,',
+      '  read: (bundle) => ({',
+      "    source: getAsset(bundle, 'utf8'),",
+      '    filename: path.join(path.dirname(process.execPath), bundle),',
+      '    stampFile: process.execPath,',
+      '  }),',
       "  flavor: 'exe',",
       '  requireFn: require,',
+      `  vendor: { bundle: ${JSON.stringify(VENDOR_BUNDLE)}, packages: ${JSON.stringify(VENDORED)} },`,
       '});',
     ].join('\n'),
     resolveDir: root,
@@ -79,7 +90,7 @@ fs.writeFileSync(
     main,
     output: blob,
     disableExperimentalSEAWarning: true,
-    assets: { 'headroom.cjs': bundle, [names.PRELOAD_INDEX_ASSET]: index, ...preloads, ...uplot },
+    assets: { ...bundles, [names.PRELOAD_INDEX_ASSET]: index, ...preloads, ...uplot },
   }),
 );
 const prepared = spawnSync(process.execPath, ['--experimental-sea-config', config], { encoding: 'utf8' });

@@ -1,5 +1,6 @@
-// Bundles the CLI into one CommonJS script (npm run build: dist/headroom.cjs; build-exe.mjs: the
-// executable's, with every dependency inside) and the Node profiler's preload (dist/node-preload.cjs).
+// Bundles the CLI into CommonJS scripts (npm run build: dist/headroom.cjs and dist/headroom-run.cjs;
+// build-exe.mjs: the executable's, with every dependency inside) and the Node profiler's preload
+// (dist/node-preload.cjs).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +22,31 @@ const TO_ESM_ONCE =
   '(isNodeMode&&mod!=null&&__toESMDone.has(mod))?__toESMDone.get(mod):(target=__toESMOnce(mod,isNodeMode),' +
   'isNodeMode&&mod!=null&&__toESMDone.set(mod,target),target),__toESMOnce=(mod,isNodeMode,target)=>(target=mod!=null?';
 
-/** The CLI in one file: `external` packages stay require()s of node_modules (none in the executable). */
-export async function bundleCli({ outfile, external = [] }) {
+/**
+ * The CLI's bundles, by the file name bin/code-cache.cjs picks them by: every command, and `run` alone
+ * (src/cli/main-run.ts), which a short job starts sooner from.
+ */
+export const CLI_BUNDLES = { 'headroom.cjs': 'main.js', 'headroom-run.cjs': 'main-run.js' };
+
+/**
+ * Packages the CLI needs only for some commands and options (a config file, attach): they stay
+ * require()s in the CLI's bundles, of node_modules for the npm build and of the executable's vendor
+ * bundle (bundleVendor) for the executable, so that `run` without a config reads none of them.
+ */
+export const VENDORED = ['zod', 'smol-toml', 'ws'];
+
+/**
+ * Each bundle is one function expression, the wrapper Node adds around a CommonJS module: the loader
+ * (bin/code-cache.cjs) compiles the file's text as it is, without a copy of it to add the wrapper.
+ */
+function wrapped(text) {
+  return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+}
+
+/** One CLI bundle: `external` packages stay require()s, resolved by the loader's require. */
+export async function bundleCli({ entry, outfile, external = [] }) {
   const result = await esbuild.build({
-    entryPoints: [path.join(dist, 'cli', 'main.js')],
+    entryPoints: [path.join(dist, 'cli', entry)],
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -38,7 +60,34 @@ export async function bundleCli({ outfile, external = [] }) {
   });
   const text = result.outputFiles[0].text;
   if (text.split(TO_ESM).length !== 2) throw new Error(`bundle: esbuild's __toESM is not ${TO_ESM}...`);
-  fs.writeFileSync(outfile, text.replace(TO_ESM, TO_ESM_ONCE));
+  fs.writeFileSync(outfile, wrapped(text.replace(TO_ESM, TO_ESM_ONCE)));
+}
+
+/**
+ * The executable's VENDORED packages in one script whose exports are getters, one a package: each is
+ * set up when the CLI first requires it, not when the script loads.
+ */
+export async function bundleVendor({ outfile }) {
+  const result = await esbuild.build({
+    stdin: {
+      contents: VENDORED.map(
+        (name) =>
+          `Object.defineProperty(exports, ${JSON.stringify(name)}, { get: () => require(${JSON.stringify(name)}) });`,
+      ).join('\n'),
+      resolveDir: root,
+      sourcefile: 'vendor.cjs',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+    write: false,
+    outfile,
+  });
+  fs.writeFileSync(outfile, wrapped(result.outputFiles[0].text));
 }
 
 export async function bundlePreload() {
@@ -56,6 +105,7 @@ export async function bundlePreload() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // zod, smol-toml and ws load from node_modules when a config or attach needs them: headroom's own
   // memory counts against the job's limit, and a smaller script is about 1 MiB less of it.
-  await bundleCli({ outfile: path.join(dist, 'headroom.cjs'), external: ['zod', 'smol-toml', 'ws'] });
+  for (const [name, entry] of Object.entries(CLI_BUNDLES))
+    await bundleCli({ entry, outfile: path.join(dist, name), external: VENDORED });
   await bundlePreload();
 }

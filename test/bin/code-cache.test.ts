@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
-const { loadWithCache } = require('../../bin/code-cache.cjs') as {
+const { bundleFor, loadWithCache } = require('../../bin/code-cache.cjs') as {
+  bundleFor: (command: string) => string;
   loadWithCache: (options: {
     source: string;
     filename: string;
@@ -18,7 +19,11 @@ const { loadWithCache } = require('../../bin/code-cache.cjs') as {
   }) => { exports: { answer: () => number }; save: (known: boolean) => void };
 };
 
-const source = 'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };';
+/** A bundle as scripts/bundle.mjs writes one: a CommonJS module in Node's wrapper. */
+const wrap = (text: string) => `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+const source = wrap(
+  'exports.answer = function answer() { return [1, 2, 3].reduce((a, b) => a + b, 0) * 7; };',
+);
 
 let home: string;
 beforeEach(() => {
@@ -37,6 +42,42 @@ const load = (command: string, env: NodeJS.ProcessEnv = { HOME: home }) =>
     env,
   });
 const cacheFiles = () => fs.readdirSync(path.join(home, '.cache', 'headroom', 'code-cache'));
+
+describe('bundleFor', () => {
+  it('runs run from its own bundle and every other command line from the whole CLI', () => {
+    expect(bundleFor('run')).toBe('headroom-run.cjs');
+    for (const command of ['summary', 'report', '--help', '', 'runs'])
+      expect(bundleFor(command)).toBe('headroom.cjs');
+  });
+});
+
+describe('runCli', () => {
+  it("serves the vendor bundle's packages to the CLI's require, loaded on the first such require and cached", () => {
+    // As the executable runs it: bundles from memory, and one package that only the vendor bundle has.
+    const script = `
+      const { runCli } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const sources = {
+        'headroom-run.cjs': ${JSON.stringify(wrap("exports.isCommand = (w) => w === 'run'; exports.main = async () => require('leftpad').pad(String(require('node:path').sep)) === '_/' ? 3 : 1;"))},
+        'headroom-vendor.cjs': ${JSON.stringify(wrap("Object.defineProperty(exports, 'leftpad', { get: () => ({ pad: (text) => '_' + text }) });"))},
+      };
+      runCli({
+        read: (bundle) => ({ source: sources[bundle], filename: bundle, stampFile: ${JSON.stringify(path.resolve('package.json'))} }),
+        flavor: 'exe',
+        requireFn: require,
+        vendor: { bundle: 'headroom-vendor.cjs', packages: ['leftpad'] },
+      });`;
+    const result = spawnSync(process.execPath, ['-e', script, 'headroom', 'run'], {
+      env: { HOME: home },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(3);
+    expect(cacheFiles().sort()).toEqual([
+      expect.stringMatching(/^exe-run-/),
+      expect.stringMatching(/^exe-vendor-/),
+    ]);
+  });
+});
 
 describe('loadWithCache', () => {
   it('runs the bundle, writes one cache per command in a 0700 directory, and leaves a valid one alone', () => {
