@@ -285,10 +285,20 @@ function counter(
 function findOomKills(capture: Capture, observe: boolean): OomKill[] {
   const kills: OomKill[] = [];
   let fromEvents = 0;
+  // A process dies once: a pid named again by a later kill (the recorder matched the same vanished
+  // process on two ticks) is a kill whose victim was not seen.
+  const named = new Set<number>();
   for (const event of capture.events) {
     if (event.kind !== 'oom-kill') continue;
-    for (const victim of event.victims)
-      kills.push({ pid: victim.pid, name: victim.name, timeMs: event.timeMs });
+    for (const victim of event.victims) {
+      const again = named.has(victim.pid);
+      named.add(victim.pid);
+      kills.push(
+        again
+          ? { pid: null, name: null, timeMs: event.timeMs }
+          : { pid: victim.pid, name: victim.name, timeMs: event.timeMs },
+      );
+    }
     for (let k = event.victims.length; k < event.count; k++) {
       kills.push({ pid: null, name: null, timeMs: event.timeMs });
     }

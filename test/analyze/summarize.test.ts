@@ -97,6 +97,24 @@ describe('summarize', () => {
     expect(summary.findings.map((f) => f.kind)).toContain('page-cache');
   });
 
+  it('names a victim once, though two kills matched the same vanished pid', () => {
+    const summary = summaryOf((writer) => {
+      writer.sample(0, sampleValues({ usage: 200 * MiB, anon: 198 * MiB }));
+      writer.sample(100, sampleValues({ usage: 100 * MiB, anon: 98 * MiB, oomKills: 1 }));
+      writer.event({ kind: 'oom-kill', timeMs: 100, count: 1, victims: [{ pid: 41, name: 'python3' }] });
+      writer.sample(200, sampleValues({ usage: 50 * MiB, anon: 48 * MiB, oomKills: 2 }));
+      writer.event({ kind: 'oom-kill', timeMs: 200, count: 1, victims: [{ pid: 41, name: 'python3' }] });
+      writer.end(
+        300,
+        endRecord({ exitCode: null, signal: 'SIGKILL', status: 137, durationMs: 300, oomKills: 2 }),
+      );
+    });
+    expect(summary.oomKills).toEqual([
+      { pid: 41, name: 'python3', timeMs: 100 },
+      { pid: null, name: null, timeMs: 200 },
+    ]);
+  });
+
   it('tells an OOM kill from the counter and the event, with its victim', () => {
     const summary = summaryOf((writer) => {
       writer.processStart(0, 1234, 1, 'python', ['python', 'etl.py']);

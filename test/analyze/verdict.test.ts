@@ -144,7 +144,9 @@ describe('the verdict', () => {
       killAt(writer, 50, 'python3');
     });
     expect(summary.verdict).toMatchObject({ kind: 'anon-growth', confidence: 'high' });
-    expect(summary.verdict.cause).toMatch(/^Anonymous memory in python3 \(50\) filled memory: it held 240 MiB/);
+    expect(summary.verdict.cause).toMatch(
+      /^Anonymous memory in python3 \(50\) filled memory: it held 240 MiB/,
+    );
   });
 
   it('kernel memory that fills the limit is kernel-memory', () => {
