@@ -15,6 +15,7 @@ import {
 } from './findings/context.js';
 import { fullestBefore, killContext } from './findings/oom-kill.js';
 import { defaultHeap, maxOldSpace } from './findings/runtime-heap.js';
+import { lastAtOrBefore } from './last-at-or-before.js';
 import type { Summary } from './summarize.js';
 
 /** The one mechanism that explains the run; stable names that scripts may match on. */
@@ -221,7 +222,7 @@ function anonVerdict(
 ): Verdict {
   const t = time(ctx, index);
   const holders = ctx.capture.processes
-    .map((track) => ({ track, bytes: anonAt(track, t) }))
+    .map((track) => ({ track, bytes: anonAt(track, t) || lastReading(track, t) }))
     .filter((h) => h.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes);
   const total = holders.reduce((sum, h) => sum + h.bytes, 0);
@@ -382,6 +383,16 @@ function healthy(ctx: Context): Verdict {
     confidence: ctx.length >= 10 && !summary.truncated ? 'high' : ctx.length >= 3 ? 'medium' : 'low',
     evidence: whole,
   };
+}
+
+/**
+ * A victim seen gone on the very tick of the fullest sample still held its memory a moment before: its
+ * last reading, if recent, stands in for it.
+ */
+function lastReading(track: ProcessTrack, timeMs: number): number {
+  if (track.endMs === null || track.endMs < timeMs - FRESH_MS) return 0;
+  const found = lastAtOrBefore(track.samples.timeMs, timeMs);
+  return found < 0 ? 0 : (track.samples.anon[found] ?? 0);
 }
 
 /** The job's own top process(es): those whose parent headroom does not track. */

@@ -149,6 +149,24 @@ describe('the verdict', () => {
     );
   });
 
+  it('names a victim seen gone on the tick of the fullest sample, from its last reading', () => {
+    const summary = summaryOf((writer) => {
+      run(writer, (i) => ({ usage: (10 + i * 8) * MiB, anon: (8 + i * 8) * MiB }), [
+        { pid: 55, ppid: 1, name: 'node', anon: (i) => (8 + i * 8) * MiB },
+      ]);
+      writer.processExit(2940, 55);
+      writer.sample(2950, sampleValues({ usage: 255 * MiB, anon: 250 * MiB }));
+      writer.sample(3000, sampleValues({ usage: 2 * MiB, oomKills: 1 }));
+      writer.event({ kind: 'oom-kill', timeMs: 3000, count: 1, victims: [{ pid: 55, name: 'node' }] });
+      writer.end(
+        3100,
+        endRecord({ exitCode: null, signal: 'SIGKILL', status: 137, durationMs: 3100, oomKills: 1 }),
+      );
+    });
+    expect(summary.verdict.kind).toBe('anon-growth');
+    expect(summary.verdict.cause).toMatch(/^Anonymous memory in node \(55\)/);
+  });
+
   it('kernel memory that fills the limit is kernel-memory', () => {
     const summary = summaryOf((writer) => {
       run(writer, (i) => ({ usage: (10 + i * 8) * MiB, anon: 8 * MiB, kernel: i * 8 * MiB }), [
