@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
+import type { Capture } from '../record/capture-reader.js';
 import { addJobOptions, type JobFlags, parseJobFlags } from './job-flags.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
 
@@ -31,8 +32,10 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       onJobExit: () => setOptimizingCompilers(true),
     });
     setStatus(result.status);
-    if (flags.report !== undefined)
-      await writeRunReport(result.capture, result.summary, flags.report, flags.quiet ?? false);
+    if (flags.report === undefined) return;
+    if (result.recorded && result.summary)
+      await writeRunReport(result.recorded, result.summary, flags.report, flags.quiet ?? false);
+    else process.stderr.write(`headroom: warning: no report: the capture could not be read back\n`);
   });
 }
 
@@ -41,17 +44,14 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
  * status stays what it was.
  */
 async function writeRunReport(
-  capturePath: string,
+  recorded: Capture,
   summary: Summary,
   output: string,
   quiet: boolean,
 ): Promise<void> {
   try {
-    const [{ readCapture }, { writeHtmlReport }] = await Promise.all([
-      import('../record/capture-reader.js'),
-      import('./report.js'),
-    ]);
-    const written = await writeHtmlReport(readCapture(capturePath), summary, output);
+    const { writeHtmlReport } = await import('./report.js');
+    const written = await writeHtmlReport(recorded, summary, output);
     if (!written.ok) process.stderr.write(`headroom: warning: ${written.reason}\n`);
     else if (!quiet) process.stderr.write(`headroom: report written to ${output}\n`);
   } catch (error) {

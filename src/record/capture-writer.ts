@@ -19,9 +19,15 @@ const PEAK = SAMPLE_FIELDS.indexOf('peak');
 /**
  * Appends capture records. Each call writes straight through to the file (no buffering in the process),
  * so whatever kills headroom, the file holds every record written before it.
+ *
+ * A write that fails (the disk filled up) never throws: the capture is headroom's, the job is the
+ * user's, and losing the record must not stop or fail the job. The writer stops, keeps what it wrote,
+ * and says why in `failure`.
  */
 export class CaptureWriter {
-  private fd: number;
+  private readonly fd: number;
+  /** Why writing stopped, or null while it works. */
+  failure: string | null = null;
   private lastSampleMs = 0;
   private previous: number[] | undefined;
   private samplesSinceKeyframe = 0;
@@ -111,20 +117,56 @@ export class CaptureWriter {
     if (!this.pending) return;
     const text = this.pending;
     this.pending = '';
+    if (this.failure !== null) return;
     const buffer = Buffer.from(text);
     let offset = 0;
-    while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
-    this.bytesWritten += buffer.length;
+    try {
+      while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
+    } catch (error) {
+      this.failure = messageOf(error);
+    }
+    this.bytesWritten += offset;
+  }
+
+  /**
+   * A path that reads the file through this writer's own descriptor: it still works after someone
+   * deleted the file's name (a tmp cleaner), until close().
+   */
+  get openPath(): string {
+    return `/proc/self/fd/${this.fd}`;
+  }
+
+  /** Whether the file's name still leads to the file this writer writes. */
+  stillNamed(): boolean {
+    try {
+      const named = fs.statSync(this.file);
+      const open = fs.fstatSync(this.fd);
+      return named.ino === open.ino && named.dev === open.dev;
+    } catch {
+      return false;
+    }
   }
 
   close(): void {
     this.flush();
-    fs.closeSync(this.fd);
+    try {
+      fs.closeSync(this.fd);
+    } catch (error) {
+      this.failure ??= messageOf(error);
+    }
   }
 
   private line(record: unknown[]): void {
     this.pending += `${JSON.stringify(record)}\n`;
   }
+}
+
+function messageOf(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  // "ENOSPC: no space left on device, write" -> "no space left on device".
+  return code && message.startsWith(`${code}: `)
+    ? message.slice(code.length + 2).replace(/, \w+$/, '')
+    : message;
 }
 
 function kib(bytes: number): number {

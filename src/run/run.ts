@@ -16,6 +16,7 @@ import {
 } from '../kernel/index.js';
 import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
 import { SpoolCollector } from '../profile/spool-collector.js';
+import type { Capture } from '../record/capture-reader.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { LiveStatus } from '../report/live-status.js';
@@ -73,6 +74,8 @@ export interface RunOptions {
 }
 
 export interface RunResult {
+  /** The capture as read back after the job; null when nothing readable was left (a full disk). */
+  recorded: Capture | null;
   /** Why stopWhen stopped the job, when it did. */
   stoppedBecause: string | null;
   /** What headroom exits with: the job's status, 128+N for signal N. */
@@ -81,7 +84,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   capture: string;
   placement: Placement['mode'];
-  summary: Summary;
+  /** Null when the capture could not be read back: the job's status stands all the same. */
+  summary: Summary | null;
 }
 
 /**
@@ -94,6 +98,10 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const stderr = options.stderr ?? process.stderr;
   const say = (line: string): void => {
     if (!options.quiet) stderr.write(`headroom: ${line}\n`);
+  };
+  // headroom's own trouble is told even under --quiet: the user must know the record is missing.
+  const warn = (line: string): void => {
+    stderr.write(`headroom: warning: ${line}\n`);
   };
   const intervalMs = options.intervalMs ?? 100;
   const graceSeconds = options.graceSeconds ?? 10;
@@ -151,6 +159,8 @@ export async function run(options: RunOptions): Promise<RunResult> {
     if (options.profile) header.profiling = { python: options.profile.python };
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
+    if (writer.failure !== null)
+      warn(`cannot write the capture ${capture} (${writer.failure}); the job runs unrecorded`);
     guard = prepareGuard(options.guard, header.limit.bytes, env, header.command);
     guard.announce(writer, say);
     jobEnv = guard.env;
@@ -234,8 +244,13 @@ export async function run(options: RunOptions): Promise<RunResult> {
   // between copies, and the capture's flush rhythm stays the sampler's.
   const collectEvery = Math.max(1, Math.round(500 / intervalMs));
   let ticks = 0;
+  let toldFailure = writer.failure !== null;
   const tick = (): SamplerState | undefined => {
     const state = sample();
+    if (writer.failure !== null && !toldFailure) {
+      toldFailure = true;
+      warn(`the capture stopped being written (${writer.failure}); the job runs on, unrecorded from here`);
+    }
     if (profiler && ticks++ % collectEvery === 0) profiler.collect();
     const reason = state && !stoppedBecause ? options.stopWhen?.(state) : undefined;
     if (reason) {
@@ -308,30 +323,68 @@ export async function run(options: RunOptions): Promise<RunResult> {
     oomKills: (last?.sample.oomKills ?? 0) - (first?.sample.oomKills ?? 0),
     limitHits: (last?.sample.limitHits ?? 0) - (first?.sample.limitHits ?? 0),
   });
-  writer.close();
   sentinel?.release();
   const unreleased = releasePlacement(placement);
   if (unreleased) say(unreleased);
 
-  // Loaded only now: the reader and renderers are not needed while the job runs, and every module
-  // loaded early stays in headroom's memory, which counts against the job's limit in observe mode.
-  const [{ summarize }, { readCapture }, { renderSummaryText }] = await Promise.all([
-    import('../analyze/summarize.js'),
-    import('../record/capture-reader.js'),
-    import('../report/summary-text.js'),
-  ]);
-  const summary = summarize(readCapture(capture));
-  if (!options.quiet)
-    stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));
+  // From here on nothing may change the job's status: headroom's own trouble is a warning.
+  const recorded = await readBack(writer, warn);
+  writer.close();
+  let summary: Summary | null = null;
+  if (recorded) {
+    try {
+      const [{ summarize }, { renderSummaryText }] = await Promise.all([
+        import('../analyze/summarize.js'),
+        import('../report/summary-text.js'),
+      ]);
+      summary = summarize(recorded);
+      if (!options.quiet)
+        stderr.write(renderSummaryText(summary, { capturePath: path.relative(cwd, capture) || capture }));
+    } catch (error) {
+      warn(`no summary: ${messageOf(error)}`);
+    }
+  }
   return {
     status: jobStatus,
     exitCode: code,
     signal,
     capture,
+    recorded,
     placement: placement.mode,
     summary,
     stoppedBecause,
   };
+}
+
+/**
+ * The capture as written, read back for the summary: through headroom's own descriptor when its name
+ * was deleted during the run, and as far as it goes when writing stopped. Null, with a warning, when
+ * nothing readable is left.
+ */
+async function readBack(writer: CaptureWriter, warn: (line: string) => void): Promise<Capture | null> {
+  // Loaded only now: the reader is not needed while the job runs, and every module loaded early stays
+  // in headroom's memory, which counts against the job's limit in observe mode.
+  const { readCapture } = await import('../record/capture-reader.js');
+  const named = writer.stillNamed();
+  if (!named)
+    warn(
+      `the capture ${writer.file} was deleted while the job ran; the summary is read from what headroom still held open, and nothing of it is left on disk`,
+    );
+  try {
+    const recorded = readCapture(named ? writer.file : writer.openPath);
+    if (writer.failure !== null)
+      warn(`the capture is incomplete (${writer.failure}); the summary covers what was recorded`);
+    return recorded;
+  } catch (error) {
+    if (writer.failure !== null && writer.bytesWritten === 0) {
+      // Not one record made it: an empty file would only be mistaken for a capture later.
+      fs.rmSync(writer.file, { force: true });
+      warn(`no summary: nothing could be recorded (${writer.failure})`);
+    } else {
+      warn(`no summary: ${messageOf(error)}`);
+    }
+    return null;
+  }
 }
 
 function startWatchdog(

@@ -122,7 +122,7 @@ async function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
 }
 
 function exitReason(result: RunResult): string {
-  if (result.summary.oomKilled) return 'OOM-killed';
+  if (result.summary?.oomKilled) return 'OOM-killed';
   return result.signal ? `killed by ${result.signal}` : `exited ${result.exitCode}`;
 }
 
