@@ -86,13 +86,14 @@ async function runJob(args, env) {
   return result;
 }
 
-/** ROUNDS for which `job(ROUNDS)` takes about `seconds` of wall time bare. */
+/**
+ * ROUNDS for which `job(ROUNDS)` takes about `seconds` of CPU time bare: CPU time, as wall time on a busy
+ * machine says more about the other jobs than about this one.
+ */
 async function calibrate(job, seconds, probe) {
-  const fixed = (await runJob(job(0), bareEnv())).wallMs;
-  const probed = median([
-    (await runJob(job(probe), bareEnv())).wallMs,
-    (await runJob(job(probe), bareEnv())).wallMs,
-  ]);
+  const cpu = async (rounds) => (await runJob(job(rounds), bareEnv())).cpuMs;
+  const fixed = median([await cpu(0), await cpu(0)]);
+  const probed = median([await cpu(probe), await cpu(probe)]);
   const perRound = Math.max(0.01, (probed - fixed) / probe);
   return Math.max(probe, Math.round((seconds * 1000 - fixed) / perRound));
 }
