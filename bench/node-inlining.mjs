@@ -304,7 +304,7 @@ export async function run({ tmp, log, quick }) {
   log(`node-inlining: cost, bare vs ${COSTED.length} candidates on ${jobs.map((j) => j.id).join(', ')}`);
   const measured = await sideBySide(jobs, setup, {
     minRounds: quick ? 3 : 8,
-    maxRounds: quick ? 3 : 16,
+    maxRounds: quick ? 3 : 40,
     log,
   });
   for (const job of jobs) {

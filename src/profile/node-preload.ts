@@ -49,9 +49,9 @@ const INTERVAL_ENV = 'HEADROOM_NODE_SAMPLING_INTERVAL';
  * 20 it is off and so is its inlining: that flag changes nothing there). Node refuses both flags in
  * NODE_OPTIONS, so the preload sets them, before the job's code runs and long before anything of it is
  * hot enough to optimize. They cost what inlining buys: within the noise in a job that
- * mostly allocates, waits and calls builtins, but 3 to 4 times the CPU in tight code made of small
+ * mostly allocates, waits and calls builtins, but 2.7 to 3.4 times the CPU in tight code made of small
  * functions (HEADROOM_NODE_INLINING=keep is for such jobs); and each built-in module loaded afterwards is
- * compiled without Node's code cache, which V8 checks against its flags, 2 to 4 ms each (bench
+ * compiled without Node's code cache, which V8 checks against its flags, about 3 ms each (bench
  * node-inlining).
  */
 const NO_INLINING_FLAGS = '--no-turbo-inlining --no-maglev-inlining';
