@@ -18,6 +18,7 @@ const BENCHMARKS = [
   'watchdog-v2',
   'fleet',
   'node-profile',
+  'node-inlining',
   'python-profile',
   'diagnosis',
 ];

@@ -74,6 +74,27 @@ describe('Node allocation profiles under headroom run --profile', () => {
     expect(exitMs).toBeGreaterThanOrEqual((track?.endMs ?? 0) - 3 * capture.header.intervalMs);
   }, 30_000);
 
+  it('charges a small handler its leak, though TurboFan would inline it into its timer callback', async () => {
+    // --trace-turbo-inlining prints each function TurboFan inlines to the job's stdout.
+    const job = ['--', 'node', '--trace-turbo-inlining', path.join(jobsDir, 'inlined-leak.mjs'), '60'];
+    const inlined = /^Inlining .*SharedFunctionInfo remember>/m;
+    // With inlining kept, the fixture does what issue 13 describes: the handler is inlined.
+    const [kept] = await profiledRun(job, { HEADROOM_NODE_INLINING: 'keep' });
+    expect(kept.status).toBe(0);
+    expect(kept.stdout).toMatch(inlined);
+
+    const [result, capture] = await profiledRun(job);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('events kept: 240000');
+    expect(result.stdout).not.toMatch(inlined);
+    expect(capture.profiles[0]?.notes).toEqual([]);
+    const sites = topSites(profileAt(capture, 'end'));
+    expect(sites[0]?.frame).toMatchObject({ name: 'remember', line: 9 });
+    expect(sites[0]?.frame.file).toMatch(/inlined-leak\.mjs$/);
+    const caller = sites.find((site) => site.frame.name === '' && site.frame.line === 18);
+    expect(caller?.bytes ?? 0).toBeLessThan((sites[0]?.bytes ?? 0) / 4);
+  }, 30_000);
+
   it('keeps a recent profile of a job its cgroup OOM-kills', async () => {
     const [result, capture] = await profiledRun([
       '--memory',
