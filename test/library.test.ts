@@ -21,6 +21,11 @@ describe('the library entry point (the built package)', () => {
       expect(summary.exitCode).toBe(4);
       expect(summary.limit.bytes).toBe(64 * 1024 * 1024);
       expect(summary).toEqual(result.summary);
+      // The library gives swap docker's default, as the CLI does: memory plus swap twice the memory.
+      expect(result.recorded?.header.requested).toEqual({
+        memory: 64 * 1024 * 1024,
+        memorySwap: 128 * 1024 * 1024,
+      });
     } finally {
       scratch.cleanup();
     }

@@ -89,8 +89,8 @@ export async function parseJobFlags(
   }
   return {
     ...(memory === undefined ? {} : { memory }),
-    // docker's default: with --memory alone, swap may add as much again.
-    ...(memorySwap !== undefined ? { memorySwap } : memory !== undefined ? { memorySwap: memory * 2 } : {}),
+    // With --memory alone, run() gives swap docker's default (withSwapDefault), as it does for the library.
+    ...(memorySwap === undefined ? {} : { memorySwap }),
     intervalMs,
     ...(flags.component === undefined ? {} : { component: flags.component }),
     observe: flags.observe ?? false,

@@ -4,11 +4,24 @@ import { errnoCode } from './errors.js';
 import type { MemoryCgroup } from './locate.js';
 import { describeErrno } from './read-file.js';
 
+/** The limits a job's own cgroup gets: `--memory` and `--memory-swap`, declared once for every layer. */
 export interface ChildLimits {
   /** Bytes; undefined leaves the limit as inherited. */
   memory?: number;
   /** Memory plus swap, as docker's --memory-swap; null for unlimited swap. */
   memorySwap?: number | null;
+}
+
+/**
+ * docker's default, for the library and the CLI alike: with a memory limit and no word on swap, swap may
+ * add as much again (memory plus swap is twice the memory).
+ */
+export function withSwapDefault(limits: ChildLimits): ChildLimits {
+  const out: ChildLimits = {};
+  if (limits.memory !== undefined) out.memory = limits.memory;
+  if (limits.memorySwap !== undefined) out.memorySwap = limits.memorySwap;
+  else if (limits.memory !== undefined) out.memorySwap = limits.memory * 2;
+  return out;
 }
 
 export type CreateResult =

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HeadroomError } from '../errors.js';
 import {
+  type ChildLimits,
   createChildCgroup,
   type HostPaths,
   LEAF_NAME,
@@ -14,12 +15,10 @@ import {
   realHost,
   removeCgroup,
   restoreFromLeaf,
+  withSwapDefault,
 } from '../kernel/index.js';
 
-export interface PlacementRequest {
-  memory?: number;
-  /** Memory plus swap as docker counts it; null = unlimited swap. */
-  memorySwap?: number | null;
+export interface PlacementRequest extends ChildLimits {
   /** Do not try to make a cgroup: observe the one headroom runs in. */
   observe?: boolean;
   /** Named in the job's cgroup, so that views of many cgroups can label it. */
@@ -56,9 +55,7 @@ export function placeJob(request: PlacementRequest): Placement {
   // The component in the name lets `headroom top` and the exporter label the job's cgroup.
   const component = request.component ? `-${cgroupSafe(request.component)}` : '';
   const name = `${PREFIX}${process.pid}-${Date.now().toString(36)}${component}`;
-  const limits: { memory?: number; memorySwap?: number | null } = {};
-  if (request.memory !== undefined) limits.memory = request.memory;
-  if (request.memorySwap !== undefined) limits.memorySwap = request.memorySwap;
+  const limits = withSwapDefault(request);
   let created = createChildCgroup(parent, name, limits);
   let leaf: LeafMove | undefined;
   if (!created.ok && created.internalProcesses) {

@@ -7,12 +7,14 @@ import { formatBytes, formatDuration } from '../format.js';
 import { type GuardOptions, type JobGuard, prepareGuard } from '../guard/job-guard.js';
 import { Watchdog } from '../guard/watchdog.js';
 import {
+  type ChildLimits,
   describeErrno,
   effectiveLimit,
   KernelFileError,
   readCgroupPids,
   readHostMemory,
   USAGE_FILE,
+  withSwapDefault,
 } from '../kernel/index.js';
 import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
 import { SpoolCollector } from '../profile/spool-collector.js';
@@ -31,13 +33,10 @@ import { type Sentinel, startSentinel } from './sentinel.js';
 /** How long after the job's start its sentinel is started (at most; sooner when the interval is). */
 const SENTINEL_DELAY_MS = 100;
 
-export interface RunOptions {
+/** `memory` and `memorySwap` (ChildLimits) are the job's own cgroup's; swap defaults as docker's does. */
+export interface RunOptions extends ChildLimits {
   command: string;
   args?: string[];
-  /** Memory limit in bytes for the job's own cgroup. */
-  memory?: number;
-  /** Memory plus swap in bytes, as docker's --memory-swap; null for unlimited swap. */
-  memorySwap?: number | null;
   intervalMs?: number;
   /** Capture file; by default a new file under `home`. */
   output?: string;
@@ -107,9 +106,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const graceSeconds = options.graceSeconds ?? 10;
   const program = resolveCommand(options.command, env, cwd);
 
-  const requested: { memory?: number; memorySwap?: number | null } = {};
-  if (options.memory !== undefined) requested.memory = options.memory;
-  if (options.memorySwap !== undefined) requested.memorySwap = options.memorySwap;
+  const requested = withSwapDefault(options);
   const placement = placeJob({
     ...requested,
     observe: options.observe ?? false,
@@ -151,7 +148,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       hostMemory: readHostMemory(),
       command: [options.command, ...(options.args ?? [])],
       component: options.component ?? null,
-      requested: { memory: options.memory ?? null, memorySwap: options.memorySwap },
+      requested: { memory: requested.memory ?? null, memorySwap: requested.memorySwap },
       startMs,
       intervalMs,
       nodeOptions: env.NODE_OPTIONS ?? null,

@@ -6,6 +6,7 @@ import {
   locateMemoryCgroup,
   type MemoryCgroup,
   removeCgroup,
+  withSwapDefault,
   writeCgroupFile,
 } from '../../src/kernel/index.js';
 import { type FixtureHost, MiB, v1Tree, v2Tree } from '../fixtures/cgroup-tree.js';
@@ -144,5 +145,20 @@ describe('writeCgroupFile and removeCgroup', () => {
     const started = Date.now();
     expect(removeCgroup(cgroup.dir)).toBe(false);
     expect(Date.now() - started).toBeLessThan(500);
+  });
+});
+
+describe('withSwapDefault', () => {
+  it("gives swap docker's default with --memory alone, and keeps what was asked otherwise", () => {
+    expect(withSwapDefault({ memory: 64 * MiB })).toEqual({ memory: 64 * MiB, memorySwap: 128 * MiB });
+    expect(withSwapDefault({ memory: 64 * MiB, memorySwap: 64 * MiB })).toEqual({
+      memory: 64 * MiB,
+      memorySwap: 64 * MiB,
+    });
+    expect(withSwapDefault({ memory: 64 * MiB, memorySwap: null })).toEqual({
+      memory: 64 * MiB,
+      memorySwap: null,
+    });
+    expect(withSwapDefault({})).toEqual({});
   });
 });
