@@ -84,7 +84,7 @@ class Budget extends EventEmitter implements MemoryBudget {
 
   state(): BudgetState {
     const sample = this.reader.read(false);
-    const workingSet = Math.max(0, sample.usage - sample.inactiveFile);
+    const { workingSet } = sample;
     const { limit } = this;
     return {
       limit,

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { formatBytes } from '../format.js';
 import {
   type CgroupReader,
-  effectiveLimit,
   type MemoryCgroup,
   type MemorySample,
   openCgroupReader,
@@ -23,6 +22,11 @@ export type OnLimit = 'snapshot' | 'term' | 'reclaim';
 
 export interface WatchdogOptions {
   cgroup: MemoryCgroup;
+  /**
+   * The limit that applies, ancestors included (without --memory it is a parent's), as the run read it
+   * for its capture: one reading, so the watchdog and the record never disagree.
+   */
+  limit: number | null;
   /** The cgroup was made for the job: the watchdog may change its controls (and restores them). */
   own: boolean;
   onLimit: OnLimit;
@@ -84,8 +88,7 @@ export class Watchdog {
   /** Arms the kernel mechanisms and starts polling; returns what was armed, in words. */
   start(): string {
     const { cgroup, own, onLimit, threshold } = this.options;
-    // The limit that applies, ancestors included: without --memory it is the parent's.
-    this.limit = effectiveLimit(cgroup).bytes;
+    this.limit = this.options.limit;
     const armed: string[] = [];
     if (own && this.limit !== null) {
       try {

@@ -4,7 +4,7 @@ import { KernelFileError } from './errors.js';
 import { parseMeminfo } from './host-memory.js';
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
 import { isRootCgroup, type MemoryCgroup } from './locate.js';
-import type { MemorySample } from './memory-sample.js';
+import { type MemorySample, workingSetOf } from './memory-sample.js';
 import {
   type FlatKeyed,
   type Pressure,
@@ -179,7 +179,7 @@ class V1Reader implements CgroupReader {
       shmem,
       kernel: kmem,
       swap: get(stat, 'total_swap'),
-      workingSet: Math.max(0, usage - inactiveFile),
+      workingSet: workingSetOf(usage, inactiveFile),
       oomKills,
       // With memsw limited to the memory limit, the charge fails on memsw first and only memsw.failcnt
       // counts it (recent kernels, which track failcnt for the memory counter alone, count neither).
@@ -271,7 +271,7 @@ class V2Reader implements CgroupReader {
       swapLimit,
       ...breakdown,
       swap,
-      workingSet: Math.max(0, usage - breakdown.inactiveFile),
+      workingSet: workingSetOf(usage, breakdown.inactiveFile),
       oomKills,
       limitHits,
       highHits,
@@ -391,7 +391,7 @@ class V2RootReader implements CgroupReader {
       swapLimit: null,
       ...breakdown,
       swap: Math.max(0, kib('SwapTotal') - kib('SwapFree')),
-      workingSet: Math.max(0, usage - breakdown.inactiveFile),
+      workingSet: workingSetOf(usage, breakdown.inactiveFile),
       oomKills: this.slow.oomKills,
       limitHits: 0,
       highHits: 0,

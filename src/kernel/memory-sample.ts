@@ -38,3 +38,8 @@ export interface MemorySample {
   underOom: boolean;
   pressure?: Pressure;
 }
+
+/** usage - inactive_file, never below 0: the one place the working set is computed. */
+export function workingSetOf(usage: number, inactiveFile: number): number {
+  return Math.max(0, usage - inactiveFile);
+}

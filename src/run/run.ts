@@ -133,6 +133,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   let guard: JobGuard;
   let profiler: SpoolCollector | undefined;
   let jobEnv: NodeJS.ProcessEnv;
+  let limit: number | null;
   // headroom itself, and its sentinel once started, are in the cgroup in observe mode but not the job.
   const excludePids = new Set([process.pid]);
   try {
@@ -153,6 +154,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       intervalMs,
       nodeOptions: env.NODE_OPTIONS ?? null,
     });
+    limit = header.limit.bytes;
     if (options.profile) header.profiling = { python: options.profile.python };
     if (options.output) fs.rmSync(capture, { force: true });
     writer = new CaptureWriter(capture, header);
@@ -278,8 +280,16 @@ export async function run(options: RunOptions): Promise<RunResult> {
     : undefined;
 
   const stopForwarding = forwardSignals(child, graceSeconds * 1000, () => killAll(placement, child));
-  const watchdog = startWatchdog(options.guard, placement, writer, startMs, graceSeconds, child, say, () =>
-    profiler?.requestSnapshot(),
+  const watchdog = startWatchdog(
+    options.guard,
+    placement,
+    limit,
+    writer,
+    startMs,
+    graceSeconds,
+    child,
+    say,
+    () => profiler?.requestSnapshot(),
   );
   const { code, signal } = await exited;
   clearTimeout(sentinelTimer);
@@ -387,6 +397,7 @@ async function readBack(writer: CaptureWriter, warn: (line: string) => void): Pr
 function startWatchdog(
   guard: GuardOptions | undefined,
   placement: Placement,
+  limit: number | null,
   writer: CaptureWriter,
   startMs: number,
   graceSeconds: number,
@@ -399,6 +410,7 @@ function startWatchdog(
   try {
     watchdog = new Watchdog({
       cgroup: placement.cgroup,
+      limit,
       own: placement.mode === 'own',
       onLimit: guard.watch.onLimit,
       threshold: guard.watch.threshold ?? 0.95,

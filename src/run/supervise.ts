@@ -131,7 +131,7 @@ function restartPolicy(options: SuperviseOptions): (state: SamplerState) => stri
   const history: Array<{ t: number; value: number }> = [];
   return (state) => {
     const { sample, timeMs } = state;
-    const workingSet = Math.max(0, sample.usage - sample.inactiveFile);
+    const { workingSet } = sample;
     const limit = sample.limit;
     const above = options.restartAbove;
     if (above) {

@@ -174,7 +174,7 @@ export class CgroupTable {
   }
 
   private row(path: string, depth: number, sample: MemorySample, now: number): CgroupRow {
-    const workingSet = Math.max(0, sample.usage - sample.inactiveFile);
+    const { workingSet } = sample;
     const trend = this.trend(path, workingSet, sample.limit, now);
     return {
       ...this.nameOf(path),

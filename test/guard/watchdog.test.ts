@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type OnLimit, Watchdog } from '../../src/guard/watchdog.js';
 import {
   createChildCgroup,
+  effectiveLimit,
   locateMemoryCgroup,
   type MemoryCgroup,
   removeCgroup,
@@ -74,6 +75,7 @@ function runIn(cgroup: MemoryCgroup, command: string[]): { child: ChildProcess; 
 function watch(cgroup: MemoryCgroup, onLimit: OnLimit, child: ChildProcess, writer: CaptureWriter): Watchdog {
   const watchdog = new Watchdog({
     cgroup,
+    limit: effectiveLimit(cgroup).bytes,
     own: true,
     onLimit,
     threshold: 0.98,
@@ -186,6 +188,7 @@ describe('Watchdog on cgroup v2 (fixture tree)', () => {
     let terminated = 0;
     const watchdog = new Watchdog({
       cgroup,
+      limit: effectiveLimit(cgroup).bytes,
       own: true,
       onLimit: 'term',
       threshold: 0.9,
@@ -221,6 +224,7 @@ describe('Watchdog on cgroup v2 (fixture tree)', () => {
     const writer = newWriter();
     const watchdog = new Watchdog({
       cgroup,
+      limit: effectiveLimit(cgroup).bytes,
       own: true,
       onLimit: 'reclaim',
       threshold: 0.9,

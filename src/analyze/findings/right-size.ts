@@ -1,4 +1,5 @@
 import { formatBytes, formatPercent } from '../../format.js';
+import { workingSetOf } from '../../kernel/memory-sample.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
 import { limitPressureFinding } from './limit-pressure.js';
@@ -25,7 +26,7 @@ export function rightSizeFinding(ctx: Context): Finding | undefined {
   const working = new Float64Array(ctx.length);
   const pinned = new Float64Array(ctx.length);
   for (let i = 0; i < ctx.length; i++) {
-    working[i] = Math.max(0, at(ctx.usage, i) - at(ctx.inactiveFile, i));
+    working[i] = workingSetOf(at(ctx.usage, i), at(ctx.inactiveFile, i));
     // Dirty cache cannot be dropped until the disk takes it, so it needs room as much as anon does.
     pinned[i] = at(ctx.pinned, i) + at(ctx.swap, i);
   }
