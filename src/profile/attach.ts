@@ -10,6 +10,7 @@ import {
   readCgroupPids,
   readHostMemory,
 } from '../kernel/index.js';
+import { captureHome } from '../record/capture-home.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { captureHeader } from '../run/capture-header.js';
@@ -101,7 +102,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   const capture = options.output
     ? path.resolve(cwd, options.output)
     : defaultCapturePath({
-        home: path.resolve(cwd, options.home ?? env.HEADROOM_HOME ?? '.headroom'),
+        home: captureHome(options.home, env, cwd),
         component: undefined,
         command: path.basename(target.argv[1] ?? target.argv[0] ?? 'node'),
         startMs,

@@ -18,6 +18,7 @@ import {
 } from '../kernel/index.js';
 import { type PythonProfiler, profileEnv } from '../profile/profile-env.js';
 import { SpoolCollector } from '../profile/spool-collector.js';
+import { captureHome } from '../record/capture-home.js';
 import type { Capture } from '../record/capture-reader.js';
 import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
@@ -137,7 +138,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   // headroom itself, and its sentinel once started, are in the cgroup in observe mode but not the job.
   const excludePids = new Set([process.pid]);
   try {
-    const home = path.resolve(cwd, options.home ?? env.HEADROOM_HOME ?? '.headroom');
+    const home = captureHome(options.home, env, cwd);
     capture = options.output
       ? path.resolve(cwd, options.output)
       : options.profileFile
