@@ -1,3 +1,4 @@
+import { lastAtOrBefore } from '../last-at-or-before.js';
 import { type SummaryProfile, summarizeProfile } from '../profile/profile-summary.js';
 import type { CgroupMode, GuardAction, GuardKnob, GuardOrder } from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
@@ -5,7 +6,6 @@ import type { Finding } from './finding.js';
 import { agreeWithVerdict } from './findings/agree.js';
 import { buildContext } from './findings/context.js';
 import { findFindings } from './findings/index.js';
-import { lastAtOrBefore } from './last-at-or-before.js';
 import { decideVerdict, type Verdict } from './verdict.js';
 
 /** What the cgroup's memory was made of, bytes. */

@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration, formatPercent } from '../format.js';
+import { lastAtOrBefore } from '../last-at-or-before.js';
 import type { SummaryProfile } from '../profile/profile-summary.js';
 import type { ProcessTrack } from '../record/capture-reader.js';
 import type { Evidence, Finding } from './finding.js';
@@ -15,7 +16,6 @@ import {
 } from './findings/context.js';
 import { fullestBefore, killContext } from './findings/oom-kill.js';
 import { defaultHeap, maxOldSpace } from './findings/runtime-heap.js';
-import { lastAtOrBefore } from './last-at-or-before.js';
 import type { Summary } from './summarize.js';
 
 /** The one mechanism that explains the run; stable names that scripts may match on. */

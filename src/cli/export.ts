@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import type { ProcessPart } from '../profile/profile-at.js';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import { TOOL_VERSION } from '../version.js';
 import { SizeError } from './parse-size.js';
 import { loadProfileView, parseAtOption } from './profile-capture.js';

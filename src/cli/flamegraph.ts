@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HeadroomError } from '../errors.js';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import { loadProfileCapture, parseAtOption, warnPastEnd } from './profile-capture.js';
 import { writeFileWhole } from './write-output.js';
 

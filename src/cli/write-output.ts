@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 
 export interface WriteOutputOptions {
   /** The capture the file is made from: never written over, whatever `force` says. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Capture } from '../record/capture-reader.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import type { AttachResult } from './attach.js';
 import { profileAt, topSites } from './profile-at.js';
 

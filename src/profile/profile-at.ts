@@ -1,4 +1,4 @@
-import { lastAtOrBefore } from '../analyze/last-at-or-before.js';
+import { lastAtOrBefore } from '../last-at-or-before.js';
 import type { Capture, ProcessTrack } from '../record/capture-reader.js';
 import type { ProfileRuntime } from './profile-format.js';
 import { type Frame, type ProcessProfile, type ProfileSnapshot, unplacedAncestry } from './profile-model.js';

@@ -1,5 +1,5 @@
 import type { Capture } from '../record/capture-reader.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 
 /**
  * Why a capture has no allocation profile to show, in one line naming the file; undefined when it has

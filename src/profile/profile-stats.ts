@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration } from '../format.js';
 import type { Capture } from '../record/capture-reader.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import { profileAt, topSites } from './profile-at.js';
 import type { ProfileMode, ProfileRuntime } from './profile-format.js';
 import type { ProcessProfile } from './profile-model.js';

@@ -1,5 +1,5 @@
 import { formatBytes } from '../format.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import { type ProfileView, type Site, topSites } from './profile-at.js';
 import type { ProfileRuntime } from './profile-format.js';
 

@@ -1,5 +1,5 @@
 import { formatBytes } from '../format.js';
-import { sanitizeForTerminal } from '../report/terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 import type { ProfileView, TreeNode } from './profile-at.js';
 import { formatShare, plural } from './profile-table.js';
 

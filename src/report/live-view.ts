@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration, formatPercent } from '../format.js';
 import type { LatestState } from '../record/capture-reader.js';
-import { sanitizeForTerminal } from './terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 
 const BAR = 30;
 const MAX_EVENTS = 5;

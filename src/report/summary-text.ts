@@ -3,8 +3,8 @@ import type { Finding } from '../analyze/finding.js';
 import type { MemoryBreakdown, OomKill, ProcessSummary, Summary } from '../analyze/summarize.js';
 import { formatBytes, formatDuration, formatPercent } from '../format.js';
 import { describeKnobs } from '../guard/knobs.js';
-import { profileJoinLine } from '../profile/profile-join.js';
-import { sanitizeForTerminal } from './terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
+import { profileJoinLine } from './profile-join.js';
 
 export interface SummaryTextOptions {
   /** ANSI colors; off unless asked, since the text often lands in logs. */

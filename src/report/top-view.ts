@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration } from '../format.js';
 import type { CgroupRow } from '../serve/cgroup-table.js';
-import { sanitizeForTerminal } from './terminal-text.js';
+import { sanitizeForTerminal } from '../terminal-text.js';
 
 export const SORT_KEYS = ['usage', 'wset', 'anon', 'share', 'left', 'name'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

@@ -4,13 +4,13 @@ import { heapProfile } from '../../src/profile/export-heapprofile.js';
 import { SPEEDSCOPE_SCHEMA, speedscopeFile } from '../../src/profile/export-speedscope.js';
 import { profileAt } from '../../src/profile/profile-at.js';
 import { noProfileReason } from '../../src/profile/profile-capture.js';
-import { profileJoinLine } from '../../src/profile/profile-join.js';
 import { profileStats, renderProfileStats } from '../../src/profile/profile-stats.js';
 import { renderSiteTable, siteTable } from '../../src/profile/profile-table.js';
 import { describeProfileTime, parseProfileTime } from '../../src/profile/profile-time.js';
 import { renderProfileTree } from '../../src/profile/profile-tree-text.js';
 import type { SamplingHeapProfileNode } from '../../src/profile/v8-profile.js';
 import { parseCapture, readCapture } from '../../src/record/capture-reader.js';
+import { profileJoinLine } from '../../src/report/profile-join.js';
 import { renderSummaryText } from '../../src/report/summary-text.js';
 import { MiB, removeCaptureDirs } from '../fixtures/captures.js';
 import {

@@ -1,7 +1,7 @@
 import path from 'node:path';
+import { lastAtOrBefore } from '../../last-at-or-before.js';
 import type { FileRecord, TmpfsRecord } from '../../record/capture-format.js';
 import type { Capture, ProcessTrack } from '../../record/capture-reader.js';
-import { lastAtOrBefore } from '../last-at-or-before.js';
 import type { SummaryBase } from '../summarize.js';
 
 export const MiB = 1024 * 1024;

@@ -7,9 +7,9 @@ import {
   resolveProfileTime,
 } from '../../profile/profile-at.js';
 import type { ProfileMode, ProfileRuntime } from '../../profile/profile-format.js';
-import { profileJoinLine } from '../../profile/profile-join.js';
 import { type Frame, type ProcessProfile, unplacedAncestry } from '../../profile/profile-model.js';
 import type { Capture } from '../../record/capture-reader.js';
+import { profileJoinLine } from '../profile-join.js';
 import { minMaxIndices, pick } from './downsample.js';
 
 /** Slider positions at most; more snapshot times than this are thinned evenly. */

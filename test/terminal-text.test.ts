@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sanitizeForTerminal } from '../../src/report/terminal-text.js';
+import { sanitizeForTerminal } from '../src/terminal-text.js';
 
 describe('sanitizeForTerminal', () => {
   it('leaves ordinary text, including non-ASCII, alone', () => {
