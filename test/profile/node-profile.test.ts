@@ -222,8 +222,12 @@ describe('the Node preload on its own', () => {
     );
     const requested = Date.now();
     fs.writeFileSync(path.join(dir, 'request'), '');
-    const answer = await waitFor('a request snapshot', () =>
-      spoolRecords(file).find((r) => r[0] === 'A' && r[2] === 'request'),
+    // A request is answered within the preload's time budget (1 % of wall time after a small
+    // allowance): on a loaded machine the first fetches cost more, and the answer can wait seconds.
+    const answer = await waitFor(
+      'a request snapshot',
+      () => spoolRecords(file).find((r) => r[0] === 'A' && r[2] === 'request'),
+      30_000,
     );
     fs.writeFileSync(marker, '');
     const result = await done;
@@ -242,7 +246,7 @@ describe('the Node preload on its own', () => {
     expect(answer[1]).toBeLessThanOrEqual(Date.now() - started);
     expect(records.at(-1)?.slice(0, 3)).toEqual(['A', expect.any(Number), 'exit']);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-  }, 30_000);
+  }, 60_000);
 
   it('takes peak snapshots within its time budget while the heap grows, and no exit snapshot it cannot pay for', async () => {
     const dir = path.join(scratch.dir, 'spool');
