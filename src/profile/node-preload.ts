@@ -5,11 +5,12 @@
  * profile to `$HEADROOM_PROFILE_DIR/<pid>.jsonl` (see profile-format); without it, it does nothing.
  *
  * Fetching a profile forces a full GC (0.6 to 2 ms per MiB of live heap, the more the smaller the
- * objects), so it happens only at new peaks of the process's RSS, when headroom asks (the request file),
- * and at exit, all within a time budget of 1 % of the process's wall time (plus small allowances for the
- * first fetches and the exit one); the exit fetch exceeds it only when the process has no snapshot yet. Two more fetches may exceed it: when the job's cgroup first reaches
- * 90 % and 97 % of its limit, since a process the OOM killer ends gets no exit fetch, and its last budgeted
- * one can be seconds old when it grows fast.
+ * objects), so it happens only at new peaks of the process's RSS and at exit, within a time budget of 1 %
+ * of the process's wall time (plus small allowances for the first fetches and the exit one; the exit
+ * fetch exceeds it only when the process has no snapshot yet). Three kinds of fetch may exceed it: when
+ * headroom asks (the request file), and when the job's cgroup first reaches 90 % and 97 % of its limit,
+ * since a process the OOM killer ends gets no exit fetch, and its last budgeted one can be seconds old
+ * when it grows fast.
  *
  * It never throws into the job, never keeps it alive (one unref'd timer, no handles), and installs no
  * signal handlers: a process killed by a signal keeps the snapshots it wrote before.
@@ -158,10 +159,12 @@ class NodeProfiler {
         this.fetch('peak', rss, heapUsed);
         return;
       }
-      let reason: SnapshotReason | undefined;
-      if (this.requested()) reason = 'request';
-      else if (rss > this.peakRss * PEAK_STEP) reason = 'peak';
-      if (reason && this.affordable(heapUsed)) this.fetch(reason, rss, heapUsed);
+      // A request is headroom asking (the watchdog's snapshot, a user's): rare, and answered whatever the
+      // budget. The budget's estimate scales the last fetch's cost by the heap, and a first fetch that paid
+      // for compiling the profiler's own code made later ones look dear enough to starve requests for
+      // longer than a short job lives.
+      if (this.requested()) this.fetch('request', rss, heapUsed);
+      else if (rss > this.peakRss * PEAK_STEP && this.affordable(heapUsed)) this.fetch('peak', rss, heapUsed);
     } catch {
       // Never into the job; the next check tries again.
     }

@@ -170,12 +170,17 @@ function spoolRecords(file: string): unknown[][] {
   });
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined,
+  timeoutMs = 10_000,
+  context: () => string = () => '',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${context()}`.trimEnd());
     await sleep(20);
   }
 }
@@ -222,13 +227,15 @@ describe('the Node preload on its own', () => {
     );
     const requested = Date.now();
     fs.writeFileSync(path.join(dir, 'request'), '');
-    // A request is answered within the preload's time budget (1 % of wall time after a small
-    // allowance): on a loaded machine the first fetches cost more, and the answer can wait seconds.
+    // A request is answered at the next check whatever the time budget: twice in CI a budget spent on the
+    // first, cold fetches left it unanswered for as long as the job lived. The records say what happened.
     const answer = await waitFor(
       'a request snapshot',
       () => spoolRecords(file).find((r) => r[0] === 'A' && r[2] === 'request'),
-      30_000,
+      10_000,
+      () => JSON.stringify(spoolRecords(file).map((r) => r.slice(0, 3))),
     );
+    expect(answer[1]).toBeLessThan(requested - started + 5000);
     fs.writeFileSync(marker, '');
     const result = await done;
     expect(result.status).toBe(3);
@@ -246,7 +253,7 @@ describe('the Node preload on its own', () => {
     expect(answer[1]).toBeLessThanOrEqual(Date.now() - started);
     expect(records.at(-1)?.slice(0, 3)).toEqual(['A', expect.any(Number), 'exit']);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-  }, 60_000);
+  }, 30_000);
 
   it('takes peak snapshots within its time budget while the heap grows, and no exit snapshot it cannot pay for', async () => {
     const dir = path.join(scratch.dir, 'spool');
