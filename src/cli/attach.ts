@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { HeadroomError } from '../errors.js';
+import { EXIT_USAGE, HeadroomError } from '../errors.js';
 import { KernelFileError } from '../kernel/errors.js';
 import { parseSize } from './parse-size.js';
 
-/** Bad arguments, as the other commands that run no job exit on them; a failed attach exits 1. */
-const EXIT_USAGE = 2;
+/** Bad arguments exit EXIT_USAGE, as the other commands that run no job; a failed attach exits 1. */
 const MAX_SAMPLING_INTERVAL = 1024 ** 3;
 
 interface AttachFlags {

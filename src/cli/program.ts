@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-present.js';
-import { EXIT_HEADROOM_ERROR, HeadroomError } from '../errors.js';
+import { EXIT_HEADROOM_ERROR, EXIT_USAGE, HeadroomError } from '../errors.js';
 import { KernelFileError } from '../kernel/errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { SizeError } from './parse-size.js';
@@ -13,8 +13,6 @@ export type CommandTable = Record<string, () => Promise<Register>>;
 
 /** Commands that run a job answer usage errors with 125, as docker run does. */
 const RUNS_A_JOB = new Set(['run', 'supervise']);
-/** Usage errors of the other commands. */
-const EXIT_USAGE = 2;
 
 /**
  * Parses argv (without node and script) and runs one of `commands`: the one named first, or all of them
