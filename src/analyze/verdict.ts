@@ -12,10 +12,12 @@ import {
   MiB,
   max,
   processName,
+  psiPeak,
   time,
 } from './findings/context.js';
 import { fullestBefore, killContext } from './findings/oom-kill.js';
 import { defaultHeap, maxOldSpace } from './findings/runtime-heap.js';
+import { MIN_SWAP, swapRise } from './findings/swap.js';
 import type { Summary } from './summarize.js';
 
 /** The one mechanism that explains the run; stable names that scripts may match on. */
@@ -53,8 +55,6 @@ const MIN_DIRTY = 32 * MiB;
 const MIN_LEFT = 16 * MiB;
 /** A sample this close before the moment that matters shows what memory was made of then. */
 const FRESH_MS = 1000;
-/** Swap beyond this is the job being squeezed, not the host's housekeeping. */
-const MIN_SWAP = 16 * MiB;
 /** PSI "some" avg10 (percent) from which tasks stalled on memory. */
 const PSI_STALL = 10;
 
@@ -109,11 +109,12 @@ export function decideVerdict(
 
   // Clean cache the kernel dropped as it needed: the limit was reached, nothing was lost.
   if (!moment.failed && clean >= 0.5 * usage && clean > pinned) {
-    const writer = dirtyPeak(ctx) >= MIN_DIRTY;
+    const dirtiest = max(ctx.dirty).value;
+    const writer = dirtiest >= MIN_DIRTY;
     return {
       kind: writer ? 'dirty-page-cache' : 'page-cache',
       cause: writer
-        ? `Page cache from writing files filled the limit: dirty cache peaked at ${formatBytes(dirtyPeak(ctx))}, and each time the ${formatBytes(ctx.limit)} limit was reached the kernel had to write pages to disk before it could drop them${files(ctx)}.`
+        ? `Page cache from writing files filled the limit: dirty cache peaked at ${formatBytes(dirtiest)}, and each time the ${formatBytes(ctx.limit)} limit was reached the kernel had to write pages to disk before it could drop them${files(ctx)}.`
         : `Clean page cache filled the limit: ${formatBytes(clean)} of ${formatBytes(usage)} at ${formatDuration(time(ctx, index))} was cache of files the job read or wrote, already on disk${files(ctx)}, which the kernel drops as soon as memory is needed. Not a leak; the job was not at risk.`,
       confidence: confidenceFor(clean / Math.max(1, usage)),
       evidence: evidenceFor(['file', 'fileDirty', 'limitHits']),
@@ -190,10 +191,10 @@ function criticalMoment(ctx: Context): Moment | undefined {
   }
   if (ctx.peakIndex < 0 || ctx.limit === null) return undefined;
   const pinnedPeak = max(ctx.pinned);
-  const psi = psiPeak(ctx);
+  const psi = psiPeak(ctx, ctx.capture.series.values.psiSome)?.value ?? 0;
   const pressed =
     summary.limitHits > 0 ||
-    swapRise(ctx) >= MIN_SWAP ||
+    swapRise(ctx).value >= MIN_SWAP ||
     counterRise(ctx, ctx.capture.series.values.highHits) > 0 ||
     pinnedPeak.value >= 0.9 * ctx.limit ||
     psi >= PSI_STALL;
@@ -411,10 +412,6 @@ function largestPart(parts: Record<Part, number>): Part {
   return best;
 }
 
-function dirtyPeak(ctx: Context): number {
-  return max(ctx.dirty).value;
-}
-
 function files(ctx: Context): string {
   const names = ctx.files
     .filter((f) => !f.tmpfs)
@@ -433,18 +430,6 @@ function tmpfsWhere(ctx: Context): string {
   if (names.length > 0) return ` in ${names.join(', ')}`;
   const mount = [...ctx.tmpfs].sort((a, b) => b.usedBytes - a.usedBytes)[0];
   return mount ? ` (${mount.mountPoint})` : '';
-}
-
-function swapRise(ctx: Context): number {
-  const base = ctx.capture.header.cgroup.mode === 'observe' ? at(ctx.swap, 0) : 0;
-  return Math.max(0, max(ctx.swap).value - base);
-}
-
-function psiPeak(ctx: Context): number {
-  let peak = 0;
-  const column = ctx.capture.series.values.psiSome;
-  for (let i = 0; i < ctx.length; i++) peak = Math.max(peak, (column[i] ?? -1) / 100);
-  return peak;
 }
 
 function lowerFirst(text: string): string {

@@ -147,3 +147,14 @@ export function counterRise(ctx: Context, column: Float64Array): number {
 export function isNode(track: ProcessTrack): boolean {
   return track.name === 'node' || path.basename(track.argv[0] ?? '') === 'node';
 }
+
+/** The highest reading of a PSI series (stored as percent × 100, -1 when unreadable), in percent. */
+export function psiPeak(ctx: Context, column: Float64Array): { value: number; timeMs: number } | null {
+  let best: { value: number; timeMs: number } | null = null;
+  for (let i = 0; i < ctx.length; i++) {
+    const value = column[i] ?? -1;
+    if (value >= 0 && (!best || value / 100 > best.value))
+      best = { value: value / 100, timeMs: ctx.timeMs[i] ?? 0 };
+  }
+  return best;
+}

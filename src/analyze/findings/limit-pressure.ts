@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration, formatPercent } from '../../format.js';
 import type { Finding } from '../finding.js';
-import { at, type Context, counterRise, indexAt } from './context.js';
+import { at, type Context, counterRise, indexAt, psiPeak } from './context.js';
 
 /** PSI "some" avg10 (percent) from which stalls are worth telling. */
 const PSI_SOME_NOTE = 10;
@@ -16,8 +16,8 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
   const { capture, summary } = ctx;
   const hits = summary.limitHits;
   const highHits = counterRise(ctx, capture.series.values.highHits);
-  const psiSome = peakOf(capture.series.values.psiSome);
-  const psiFull = peakOf(capture.series.values.psiFull);
+  const psiSome = psiPeak(ctx, capture.series.values.psiSome);
+  const psiFull = psiPeak(ctx, capture.series.values.psiFull);
   if (hits === 0 && highHits === 0 && (psiSome === null || psiSome.value < PSI_SOME_NOTE)) return undefined;
 
   const hitSpan = riseSpan(capture.series.values.limitHits);
@@ -73,16 +73,6 @@ export function limitPressureFinding(ctx: Context): Finding | undefined {
       reclaimableShare: reclaimable,
     },
   };
-
-  function peakOf(column: Float64Array): { value: number; timeMs: number } | null {
-    let best: { value: number; timeMs: number } | null = null;
-    for (let i = 0; i < ctx.length; i++) {
-      const value = column[i] ?? -1;
-      if (value >= 0 && (!best || value / 100 > best.value))
-        best = { value: value / 100, timeMs: ctx.timeMs[i] ?? 0 };
-    }
-    return best;
-  }
 
   /** From the sample where a counter first rose to the one where it last did. */
   function riseSpan(column: Float64Array): { fromMs: number; toMs: number } | undefined {

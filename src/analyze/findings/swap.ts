@@ -7,10 +7,10 @@ import { at, type Context, max, time } from './context.js';
  * at its limit, where swap decides between slowing down and dying.
  */
 /** Below this, swap is the host's housekeeping (kswapd moving a few idle pages), not the job's doing. */
-const MIN_SWAP = 16 * 1024 * 1024;
+export const MIN_SWAP = 16 * 1024 * 1024;
 
 /** The most swap used, counted from the first sample in observe mode: swap from before the run is not the job's. */
-function swapRise(ctx: Context): { value: number; index: number } {
+export function swapRise(ctx: Context): { value: number; index: number } {
   const peak = max(ctx.swap);
   const base = ctx.capture.header.cgroup.mode === 'observe' ? at(ctx.swap, 0) : 0;
   return { value: Math.max(0, peak.value - base), index: peak.index };
