@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import esbuild from 'esbuild';
-import { bundleCli, bundleVendor, CLI_BUNDLES, VENDORED } from './bundle.mjs';
+import { bundleCli, bundleVendor, CLI_BUNDLES, NODE_BUNDLE, VENDORED } from './bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -37,13 +37,7 @@ bundles[VENDOR_BUNDLE] = path.join(work, VENDOR_BUNDLE);
 await bundleVendor({ outfile: bundles[VENDOR_BUNDLE] });
 const main = path.join(work, 'main.cjs');
 await esbuild.build({
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
+  ...NODE_BUNDLE,
   stdin: {
     contents: [
       "const path = require('node:path');",

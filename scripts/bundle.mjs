@@ -44,17 +44,22 @@ function wrapped(text) {
 }
 
 /** One CLI bundle: `external` packages stay require()s, resolved by the loader's require. */
+/** What every bundle is: CommonJS for the Node 20 that headroom supports, whitespace and syntax minified. */
+export const NODE_BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+};
+
 export async function bundleCli({ entry, outfile, external = [] }) {
   const result = await esbuild.build({
+    ...NODE_BUNDLE,
     entryPoints: [path.join(dist, 'cli', entry)],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
     external,
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
     write: false,
     outfile,
   });
@@ -77,13 +82,7 @@ export async function bundleVendor({ outfile }) {
       resolveDir: root,
       sourcefile: 'vendor.cjs',
     },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
+    ...NODE_BUNDLE,
     write: false,
     outfile,
   });
