@@ -9,10 +9,9 @@
 //   node bench/node-inlining.mjs [--quick]   standalone; or through run-all.
 import fs from 'node:fs';
 import path from 'node:path';
-import { profileAt, topSites } from '../dist/profile/profile-at.js';
-import { readCapture } from '../dist/record/capture-reader.js';
 import { runWithCpu } from './lib/proc.mjs';
-import { HEADROOM, JOBS, ROOT, start } from './lib/spawn.mjs';
+import { profiledTopSite } from './lib/profiled-top-site.mjs';
+import { JOBS, ROOT } from './lib/spawn.mjs';
 import { median, medianInterval } from './lib/stats.mjs';
 
 const PRELOAD = path.join(ROOT, 'dist/node-preload.cjs');
@@ -202,25 +201,12 @@ function costRows(job, candidate, runs, rounds) {
 async function attribution(dir, candidate, runs, ticks, flagsPreload) {
   const tops = [];
   for (let i = 0; i < runs; i++) {
-    const capture = path.join(dir, `inlined-${candidate.id}-${i}.jsonl`);
-    fs.rmSync(capture, { force: true });
-    const args = [
-      HEADROOM,
-      'run',
-      '--quiet',
-      '--profile',
-      '-o',
-      capture,
-      '--',
-      process.execPath,
-      FIXTURE,
-      ticks,
-    ];
-    const env = { ...bareEnv(), ...candidateEnv(candidate, '', flagsPreload) };
-    const result = await start(process.execPath, args, { env }).done;
-    if (result.code !== 0)
-      throw new Error(`headroom run --profile (${candidate.id}) exited with ${result.code}`);
-    const [top] = topSites(profileAt(readCapture(capture), 'end'));
+    const top = await profiledTopSite({
+      capture: path.join(dir, `inlined-${candidate.id}-${i}.jsonl`),
+      jobArgs: [FIXTURE, ticks],
+      env: { ...bareEnv(), ...candidateEnv(candidate, '', flagsPreload) },
+      what: candidate.id,
+    });
     tops.push(top ? top.label : '(none)');
   }
   return tops;

@@ -6,9 +6,8 @@
 //   node bench/node-profile.mjs [--quick]   standalone; or through run-all.
 import fs from 'node:fs';
 import path from 'node:path';
-import { profileAt, topSites } from '../dist/profile/profile-at.js';
-import { readCapture } from '../dist/record/capture-reader.js';
-import { HEADROOM, JOBS, ROOT, start } from './lib/spawn.mjs';
+import { profiledTopSite } from './lib/profiled-top-site.mjs';
+import { JOBS, ROOT, start } from './lib/spawn.mjs';
 import { MIB, median, medianInterval } from './lib/stats.mjs';
 
 const PRELOAD = path.join(ROOT, 'dist/node-preload.cjs');
@@ -209,23 +208,12 @@ async function calibrate(reporter, args, seconds, probe = args) {
 async function attribution(dir, runs) {
   const tops = [];
   for (let i = 0; i < runs; i++) {
-    const capture = path.join(dir, `leak-${i}.jsonl`);
-    fs.rmSync(capture, { force: true });
-    const args = [
-      HEADROOM,
-      'run',
-      '--quiet',
-      '--profile',
-      '-o',
-      capture,
-      '--',
-      process.execPath,
-      LEAK_JOB,
-      '300',
-    ];
-    const result = await start(process.execPath, args, { env: bareEnv(null) }).done;
-    if (result.code !== 0) throw new Error(`headroom run --profile (leak case) exited with ${result.code}`);
-    const [top] = topSites(profileAt(readCapture(capture), 'end'));
+    const top = await profiledTopSite({
+      capture: path.join(dir, `leak-${i}.jsonl`),
+      jobArgs: [LEAK_JOB, '300'],
+      env: bareEnv(null),
+      what: 'leak case',
+    });
     tops.push(top?.frame.name ?? '(none)');
   }
   return tops;
