@@ -12,6 +12,9 @@ job_pid=$(head -n1 job.pid)
 cgroup=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$job_pid/cgroup")
 echo "job $job_pid in $cgroup; headroom $headroom_pid"
 case $cgroup in */headroom-*) ;; *) fail "the job is not in a cgroup of its own: $cgroup" ;; esac
+# The capture must name the job before the kill: a kill before the first process record leaves nothing to
+# name, which is not what this case checks.
+wait_for 30 'the capture to record the job' grep -q "^\\[\"P\",[0-9]*,$job_pid," job.hrc
 kill -KILL "$headroom_pid"
 wait "$headroom_pid" || true
 wait_for 15 'the sentinel to stop the job' sh -c "! kill -0 $job_pid 2>/dev/null"
