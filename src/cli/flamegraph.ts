@@ -9,6 +9,7 @@ interface FlamegraphFlags {
   output?: string;
   at: string;
   force?: boolean;
+  redact: boolean;
 }
 
 export function flamegraphCommand(program: Command, setStatus: (code: number) => void): void {
@@ -19,6 +20,7 @@ export function flamegraphCommand(program: Command, setStatus: (code: number) =>
     .option('-o, --output <file>', 'the HTML file (default: the capture with .flamegraph.html appended)')
     .option('--at <time>', `the time shown first: ${PROFILE_TIME_HELP}`, 'peak')
     .option('--force', 'replace the output file if it exists')
+    .option('--no-redact', 'keep passwords, tokens and URL credentials in command lines (for your own runs)')
     .action(async (file: string, flags: FlamegraphFlags) => {
       const at = parseAtOption(flags.at);
       const [{ renderFlamegraphHtml }, { flameJoinLine }, { summarize }, capture] = await Promise.all([
@@ -29,7 +31,9 @@ export function flamegraphCommand(program: Command, setStatus: (code: number) =>
       ]);
       if (!capture) return;
       warnPastEnd(capture, at);
-      const html = renderFlamegraphHtml(capture, at, flameJoinLine(summarize(capture)));
+      const html = renderFlamegraphHtml(capture, at, flameJoinLine(summarize(capture)), {
+        redact: flags.redact,
+      });
       // loadProfileCapture has made sure of a snapshot; a page without one would be an empty chart.
       if (html === undefined) throw new HeadroomError(`${file}: no profile snapshot to draw`, 1);
       const output = flags.output ?? defaultFlamegraphPath(file);

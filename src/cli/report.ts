@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
 import type { Capture } from '../record/capture-reader.js';
+import type { HtmlReportOptions } from '../report/html/html-report.js';
 import { loadCapture } from './load-capture.js';
 import { type WriteOutputResult, writeFileWhole } from './write-output.js';
 
@@ -11,14 +12,15 @@ export function reportCommand(program: Command, setStatus: (code: number) => voi
     .description('write one self-contained HTML file: findings, memory over time, processes')
     .argument('<capture>', 'a capture file written by headroom run')
     .option('-o, --output <file>', 'the HTML file (default: the capture with .html for its extension)')
-    .action(async (file: string, flags: { output?: string }) => {
+    .option('--no-redact', 'keep passwords, tokens and URL credentials in command lines (for your own runs)')
+    .action(async (file: string, flags: { output?: string; redact: boolean }) => {
       const [{ summarize }, capture] = await Promise.all([
         import('../analyze/summarize.js'),
         loadCapture(file, setStatus),
       ]);
       if (!capture) return;
       const output = flags.output ?? defaultReportPath(file);
-      const written = await writeHtmlReport(capture, summarize(capture), output);
+      const written = await writeHtmlReport(capture, summarize(capture), output, { redact: flags.redact });
       if (written.ok) {
         process.stderr.write(`headroom: report written to ${output}\n`);
       } else {
@@ -44,8 +46,9 @@ export async function writeHtmlReport(
   capture: Capture,
   summary: Summary,
   output: string,
+  options: HtmlReportOptions = {},
 ): Promise<WriteOutputResult> {
   const { renderHtmlReport } = await import('../report/html/html-report.js');
-  const html = renderHtmlReport(capture, summary);
+  const html = renderHtmlReport(capture, summary, options);
   return writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
 }

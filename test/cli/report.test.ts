@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeCaptureDirs } from '../fixtures/captures.js';
+import {
+  captureHeader,
+  endRecord,
+  processMemory,
+  removeCaptureDirs,
+  sampleValues,
+  writeCapture,
+} from '../fixtures/captures.js';
 import { expectOneLineError, runCli, scratchDir } from '../helpers/run-cli.js';
 import { HOSTILE, hostileCapture } from '../report/html/report-fixture.js';
 
@@ -30,6 +37,33 @@ describe('headroom report', () => {
     expect(text.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(embeddedCommand(text)).toEqual(['python', 'etl.py', HOSTILE.script, HOSTILE.img]);
     expect(fs.readdirSync(scratch.dir).sort()).toEqual(['job.hrc', 'job.html']);
+  });
+
+  it('hides passwords, tokens and URL credentials from the report unless --no-redact', async () => {
+    const argv = ['psql', '--password', 'hunter2', 'postgres://etl:pw9@db/x'];
+    const capture = writeCapture(
+      (writer) => {
+        writer.processStart(0, 100, 1, 'psql', argv);
+        writer.processStart(0, 101, 100, 'sh', ['sh', '-c', 'PGPASSWORD=hunter3 load --token=t0k3n']);
+        writer.sample(0, sampleValues({ usage: 1e6, anon: 1e6 }));
+        writer.processMemory(0, processMemory(100, { name: 'psql', rssAnon: 1e6 }));
+        writer.processMemory(0, processMemory(101, { name: 'sh', ppid: 100, rssAnon: 1e5 }));
+        writer.end(100, endRecord({ durationMs: 100 }));
+      },
+      captureHeader({ command: argv }),
+    );
+    const secrets = /hunter2|hunter3|pw9|t0k3n/;
+    expect(fs.readFileSync(capture, 'utf8')).toMatch(secrets);
+    expect((await runCli(['report', capture, '-o', 'r.html'], { cwd: scratch.dir })).status).toBe(0);
+    const html = fs.readFileSync(path.join(scratch.dir, 'r.html'), 'utf8');
+    expect(html).not.toMatch(secrets);
+    expect(embeddedCommand(html)).toEqual(['psql', '--password', '***', 'postgres://etl:***@db/x']);
+    const kept = await runCli(['report', capture, '--no-redact', '-o', 'k.html'], { cwd: scratch.dir });
+    expect(kept.status).toBe(0);
+    const keptHtml = fs.readFileSync(path.join(scratch.dir, 'k.html'), 'utf8');
+    expect(embeddedCommand(keptHtml)).toEqual(argv);
+    // The child's argv reaches the page too (the process table), so its redaction above was tested.
+    expect(keptHtml).toContain('PGPASSWORD=hunter3 load --token=t0k3n');
   });
 
   it('-o names the file, relative to the working directory', async () => {

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import type { ProfileTime } from '../../profile/profile-at.js';
 import type { Capture } from '../../record/capture-reader.js';
+import { redactDeep } from '../../redact-secrets.js';
 import { buildFlameData, type FlameData } from './flamegraph-data.js';
 import { FLAME_SCRIPT } from './flamegraph-script.js';
 import { FLAME_CSS } from './flamegraph-styles.js';
-import { htmlPage } from './html-report.js';
+import { type HtmlReportOptions, htmlPage } from './html-report.js';
 import { REPORT_CSS } from './styles.js';
 
 /** What the flame graph page carries: the capture's name and command, and the flame graph's data. */
@@ -26,10 +27,11 @@ export function renderFlamegraphHtml(
   capture: Capture,
   at: ProfileTime = 'peak',
   join: string | null = null,
+  { redact = true }: HtmlReportOptions = {},
 ): string | undefined {
   const profile = buildFlameData(capture, at, { join });
   if (!profile) return undefined;
-  const data: FlamePageData = {
+  const shown: FlamePageData = {
     format: 'headroom-flamegraph',
     version: 1,
     captureFile: path.basename(capture.file),
@@ -37,6 +39,7 @@ export function renderFlamegraphHtml(
     component: capture.header.component ?? null,
     profile,
   };
+  const data = redact ? redactDeep(shown) : shown;
   return htmlPage({
     title: 'headroom flame graph',
     subtitle: 'allocation flame graph',

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Summary } from '../../analyze/summarize.js';
 import { uplotText } from '../../bundled/bundled-files.js';
 import type { Capture } from '../../record/capture-reader.js';
+import { redactDeep } from '../../redact-secrets.js';
 import { CLIENT_SCRIPT } from './client-script.js';
 import { FLAME_SCRIPT } from './flamegraph-script.js';
 import { FLAME_CSS } from './flamegraph-styles.js';
@@ -24,13 +25,27 @@ function sha256(text: string): string {
   return crypto.createHash('sha256').update(text, 'utf8').digest('base64');
 }
 
+/** How a report is drawn. */
+export interface HtmlReportOptions {
+  /**
+   * Replace what looks like a secret in command lines and texts (redact-secrets.ts); default true, since a
+   * report is a file that travels. Off only for one's own runs.
+   */
+  redact?: boolean;
+}
+
 /**
  * One offline HTML file: the report's data as escaped JSON, uPlot and the page's script inlined.
  * Every string from the capture reaches the page only inside the JSON element and is put into the DOM
  * as text by the script.
  */
-export function renderHtmlReport(capture: Capture, summary: Summary): string {
-  return renderHtmlFromData(buildReportData(capture, summary));
+export function renderHtmlReport(
+  capture: Capture,
+  summary: Summary,
+  options: HtmlReportOptions = {},
+): string {
+  const data = buildReportData(capture, summary);
+  return renderHtmlFromData(options.redact === false ? data : redactDeep(data));
 }
 
 export function renderHtmlFromData(data: ReportData): string {
