@@ -1,0 +1,131 @@
+import { SAMPLE_FIELDS } from '../record/capture-format.js';
+import type { SampleValues } from '../record/capture-writer.js';
+
+const FIELDS = SAMPLE_FIELDS.length;
+
+/** One tier: the last `capacity` samples, oldest overwritten first. */
+class Tier {
+  /** ms, as given to push. */
+  readonly times: Float64Array;
+  /**
+   * Float32: 4 bytes a value instead of 8. A byte count of 1 TiB keeps 64 KiB of precision, more than the
+   * KiB the capture records, and counters stay exact below 16 million.
+   */
+  readonly values: Float32Array;
+  next = 0;
+  size = 0;
+
+  constructor(readonly capacity: number) {
+    this.times = new Float64Array(capacity);
+    this.values = new Float32Array(capacity * FIELDS);
+  }
+
+  push(timeMs: number, values: SampleValues): void {
+    const slot = this.next;
+    this.times[slot] = timeMs;
+    const base = slot * FIELDS;
+    for (let f = 0; f < FIELDS; f++) this.values[base + f] = values[SAMPLE_FIELDS[f] as keyof SampleValues];
+    this.next = (slot + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Slot of the i-th oldest sample. */
+  slot(i: number): number {
+    return (this.next - this.size + i + this.capacity) % this.capacity;
+  }
+
+  get bytes(): number {
+    return this.times.byteLength + this.values.byteLength;
+  }
+}
+
+export interface SampleRingOptions {
+  /** Samples kept at the coarse rate: 600 at 1 s is 10 minutes. */
+  coarseCapacity?: number;
+  coarseEveryMs?: number;
+  /** Samples kept at the fine rate while the cgroup is hot: 600 at 100 ms is the last minute. */
+  fineCapacity?: number;
+}
+
+export interface RingSample {
+  timeMs: number;
+  values: SampleValues;
+}
+
+/**
+ * The recent past of one cgroup: the last minutes at a coarse rate always, and the last minute at the
+ * fine rate while the cgroup is hot (near its limit, or growing fast), so that a post-mortem shows the
+ * seconds before a kill sample by sample without every idle cgroup paying for that.
+ */
+export class SampleRing {
+  private readonly coarse: Tier;
+  private fine: Tier | undefined;
+  private readonly coarseEveryMs: number;
+  private readonly fineCapacity: number;
+  private lastCoarseMs = Number.NEGATIVE_INFINITY;
+
+  constructor(options: SampleRingOptions = {}) {
+    this.coarse = new Tier(options.coarseCapacity ?? 600);
+    this.coarseEveryMs = options.coarseEveryMs ?? 1000;
+    this.fineCapacity = options.fineCapacity ?? 600;
+  }
+
+  /** Bytes a ring holds with these options, without and with its fine tier. */
+  static bytesFor(options: SampleRingOptions = {}): { coarse: number; fine: number } {
+    const per = 8 + 4 * FIELDS;
+    return { coarse: (options.coarseCapacity ?? 600) * per, fine: (options.fineCapacity ?? 600) * per };
+  }
+
+  /** Keeps samples at the fine rate from now on, or stops (freeing the fine tier). */
+  setFine(on: boolean): void {
+    if (on && !this.fine) this.fine = new Tier(this.fineCapacity);
+    else if (!on) this.fine = undefined;
+  }
+
+  get isFine(): boolean {
+    return this.fine !== undefined;
+  }
+
+  /** Adds a sample: to the fine tier while there is one, and to the coarse tier at its own rate. */
+  push(timeMs: number, values: SampleValues): void {
+    this.fine?.push(timeMs, values);
+    if (timeMs - this.lastCoarseMs >= this.coarseEveryMs) {
+      this.coarse.push(timeMs, values);
+      this.lastCoarseMs = timeMs;
+    }
+  }
+
+  /** Time of the latest sample, or undefined before the first. */
+  get lastMs(): number | undefined {
+    const tier = this.fine && this.fine.size > 0 ? this.fine : this.coarse;
+    return tier.size > 0 ? tier.times[tier.slot(tier.size - 1)] : undefined;
+  }
+
+  /** Every sample held, oldest first: the coarse ones from before the fine tier begins, then the fine. */
+  samples(): RingSample[] {
+    const out: RingSample[] = [];
+    const fine = this.fine && this.fine.size > 0 ? this.fine : undefined;
+    const fineStart = fine ? (fine.times[fine.slot(0)] as number) : Number.POSITIVE_INFINITY;
+    collect(this.coarse, out, fineStart);
+    if (fine) collect(fine, out, Number.POSITIVE_INFINITY);
+    return out;
+  }
+
+  get bytes(): number {
+    return this.coarse.bytes + (this.fine?.bytes ?? 0);
+  }
+}
+
+function collect(tier: Tier, out: RingSample[], before: number): void {
+  for (let i = 0; i < tier.size; i++) {
+    const slot = tier.slot(i);
+    const timeMs = tier.times[slot] as number;
+    if (timeMs >= before) break;
+    const values = {} as SampleValues;
+    const base = slot * FIELDS;
+    for (let f = 0; f < FIELDS; f++) {
+      values[SAMPLE_FIELDS[f] as keyof SampleValues] = tier.values[base + f] as number;
+    }
+    out.push({ timeMs, values });
+  }
+}
