@@ -1,6 +1,12 @@
 import { lastAtOrBefore } from '../last-at-or-before.js';
 import { type SummaryProfile, summarizeProfile } from '../profile/profile-summary.js';
-import type { CgroupMode, GuardAction, GuardKnob, GuardOrder } from '../record/capture-format.js';
+import type {
+  CaptureHeader,
+  CgroupMode,
+  GuardAction,
+  GuardKnob,
+  GuardOrder,
+} from '../record/capture-format.js';
 import type { Capture, CgroupSeries, ProcessTrack } from '../record/capture-reader.js';
 import type { Finding } from './finding.js';
 import { agreeWithVerdict } from './findings/agree.js';
@@ -71,6 +77,8 @@ export interface Summary {
   cgroup: { version: 1 | 2; path: string; mode: CgroupMode };
   /** Present for a `headroom attach` capture: the process that was watched. */
   attached?: { pid: number };
+  /** Present for a post-mortem of the exporter's flight recorder: whose, and when the kill came. */
+  postmortem?: CaptureHeader['postmortem'];
   /** What the guard set before the job started, and what it did or saw (MemoryError instead of SIGKILL). */
   guard: {
     knobs: GuardKnob[];
@@ -134,6 +142,7 @@ export function summarize(capture: Capture): Summary {
     cgroup: { version: header.cgroup.version, path: header.cgroup.path, mode: header.cgroup.mode },
     guard: guardOf(capture),
     ...(header.attached ? { attached: { pid: header.attached.pid } } : {}),
+    ...(header.postmortem ? { postmortem: header.postmortem } : {}),
   };
   const profile = summarizeProfile(capture);
   const ctx = buildContext(capture, base);

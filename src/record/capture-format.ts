@@ -102,6 +102,15 @@ export interface CaptureHeader {
   profiling?: { python: 'growth' | 'tracemalloc' };
   /** A capture of `headroom attach`: a running process watched for a while, not a job headroom ran. */
   attached?: { pid: number };
+  /**
+   * A post-mortem of the exporter's flight recorder: a cgroup headroom neither made nor ran in, recorded
+   * before one of its processes was OOM-killed. `killedMs` is the kill's time, relative to startMs.
+   */
+  postmortem?: {
+    name: string;
+    killedMs: number;
+    pod?: { namespace: string; pod: string; container: string | null };
+  };
   fields: string[];
 }
 

@@ -123,7 +123,7 @@ export class Sampler {
     const self = this.self?.readResident();
     // Anonymous memory only: headroom's file pages (the node binary) are shared and mostly charged elsewhere.
     const selfBytes = self ? self.resident - self.shared : 0;
-    writer.sample(timeMs, toValues(sample, selfBytes));
+    writer.sample(timeMs, sampleValuesOf(sample, selfBytes));
     if (sample.usage - selfBytes > this.maxUsage) this.maxUsage = sample.usage - selfBytes;
 
     if (sweep) this.sweptUsage = sample.usage;
@@ -218,7 +218,8 @@ export class Sampler {
   }
 }
 
-function toValues(sample: MemorySample, self: number): SampleValues {
+/** A reading as the capture records it; `self` is headroom's own memory when it shares the cgroup. */
+export function sampleValuesOf(sample: MemorySample, self = 0): SampleValues {
   return {
     usage: sample.usage,
     anon: sample.anon,

@@ -132,6 +132,10 @@ function headline(summary: Summary): string {
 
 function outcome(summary: Summary): string {
   const after = `after ${formatDuration(summary.durationMs)}`;
+  if (summary.postmortem) {
+    const kill = summary.oomKilled ? 'OOM kill' : 'end';
+    return `in ${sanitizeForTerminal(summary.postmortem.name)}: post-mortem, the ${formatDuration(summary.postmortem.killedMs)} before its ${kill}`;
+  }
   const { signal } = summary;
   if (signal) {
     const number = signalNumber(signal);
@@ -235,9 +239,11 @@ function limitText(summary: Summary): string {
   const { limit, cgroup } = summary;
   const observing = summary.attached
     ? `; observed the cgroup pid ${summary.attached.pid} runs in`
-    : cgroup.mode === 'observe'
-      ? "; observed headroom's own cgroup, its memory left out"
-      : '';
+    : summary.postmortem
+      ? "; recorded by the exporter's flight recorder"
+      : cgroup.mode === 'observe'
+        ? "; observed headroom's own cgroup, its memory left out"
+        : '';
   if (limit.bytes === null)
     return `none (cgroup v${cgroup.version} ${sanitizeForTerminal(cgroup.path)}${observing})`;
   return `${formatBytes(limit.bytes)} from ${sanitizeForTerminal(limit.source)}${observing}`;

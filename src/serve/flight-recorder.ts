@@ -1,0 +1,410 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { nameCgroup } from '../analyze/cgroup-name.js';
+import {
+  type CgroupReader,
+  type HostPaths,
+  KernelOomLog,
+  type ListedCgroup,
+  type LoggedOomKill,
+  listCgroups,
+  type MemoryCgroup,
+  type MemorySample,
+  openCgroupReader,
+  PodLogNames,
+} from '../kernel/index.js';
+import { sampleValuesOf } from '../record/sampler.js';
+import { writePostmortem } from './postmortem-capture.js';
+import type { PostmortemStore } from './postmortem-store.js';
+import { ProcessRoster, type SeenProcess } from './process-roster.js';
+import { SampleRing } from './sample-ring.js';
+
+export interface FlightRecorderOptions {
+  top: MemoryCgroup;
+  host: HostPaths;
+  store: PostmortemStore;
+  maxDepth?: number;
+  maxCount?: number;
+  filter?: RegExp;
+  /** Bytes all rings may take together; cgroups beyond it are not recorded (default 32 MiB). */
+  ringBudget?: number;
+  now?: () => number;
+  /** headroom's own messages: a cgroup left out, a post-mortem written or refused. */
+  note?: (line: string) => void;
+}
+
+/** One watched cgroup. */
+interface Watched {
+  listed: ListedCgroup;
+  reader: CgroupReader;
+  ring: SampleRing;
+  roster: ProcessRoster;
+  last: MemorySample | undefined;
+  /** The kill counter at the last read. */
+  oomKills: number | undefined;
+  /** Until when it is sampled at the fine rate (it was hot). */
+  fineUntilMs: number;
+  lastRosterMs: number;
+  watcher: fs.FSWatcher | undefined;
+  /** memory.events changed (v2 tells through inotify): read it at the next tick, hot or not. */
+  poked: boolean;
+  /** Kills the kernel logged in this cgroup, not yet in a post-mortem. */
+  logged: LoggedOomKill[];
+}
+
+interface PendingKill {
+  watched: Watched;
+  atMs: number;
+  count: number;
+  /** Processes that vanished as the counter rose, largest first: the victims when the kernel's log is shut. */
+  vanished: SeenProcess[];
+  writeAtMs: number;
+}
+
+const TICK_MS = 100;
+const COARSE_MS = 1000;
+/** New cgroups are found by listing the hierarchy this often. */
+const LIST_MS = 2000;
+/** Above this share of its limit a cgroup is sampled at the fine rate, and its processes read each second. */
+const HOT_SHARE = 0.8;
+/** Growth per coarse tick, as a share of the limit (or bytes without one), that makes a cgroup hot. */
+const HOT_GROWTH_SHARE = 0.1;
+const HOT_GROWTH_BYTES = 256 * 1024 * 1024;
+/** A cgroup stays at the fine rate this long after it was last hot. */
+const FINE_HOLD_MS = 60_000;
+/** A cool cgroup's processes are read about this often, a few cgroups per tick. */
+const COOL_ROSTER_MS = 30_000;
+/** After a kill, wait this long for kills counted in its ancestors and for its victim to be reaped. */
+const SETTLE_MS = 300;
+
+/**
+ * A flight recorder for every memory cgroup below a top: a ring of recent samples each (see SampleRing),
+ * their processes as last seen, and a post-mortem capture written for each OOM kill. Kills are seen
+ * through each cgroup's kill counter: on v2 memory.events, whose changes inotify reports at once, and
+ * on v1 memory.oom_control, read each tick while a cgroup is hot and each second otherwise. A v2 kill
+ * is counted in the victim's cgroup and in each of its ancestors: only the deepest gets the post-mortem.
+ */
+export class FlightRecorder {
+  private readonly watched = new Map<string, Watched>();
+  private readonly pending: PendingKill[] = [];
+  private readonly names: PodLogNames;
+  private readonly kernelLog: KernelOomLog | undefined;
+  private readonly now: () => number;
+  private readonly coarseBytes: number;
+  private readonly fineBytes: number;
+  private listedAtMs = Number.NEGATIVE_INFINITY;
+  private coarseAtMs = Number.NEGATIVE_INFINITY;
+  private rosterTurn = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private toldDropped = 0;
+  /** Post-mortems written since the start. */
+  written = 0;
+  /** Kills seen whose post-mortem the bounds refused. */
+  refused = 0;
+  /** Cgroups not recorded because the rings' budget is spent. */
+  dropped = 0;
+
+  constructor(private readonly options: FlightRecorderOptions) {
+    this.names = new PodLogNames(options.host);
+    this.kernelLog = KernelOomLog.open(options.host);
+    this.now = options.now ?? Date.now;
+    const bytes = SampleRing.bytesFor();
+    this.coarseBytes = bytes.coarse;
+    this.fineBytes = bytes.fine;
+  }
+
+  /** Ticks every 100 ms until stop(). */
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    for (const watched of this.watched.values()) this.forget(watched);
+    this.kernelLog?.close();
+  }
+
+  /** How many cgroups are recorded, and the bytes their rings hold. */
+  get size(): { cgroups: number; bytes: number } {
+    let bytes = 0;
+    for (const watched of this.watched.values()) bytes += watched.ring.bytes;
+    return { cgroups: this.watched.size, bytes };
+  }
+
+  /** One step: list when due, read what is due, and write the post-mortems whose kills have settled. */
+  tick(): void {
+    const now = this.now();
+    if (now - this.listedAtMs >= LIST_MS) this.relist(now);
+    const coarse = now - this.coarseAtMs >= COARSE_MS;
+    if (coarse) this.coarseAtMs = now;
+    for (const kill of this.kernelLog?.read() ?? []) {
+      const watched = this.watchedAt(kill.taskCgroup);
+      if (!watched) continue;
+      watched.logged.push(kill);
+      watched.poked = true; // v1 has no inotify on its counter: the log tells first
+    }
+    for (const watched of [...this.watched.values()]) {
+      if (coarse || watched.poked || watched.ring.isFine) this.read(watched, now, coarse);
+    }
+    if (coarse) this.refreshCoolRosters(now);
+    this.writeSettled(now);
+  }
+
+  private relist(now: number): void {
+    this.listedAtMs = now;
+    const { top, maxDepth, maxCount, filter } = this.options;
+    const listed = listCgroups(top, {
+      ...(maxDepth === undefined ? {} : { maxDepth }),
+      ...(maxCount === undefined ? {} : { maxCount }),
+    });
+    const seen = new Set<string>();
+    let dropped = 0;
+    for (const cgroup of listed) {
+      if (filter && !filter.test(cgroup.path)) continue;
+      seen.add(cgroup.path);
+      if (this.watched.has(cgroup.path)) continue;
+      if (this.spent() + this.coarseBytes > (this.options.ringBudget ?? 32 * 1024 * 1024)) {
+        dropped++;
+        continue;
+      }
+      this.watch(cgroup);
+    }
+    for (const [cgroupPath, watched] of this.watched) {
+      // A cgroup with a kill waiting keeps its ring until the post-mortem is written.
+      if (!seen.has(cgroupPath) && !this.pending.some((kill) => kill.watched === watched))
+        this.forget(watched);
+    }
+    this.dropped = dropped;
+    if (dropped > 0 && dropped !== this.toldDropped) {
+      this.options.note?.(
+        `${dropped} cgroup(s) are not recorded: the rings' budget is spent (raise --ring-budget)`,
+      );
+    }
+    this.toldDropped = dropped;
+  }
+
+  /**
+   * The watched cgroup the kernel names: its paths are the host's, which end with ours when headroom
+   * sees only a part of the tree (a cgroup namespace).
+   */
+  private watchedAt(kernelPath: string): Watched | undefined {
+    const exact = this.watched.get(kernelPath);
+    if (exact) return exact;
+    for (const watched of this.watched.values()) {
+      if (watched.listed.path !== '/' && kernelPath.endsWith(watched.listed.path)) return watched;
+    }
+    return undefined;
+  }
+
+  private spent(): number {
+    return this.size.bytes;
+  }
+
+  private watch(listed: ListedCgroup): void {
+    let reader: CgroupReader;
+    try {
+      reader = openCgroupReader({ version: this.options.top.version, dir: listed.dir }, this.options.host);
+    } catch {
+      return; // gone while listed, or not a memory cgroup we can read
+    }
+    const watched: Watched = {
+      listed,
+      reader,
+      ring: new SampleRing(),
+      roster: new ProcessRoster(path.join(listed.dir, 'cgroup.procs'), this.options.host),
+      last: undefined,
+      oomKills: undefined,
+      fineUntilMs: Number.NEGATIVE_INFINITY,
+      lastRosterMs: Number.NEGATIVE_INFINITY,
+      watcher: undefined,
+      poked: false,
+      logged: [],
+    };
+    if (this.options.top.version === 2) {
+      try {
+        // kernfs reports every change of memory.events: a kill is read within a tick, not a second.
+        watched.watcher = fs.watch(path.join(listed.dir, 'memory.events'), { persistent: false }, () => {
+          watched.poked = true;
+        });
+        watched.watcher.on('error', () => watched.watcher?.close());
+      } catch {
+        watched.watcher = undefined; // no inotify: the counter is read each second all the same
+      }
+    }
+    this.watched.set(listed.path, watched);
+  }
+
+  private forget(watched: Watched): void {
+    watched.watcher?.close();
+    watched.reader.close();
+    this.watched.delete(watched.listed.path);
+  }
+
+  private read(watched: Watched, now: number, coarse: boolean): void {
+    watched.poked = false;
+    let sample: MemorySample;
+    try {
+      sample = watched.reader.read(true);
+    } catch {
+      return; // the cgroup is going; the next listing forgets it
+    }
+    const previous = watched.last;
+    watched.last = sample;
+    watched.ring.push(now, sampleValuesOf(sample));
+    const limit = this.limitOf(watched).bytes;
+    const hot =
+      (limit !== null && sample.usage >= HOT_SHARE * limit) ||
+      (coarse &&
+        previous !== undefined &&
+        sample.usage - previous.usage >= (limit === null ? HOT_GROWTH_BYTES : HOT_GROWTH_SHARE * limit));
+    if (hot) watched.fineUntilMs = now + FINE_HOLD_MS;
+    const fine = now < watched.fineUntilMs;
+    if (fine !== watched.ring.isFine) {
+      const budget = this.options.ringBudget ?? 32 * 1024 * 1024;
+      // The fine tier only fits while the budget has room; a cgroup refused it stays at 1 s.
+      if (!fine || this.spent() + this.fineBytes <= budget) watched.ring.setFine(fine);
+    }
+    if (hot && now - watched.lastRosterMs >= COARSE_MS) this.refreshRoster(watched, now);
+    const kills = watched.oomKills === undefined ? 0 : sample.oomKills - watched.oomKills;
+    watched.oomKills = sample.oomKills;
+    if (kills > 0) this.killed(watched, now, kills);
+  }
+
+  /** The lowest of the cgroup's own limit and its watched ancestors', with how many levels up it is. */
+  private limitOf(watched: Watched): { bytes: number | null; depth: number | null } {
+    let bytes = watched.last?.limit ?? null;
+    let depth: number | null = bytes === null ? null : 0;
+    let at = watched.listed.path;
+    for (let up = 1; at !== '/' && at !== '.'; up++) {
+      at = path.posix.dirname(at);
+      const ancestor = this.watched.get(at)?.last?.limit ?? null;
+      if (ancestor !== null && (bytes === null || ancestor < bytes)) {
+        bytes = ancestor;
+        depth = up;
+      }
+    }
+    return { bytes, depth };
+  }
+
+  private refreshRoster(watched: Watched, now: number): void {
+    watched.roster.refresh(now);
+    watched.lastRosterMs = now;
+  }
+
+  /** A few cool cgroups' processes per second, in turn, so that a sudden kill still finds a recent list. */
+  private refreshCoolRosters(now: number): void {
+    const all = [...this.watched.values()];
+    const perTick = Math.max(1, Math.ceil(all.length / (COOL_ROSTER_MS / COARSE_MS)));
+    for (let i = 0; i < perTick && all.length > 0; i++) {
+      const watched = all[this.rosterTurn++ % all.length] as Watched;
+      if (now - watched.lastRosterMs >= COOL_ROSTER_MS) this.refreshRoster(watched, now);
+    }
+  }
+
+  private killed(watched: Watched, now: number, count: number): void {
+    // The victim is gone by now: what vanished since the last read of its processes, largest first.
+    this.refreshRoster(watched, now);
+    watched.fineUntilMs = now + FINE_HOLD_MS;
+    const vanished = watched.roster.takeVanished();
+    this.pending.push({ watched, atMs: now, count, vanished, writeAtMs: now + SETTLE_MS });
+  }
+
+  private writeSettled(now: number): void {
+    const due = this.pending.filter((kill) => kill.writeAtMs <= now);
+    if (due.length === 0) return;
+    for (const kill of due) this.pending.splice(this.pending.indexOf(kill), 1);
+    for (const kill of due) {
+      // Counted again in an ancestor: the kill belongs to the deepest cgroup that counted it.
+      const prefix = `${kill.watched.listed.path.replace(/\/$/, '')}/`;
+      const deeper = [...due, ...this.pending].some(
+        (other) =>
+          other !== kill &&
+          other.watched.listed.path.startsWith(prefix) &&
+          Math.abs(other.atMs - kill.atMs) <= 2 * SETTLE_MS,
+      );
+      if (!deeper) this.record(kill);
+    }
+    for (const kill of due) {
+      if (
+        !fs.existsSync(kill.watched.listed.dir) &&
+        this.watched.get(kill.watched.listed.path) === kill.watched
+      )
+        this.forget(kill.watched);
+    }
+  }
+
+  private record(kill: PendingKill): void {
+    const { watched } = kill;
+    // A victim may still have been exiting when the counter rose: it has vanished by now.
+    watched.roster.refresh(this.now());
+    kill.vanished.push(...watched.roster.takeVanished());
+    const cgroupPath = watched.listed.path;
+    const admission = this.options.store.admit(cgroupPath);
+    if (!admission.ok) {
+      this.refused++;
+      this.options.note?.(`no post-mortem for the OOM kill in ${cgroupPath}: ${admission.reason}`);
+      return;
+    }
+    const named = nameCgroup(cgroupPath);
+    const pod = named.podUid ? this.names.lookup(named.podUid, named.containerId) : undefined;
+    // A file name that says whose it is: the pod's names, the engine's short name, else the last part of the path.
+    const name = pod
+      ? `${pod.namespace}_${pod.pod}${pod.container ? `_${pod.container}` : ''}`
+      : named.kind === 'cgroup'
+        ? path.posix.basename(cgroupPath)
+        : named.name;
+    try {
+      const id = this.options.store.write(name, kill.atMs, (file) =>
+        writePostmortem(file, {
+          cgroup: { version: this.options.top.version, path: cgroupPath },
+          name: pod
+            ? `pod ${pod.namespace}/${pod.pod}${pod.container ? ` container ${pod.container}` : ''}`
+            : named.name,
+          ...(pod ? { pod } : {}),
+          limit: this.limitOf(watched),
+          last: watched.last,
+          samples: watched.ring.samples(),
+          processes: watched.roster.processes,
+          victims: victimsOf(kill),
+          killedAtMs: kill.atMs,
+          kills: kill.count,
+          intervalMs: watched.ring.isFine ? TICK_MS : COARSE_MS,
+          host: this.options.host,
+        }),
+      );
+      this.written++;
+      this.options.note?.(`post-mortem of the OOM kill in ${cgroupPath}: ${id}`);
+    } catch (error) {
+      this.options.note?.(
+        `could not write the post-mortem of ${cgroupPath}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Whom the kill took: the kernel's own record where it could be read, with what the roster knew of each
+ * pid (its parent and command line); else the largest processes that vanished as the counter rose.
+ */
+function victimsOf(kill: PendingKill): SeenProcess[] {
+  const logged = kill.watched.logged.splice(0);
+  if (logged.length === 0) return kill.vanished.slice(0, kill.count);
+  return logged.map((entry) => {
+    const seen =
+      kill.vanished.find((process) => process.pid === entry.pid) ?? kill.watched.roster.lastSeen(entry.pid);
+    return {
+      pid: entry.pid,
+      ppid: seen?.ppid ?? 0,
+      name: entry.name,
+      argv: seen?.argv ?? [],
+      rssAnon: entry.anonRss,
+      rssFile: entry.fileRss,
+      rssShmem: entry.shmemRss,
+      swap: seen?.swap ?? 0,
+      seenMs: kill.atMs,
+    };
+  });
+}
