@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { HeadroomError } from '../errors.js';
+import type { MemoryCgroup } from '../kernel/index.js';
+import type { CgroupMetrics } from '../serve/cgroup-metrics.js';
 import { leanForTheLongRun } from './long-running.js';
-import { SizeError } from './parse-size.js';
+import { parseSize, SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface ExporterFlags {
@@ -9,12 +12,20 @@ interface ExporterFlags {
   maxCgroups: string;
   filter?: string;
   cgroupRoot?: string;
+  postmortems?: string;
+  ringBudget: string;
+  postmortemsMaxSize: string;
+  postmortemsMaxFiles: string;
+  postmortemsPerHour: string;
 }
 
 export function exporterCommand(program: Command, setStatus: (code: number) => void): void {
   program
     .command('exporter')
-    .description('serve Prometheus metrics of every memory cgroup on this host (in a container: its own)')
+    .alias('agent')
+    .description(
+      'serve Prometheus metrics of every memory cgroup on this host (in a container: its own); with --postmortems, also a post-mortem capture of every OOM kill',
+    )
     .option('--listen <addr>', 'host:port to listen on (loopback by default)', '127.0.0.1:9464')
     .option('--depth <n>', 'how many levels below the top to export', '8')
     .option('--max-cgroups <n>', 'export at most this many cgroups, nearest the top first', '2000')
@@ -23,12 +34,30 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       '--cgroup-root <dir>',
       "a cgroup hierarchy's directory to read instead of this process's (a host's, mounted into a pod)",
     )
+    .option(
+      '--postmortems <dir>',
+      'keep a flight recorder of every cgroup and write a post-mortem capture to DIR for each OOM kill',
+    )
+    .option('--ring-budget <size>', "memory all the recorder's rings may take together", '32m')
+    .option('--postmortems-max-size <size>', 'the post-mortems in DIR together; the oldest go first', '512m')
+    .option('--postmortems-max-files <n>', 'post-mortems kept in DIR; the oldest go first', '1000')
+    .option(
+      '--postmortems-per-hour <n>',
+      'post-mortems of one cgroup per hour; kills beyond are counted',
+      '6',
+    )
     .action(async (flags: ExporterFlags) => {
       const afterScrape = leanForTheLongRun();
       const { host, port } = parseListen(flags.listen);
       const maxDepth = wholeNumber(flags.depth, '--depth');
       const maxCount = wholeNumber(flags.maxCgroups, '--max-cgroups');
       const filter = parseFilter(flags.filter);
+      const bounds = {
+        ringBudget: parseSize(flags.ringBudget, '--ring-budget'),
+        maxBytes: parseSize(flags.postmortemsMaxSize, '--postmortems-max-size'),
+        maxFiles: wholeNumber(flags.postmortemsMaxFiles, '--postmortems-max-files'),
+        perCgroupPerHour: wholeNumber(flags.postmortemsPerHour, '--postmortems-per-hour'),
+      };
       const [{ CgroupMetrics }, { startExporter }, { hostPaths }] = await Promise.all([
         import('../serve/cgroup-metrics.js'),
         import('../serve/exporter.js'),
@@ -47,24 +76,99 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
         maxCount,
         ...(filter ? { filter } : {}),
       });
+      const recording = flags.postmortems
+        ? await startRecorder(flags.postmortems, { top, filter, maxDepth, maxCount, ...bounds }, metrics)
+        : undefined;
       let exporter: Awaited<ReturnType<typeof startExporter>>;
       try {
-        exporter = await startExporter(metrics, host, port, afterScrape);
+        exporter = await startExporter(metrics, host, port, afterScrape, recording?.routes);
       } catch (error) {
         process.stderr.write(
           `headroom: cannot listen on ${flags.listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
         );
+        recording?.recorder.stop();
         setStatus(1);
         return;
       }
-      process.stderr.write(
-        `headroom: exporting memory cgroups below ${top.path} at http://${exporter.address.host}:${exporter.address.port}/metrics\n`,
-      );
+      const base = `http://${exporter.address.host}:${exporter.address.port}`;
+      process.stderr.write(`headroom: exporting memory cgroups below ${top.path} at ${base}/metrics\n`);
+      if (recording) {
+        process.stderr.write(
+          `headroom: recording every cgroup; post-mortems of OOM kills go to ${recording.dir}, listed at ${base}/postmortems\n`,
+        );
+      }
       await new Promise<void>((resolve) => {
         for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
       });
+      recording?.recorder.stop();
       await exporter.close();
     });
+}
+
+/** Starts the flight recorder and its routes; throws a one-line error when DIR cannot be used. */
+async function startRecorder(
+  dir: string,
+  options: {
+    top: MemoryCgroup;
+    filter: RegExp | undefined;
+    maxDepth: number;
+    maxCount: number;
+    ringBudget: number;
+    maxBytes: number;
+    maxFiles: number;
+    perCgroupPerHour: number;
+  },
+  metrics: CgroupMetrics,
+) {
+  const [
+    { FlightRecorder },
+    { PostmortemStore },
+    { postmortemRoutes },
+    { registerRecorderMetrics },
+    kernel,
+    { readCapture },
+    { summarize },
+    { renderHtmlReport },
+  ] = await Promise.all([
+    import('../serve/flight-recorder.js'),
+    import('../serve/postmortem-store.js'),
+    import('../serve/postmortem-routes.js'),
+    import('../serve/recorder-metrics.js'),
+    import('../kernel/index.js'),
+    import('../record/capture-reader.js'),
+    import('../analyze/summarize.js'),
+    import('../report/html/html-report.js'),
+  ]);
+  let store: InstanceType<typeof PostmortemStore>;
+  try {
+    store = new PostmortemStore({
+      dir,
+      maxBytes: options.maxBytes,
+      maxFiles: options.maxFiles,
+      perCgroupPerHour: options.perCgroupPerHour,
+    });
+  } catch (error) {
+    throw new HeadroomError(`--postmortems ${dir}: ${kernel.describeErrno(error)}`, 1);
+  }
+  const recorder = new FlightRecorder({
+    top: options.top,
+    host: kernel.hostPaths(),
+    store,
+    ...(options.filter ? { filter: options.filter } : {}),
+    maxDepth: options.maxDepth,
+    maxCount: options.maxCount,
+    ringBudget: options.ringBudget,
+    note: (line) => process.stderr.write(`headroom: ${line}\n`),
+  });
+  registerRecorderMetrics(metrics.registry, recorder);
+  recorder.start();
+  // A post-mortem's HTML report, as `headroom report` writes it (secrets redacted).
+  const renderReport = (file: string): string => {
+    const capture = readCapture(file);
+    return renderHtmlReport(capture, summarize(capture));
+  };
+  const routes = postmortemRoutes(store, { renderReport });
+  return { recorder, routes, dir: store.dir };
 }
 
 /** "127.0.0.1:9464", ":9464" (loopback), "[::1]:9464", "0.0.0.0:9464". */

@@ -17,6 +17,8 @@ export async function startExporter(
   port: number,
   /** Called once each scrape's text is ready (the CLI collects garbage there). */
   afterScrape: () => void = () => {},
+  /** More routes (the post-mortems): true when it answered the request. */
+  routes?: (request: http.IncomingMessage, response: http.ServerResponse, url: string) => boolean,
 ): Promise<Exporter> {
   let pending: Promise<string> | undefined;
   const scrape = (): Promise<string> => {
@@ -49,14 +51,20 @@ export async function startExporter(
       );
       return;
     }
+    if (routes?.(request, response, url)) return;
     if (url === '/') {
       response
         .writeHead(200, { 'Content-Type': 'text/plain' })
-        .end('headroom exporter: metrics at /metrics\n');
+        .end(`headroom exporter: metrics at /metrics${routes ? ', post-mortems at /postmortems' : ''}\n`);
       return;
     }
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
   });
+  // A client that sends its request slowly, or reads its answer slowly, is cut off rather than left to
+  // hold a connection for ever: the scrape must always get through.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.setTimeout(30_000, (socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -65,6 +73,11 @@ export async function startExporter(
   const address = typeof bound === 'object' && bound ? { host, port: bound.port } : { host, port };
   return {
     address,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // A client in the middle of a slow download would otherwise keep the exporter from stopping.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -1,0 +1,183 @@
+/**
+ * `headroom exporter --postmortems DIR` on real cgroups below this process's own: a post-mortem for an
+ * OOM kill it did not start, served on the exporter's listener without secrets, while slow clients
+ * cannot keep the scrape from getting through.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createChildCgroup,
+  locateMemoryCgroup,
+  type MemoryCgroup,
+  removeCgroup,
+} from '../../src/kernel/index.js';
+import { finish, jobsDir, startCli, useScratchDir } from '../helpers/run-cli.js';
+
+const MiB = 1024 * 1024;
+const located = locateMemoryCgroup('self');
+const self = located.ok ? located.cgroup : undefined;
+const writable = self !== undefined && !self.readOnly && process.getuid?.() === 0;
+const scratch = useScratchDir();
+
+let made: string[] = [];
+let children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+  children = [];
+  for (const dir of made.reverse()) {
+    if (!removeCgroup(dir)) throw new Error(`test cgroup ${dir} could not be removed`);
+  }
+  made = [];
+});
+
+function cgroup(parent: MemoryCgroup, name: string, memory?: number): MemoryCgroup {
+  const result = createChildCgroup(parent, name, memory ? { memory, memorySwap: memory } : {});
+  if (!result.ok) throw new Error(result.reason);
+  made.push(result.cgroup.dir);
+  return result.cgroup;
+}
+
+function startIn(group: MemoryCgroup, argv: string[]): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group.dir, ...argv], {
+    stdio: 'ignore',
+  });
+  children.push(child);
+  return child;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 60): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Entry {
+  id: string;
+  name: string | null;
+  cgroup: string | null;
+  killedMs: number | null;
+}
+
+describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', () => {
+  it('writes and serves one post-mortem per OOM kill, redacted, and the scrape gets through slow clients', async () => {
+    if (!self) return;
+    const top = cgroup(self, `headroom-test-${process.pid}-agent`);
+    startIn(cgroup(top, 'idle'), ['sleep', '120']);
+    const leaking = cgroup(top, 'leaking', 96 * MiB);
+    const dir = path.join(scratch.dir, 'pm');
+    const exporter = startCli(
+      ['agent', '--listen', '127.0.0.1:0', '--cgroup-root', top.dir, '--postmortems', dir],
+      { cwd: scratch.dir },
+    );
+    children.push(exporter);
+    let stderr = '';
+    exporter.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const port = await until('the exporter to listen', async () => {
+      const match = /127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
+      return match ? Number(match[1]) : undefined;
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+      return match ? Number(match[1]) : undefined;
+    };
+    await until('the recorder to watch all three cgroups', async () =>
+      (await metric('headroom_recorder_cgroups')) === 3 ? true : undefined,
+    );
+
+    const victim = startIn(leaking, [
+      'python3',
+      path.join(jobsDir, 'grow.py'),
+      '8',
+      '0.1',
+      '100',
+      '--password=hunter2',
+    ]);
+    await once(victim, 'exit');
+    const [entry] = await until('the post-mortem', async () => {
+      const list = (await (await fetch(`${base}/postmortems`)).json()) as Entry[];
+      return list.length > 0 ? list : undefined;
+    });
+    // --cgroup-root makes DIR the top of what is shown.
+    expect(entry?.cgroup).toBe('/leaking');
+    expect(entry?.killedMs).toBeGreaterThan(Date.now() - 120_000);
+    expect(await metric('headroom_postmortems_total')).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([entry?.id]);
+
+    const capture = await fetch(`${base}/postmortems/${entry?.id}`);
+    expect(capture.status).toBe(200);
+    const text = await capture.text();
+    expect(text).toBe(fs.readFileSync(path.join(dir, entry?.id ?? ''), 'utf8'));
+    expect(text).toContain('"--password=***"');
+    const report = await fetch(`${base}/postmortems/${entry?.id}/report`);
+    expect(report.status).toBe(200);
+    const html = await report.text();
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(`${text}${html}`).not.toContain('hunter2');
+
+    // Nothing outside DIR, however the id is spelt (sent as written: fetch would resolve the dots itself).
+    const raw = (url: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: url }, (response) => {
+            let body = '';
+            response.on('data', (chunk: Buffer) => {
+              body += chunk.toString();
+            });
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    fs.writeFileSync(path.join(scratch.dir, 'outside.jsonl'), 'secret');
+    fs.symlinkSync(path.join(scratch.dir, 'outside.jsonl'), path.join(dir, 'link.jsonl'));
+    for (const bad of [
+      '../outside.jsonl',
+      '..%2Foutside.jsonl',
+      '%2e%2e%2foutside.jsonl',
+      'link.jsonl',
+      'link.jsonl/report',
+      '%ZZ',
+      'nope.jsonl',
+    ]) {
+      const response = await raw(`/postmortems/${bad}`);
+      expect([400, 404], bad).toContain(response.status);
+      expect(response.body, bad).not.toContain('secret');
+    }
+
+    // Twenty clients that ask for the capture and never read, and twenty that never finish their request:
+    // the scrape is still answered.
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 20; i++) {
+      const reader = net.connect(port, '127.0.0.1');
+      reader.write(`GET /postmortems/${entry?.id} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      reader.pause();
+      const writer = net.connect(port, '127.0.0.1');
+      writer.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      sockets.push(reader, writer);
+    }
+    const started = Date.now();
+    expect(await metric('headroom_postmortems_total')).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    for (const socket of sockets) socket.destroy();
+
+    exporter.kill('SIGTERM');
+    expect((await finish(exporter)).status).toBe(0);
+  });
+});
