@@ -57,7 +57,7 @@ export function postmortemRoutes(store: PostmortemStore, options: PostmortemRout
     });
   };
 
-  return (request, response, url) => {
+  return (_request, response, url) => {
     const path = url.split('?')[0] ?? '';
     if (path === '/postmortems' || path === '/postmortems/') {
       json(response, 200, list());
