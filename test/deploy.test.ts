@@ -1,20 +1,34 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { locateMemoryCgroup } from '../src/kernel/index.js';
 import { CgroupMetrics } from '../src/serve/cgroup-metrics.js';
+import { FlightRecorder } from '../src/serve/flight-recorder.js';
+import { PostmortemStore } from '../src/serve/postmortem-store.js';
+import { registerRecorderMetrics } from '../src/serve/recorder-metrics.js';
 import { parseDockerfile } from './helpers/dockerfile.js';
 import { repoRoot } from './helpers/run-cli.js';
 
 const deploy = path.join(repoRoot, 'deploy');
 const read = (file: string) => fs.readFileSync(path.join(deploy, file), 'utf8');
 
-/** The metric names the exporter registers. */
+/** The metric names the exporter registers, with --postmortems. */
 function exportedNames(): Set<string> {
   const located = locateMemoryCgroup('self');
   if (!located.ok) throw new Error(located.reason);
   const metrics = new CgroupMetrics({ top: located.cgroup, maxCount: 1 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-deploy-'));
+  try {
+    const store = new PostmortemStore({ dir });
+    registerRecorderMetrics(
+      metrics.registry,
+      new FlightRecorder({ top: located.cgroup, host: { root: '/' }, store }),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   return new Set(metrics.registry.getMetricsAsArray().map((metric) => metric.name));
 }
 
@@ -26,7 +40,12 @@ describe('deploy/', () => {
   it('the Grafana dashboard parses and queries only metrics the exporter has', () => {
     const dashboard = JSON.parse(read('grafana/headroom-dashboard.json')) as {
       panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+      annotations: { list: Array<{ name: string; expr: string }> };
     };
+    // A mark on every chart where a post-mortem was written.
+    expect(dashboard.annotations.list.find((a) => a.name === 'Post-mortems')?.expr).toContain(
+      'headroom_postmortems_total',
+    );
     expect(dashboard.panels.map((panel) => panel.title)).toEqual(
       expect.arrayContaining([
         'What memory is made of',
@@ -50,6 +69,21 @@ describe('deploy/', () => {
     const mount = container.volumeMounts.find((m: { name: string }) => m.name === 'cgroup');
     expect(mount).toMatchObject({ mountPath: '/host/sys/fs/cgroup', readOnly: true });
     expect(container.args).toContain(`--cgroup-root=${mount.mountPath}`);
+    // The flight recorder: the host's processes, a directory on the node, the kubelet's log names.
+    expect(daemonset.spec.template.spec.hostPID).toBe(true);
+    const mounts = new Map(
+      container.volumeMounts.map((m: { name: string; mountPath: string; readOnly?: boolean }) => [
+        m.mountPath,
+        m,
+      ]),
+    );
+    const dir = /^--postmortems=(.+)$/.exec(
+      container.args.find((a: string) => a.startsWith('--postmortems=')),
+    )?.[1];
+    expect(mounts.get(dir)).toMatchObject({ name: 'postmortems' });
+    expect(mounts.get(dir)).not.toHaveProperty('readOnly', true);
+    for (const logs of ['/var/log/pods', '/var/log/containers'])
+      expect(mounts.get(logs), logs).toMatchObject({ readOnly: true });
     const prometheus = parse(read('prometheus.yml'));
     const jobs = prometheus.scrape_configs.map((job: { job_name: string }) => job.job_name);
     expect(jobs).toEqual(['headroom', 'headroom-daemonset']);

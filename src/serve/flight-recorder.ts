@@ -88,7 +88,7 @@ export class FlightRecorder {
   private readonly watched = new Map<string, Watched>();
   private readonly pending: PendingKill[] = [];
   private readonly names: PodLogNames;
-  private readonly kernelLog: KernelOomLog | undefined;
+  private kernelLog: KernelOomLog | undefined;
   private readonly now: () => number;
   private readonly coarseBytes: number;
   private readonly fineBytes: number;
@@ -106,7 +106,6 @@ export class FlightRecorder {
 
   constructor(private readonly options: FlightRecorderOptions) {
     this.names = new PodLogNames(options.host);
-    this.kernelLog = KernelOomLog.open(options.host);
     this.now = options.now ?? Date.now;
     const bytes = SampleRing.bytesFor();
     this.coarseBytes = bytes.coarse;
@@ -115,6 +114,7 @@ export class FlightRecorder {
 
   /** Ticks every 100 ms until stop(). */
   start(): void {
+    this.kernelLog = KernelOomLog.open(this.options.host);
     this.tick();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -125,6 +125,7 @@ export class FlightRecorder {
     this.timer = undefined;
     for (const watched of this.watched.values()) this.forget(watched);
     this.kernelLog?.close();
+    this.kernelLog = undefined;
   }
 
   /** How many cgroups are recorded, and the bytes their rings hold. */
