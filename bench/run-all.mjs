@@ -17,6 +17,7 @@ const BENCHMARKS = [
   'watchdog',
   'watchdog-v2',
   'fleet',
+  'recorder',
   'node-profile',
   'node-inlining',
   'python-profile',

@@ -13,11 +13,12 @@ import {
   openCgroupReader,
   PodLogNames,
 } from '../kernel/index.js';
+import type { SampleValues } from '../record/capture-writer.js';
 import { sampleValuesOf } from '../record/sampler.js';
 import { writePostmortem } from './postmortem-capture.js';
 import type { PostmortemStore } from './postmortem-store.js';
 import { ProcessRoster, type SeenProcess } from './process-roster.js';
-import { SampleRing } from './sample-ring.js';
+import { type RingSample, SampleRing } from './sample-ring.js';
 
 export interface FlightRecorderOptions {
   top: MemoryCgroup;
@@ -40,6 +41,12 @@ interface Watched {
   ring: SampleRing;
   roster: ProcessRoster;
   last: MemorySample | undefined;
+  /** When `last` was read, and the values it gave, as the ring stores them. */
+  lastMs: number;
+  lastValues: SampleValues | undefined;
+  /** Usage at the last full read: a cool cgroup whose usage holds near it is not read in full again. */
+  fullUsage: number;
+  fullAtMs: number;
   /** The kill counter at the last read. */
   oomKills: number | undefined;
   /** Until when it is sampled at the fine rate (it was hot). */
@@ -63,8 +70,16 @@ interface PendingKill {
 
 const TICK_MS = 100;
 const COARSE_MS = 1000;
-/** New cgroups are found by listing the hierarchy this often. */
-const LIST_MS = 2000;
+/** New cgroups are found by listing the hierarchy this often (walking 500 cgroups takes about 12 ms). */
+const LIST_MS = 5000;
+/**
+ * A cool cgroup is read in full (usage, memory.stat, limits, counters: ten files on v1) at least this
+ * often, and otherwise only when its usage moved from the last full read by a quarter MiB or 1 %. A kill
+ * moves usage (the victim's memory is freed) and v2 and the kernel's log tell of it at once.
+ */
+const FULL_EVERY_MS = 10_000;
+const STILL_BYTES = 256 * 1024;
+const SWEEP_BYTES = 1024 * 1024;
 /** Above this share of its limit a cgroup is sampled at the fine rate, and its processes read each second. */
 const HOT_SHARE = 0.8;
 /** Growth per coarse tick, as a share of the limit (or bytes without one), that makes a cgroup hot. */
@@ -95,6 +110,8 @@ export class FlightRecorder {
   private listedAtMs = Number.NEGATIVE_INFINITY;
   private coarseAtMs = Number.NEGATIVE_INFINITY;
   private rosterTurn = 0;
+  private fineCount = 0;
+  private readonly budget: number;
   private timer: NodeJS.Timeout | undefined;
   private toldDropped = 0;
   /** Post-mortems written since the start. */
@@ -110,6 +127,7 @@ export class FlightRecorder {
     const bytes = SampleRing.bytesFor();
     this.coarseBytes = bytes.coarse;
     this.fineBytes = bytes.fine;
+    this.budget = options.ringBudget ?? 32 * 1024 * 1024;
   }
 
   /** Ticks every 100 ms until stop(). */
@@ -167,7 +185,7 @@ export class FlightRecorder {
       if (filter && !filter.test(cgroup.path)) continue;
       seen.add(cgroup.path);
       if (this.watched.has(cgroup.path)) continue;
-      if (this.spent() + this.coarseBytes > (this.options.ringBudget ?? 32 * 1024 * 1024)) {
+      if (this.reserved() + this.coarseBytes > this.budget) {
         dropped++;
         continue;
       }
@@ -200,8 +218,12 @@ export class FlightRecorder {
     return undefined;
   }
 
-  private spent(): number {
-    return this.size.bytes;
+  /**
+   * The bytes the rings may come to: each at its full coarse capacity, and the fine tiers there are. They
+   * start smaller and grow as they fill; the budget bounds where they can get to.
+   */
+  private reserved(): number {
+    return this.watched.size * this.coarseBytes + this.fineCount * this.fineBytes;
   }
 
   private watch(listed: ListedCgroup): void {
@@ -217,6 +239,10 @@ export class FlightRecorder {
       ring: new SampleRing(),
       roster: new ProcessRoster(path.join(listed.dir, 'cgroup.procs'), this.options.host),
       last: undefined,
+      lastMs: Number.NEGATIVE_INFINITY,
+      lastValues: undefined,
+      fullUsage: Number.NEGATIVE_INFINITY,
+      fullAtMs: Number.NEGATIVE_INFINITY,
       oomKills: undefined,
       fineUntilMs: Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
@@ -239,22 +265,45 @@ export class FlightRecorder {
   }
 
   private forget(watched: Watched): void {
+    if (watched.ring.isFine) this.fineCount--;
     watched.watcher?.close();
     watched.reader.close();
     this.watched.delete(watched.listed.path);
   }
 
   private read(watched: Watched, now: number, coarse: boolean): void {
+    const poked = watched.poked;
     watched.poked = false;
     let sample: MemorySample;
+    let full = true;
     try {
-      sample = watched.reader.read(true);
+      if (!poked && !watched.ring.isFine && watched.lastValues && now - watched.fullAtMs < FULL_EVERY_MS) {
+        // One file instead of ten: most cgroups, most seconds, hold still.
+        const usage = watched.reader.readUsage();
+        if (Math.abs(usage - watched.fullUsage) < Math.max(STILL_BYTES, 0.01 * usage)) {
+          watched.ring.push(now, watched.lastValues);
+          return;
+        }
+        sample = watched.reader.read(true, usage);
+      } else {
+        // At the fine rate, usage and memory.stat each tick, the rest (limits, counters) each second or
+        // when usage moved by a MiB, as a kill moves it.
+        const usage = watched.reader.readUsage();
+        full = coarse || poked || Math.abs(usage - watched.fullUsage) >= SWEEP_BYTES;
+        sample = watched.reader.read(full, usage);
+      }
     } catch {
       return; // the cgroup is going; the next listing forgets it
     }
     const previous = watched.last;
     watched.last = sample;
-    watched.ring.push(now, sampleValuesOf(sample));
+    watched.lastMs = now;
+    watched.lastValues = sampleValuesOf(sample);
+    if (full) {
+      watched.fullUsage = sample.usage;
+      watched.fullAtMs = now;
+    }
+    watched.ring.push(now, watched.lastValues);
     const limit = this.limitOf(watched).bytes;
     const hot =
       (limit !== null && sample.usage >= HOT_SHARE * limit) ||
@@ -264,9 +313,11 @@ export class FlightRecorder {
     if (hot) watched.fineUntilMs = now + FINE_HOLD_MS;
     const fine = now < watched.fineUntilMs;
     if (fine !== watched.ring.isFine) {
-      const budget = this.options.ringBudget ?? 32 * 1024 * 1024;
       // The fine tier only fits while the budget has room; a cgroup refused it stays at 1 s.
-      if (!fine || this.spent() + this.fineBytes <= budget) watched.ring.setFine(fine);
+      if (!fine || this.reserved() + this.fineBytes <= this.budget) {
+        watched.ring.setFine(fine);
+        this.fineCount += fine ? 1 : -1;
+      }
     }
     if (hot && now - watched.lastRosterMs >= COARSE_MS) this.refreshRoster(watched, now);
     const kills = watched.oomKills === undefined ? 0 : sample.oomKills - watched.oomKills;
@@ -367,7 +418,7 @@ export class FlightRecorder {
           ...(pod ? { pod } : {}),
           limit: this.limitOf(watched),
           last: watched.last,
-          samples: watched.ring.samples(),
+          samples: withLatest(watched),
           processes: watched.roster.processes,
           victims: victimsOf(kill),
           killedAtMs: kill.atMs,
@@ -408,4 +459,13 @@ function victimsOf(kill: PendingKill): SeenProcess[] {
       seenMs: kill.atMs,
     };
   });
+}
+
+/** The ring's samples, and the last full read after them when the ring did not store it (it held still). */
+function withLatest(watched: Watched): RingSample[] {
+  const samples = watched.ring.samples();
+  const last = samples.at(-1)?.timeMs ?? Number.NEGATIVE_INFINITY;
+  if (watched.lastValues && watched.lastMs > last)
+    samples.push({ timeMs: watched.lastMs, values: watched.lastValues });
+  return samples;
 }
