@@ -58,7 +58,8 @@ describe('SampleRing', () => {
 
   it('holds ten minutes at 1 s of a busy cgroup in under 50 KiB', () => {
     const ring = new SampleRing();
-    for (let t = 0; t < 1_200_000; t += 1000) ring.push(t, sampleValues({ usage: 64 * MiB + (t % 2000) * 16384 }));
+    for (let t = 0; t < 1_200_000; t += 1000)
+      ring.push(t, sampleValues({ usage: 64 * MiB + (t % 2000) * 16384 }));
     expect(ring.samples()).toHaveLength(600);
     expect(ring.samples()[0]?.timeMs).toBe(600_000);
     expect(ring.bytes).toBe(SampleRing.bytesFor().coarse);
