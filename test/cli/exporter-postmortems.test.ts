@@ -3,7 +3,7 @@
  * OOM kill it did not start, served on the exporter's listener without secrets, while slow clients
  * cannot keep the scrape from getting through.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -77,7 +77,14 @@ describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', (
     if (!self) return;
     const top = cgroup(self, `headroom-test-${process.pid}-agent`);
     startIn(cgroup(top, 'idle'), ['sleep', '120']);
-    const leaking = cgroup(top, 'leaking', 96 * MiB);
+    // Hostile names: a cgroup and a program named to break out of HTML, and a password in the arguments.
+    const hostileCgroup = 'leak <img src=x onerror=alert(1)> "\'';
+    const leaking = cgroup(top, hostileCgroup, 96 * MiB);
+    const hostileProgram = path.join(scratch.dir, '<b>py');
+    fs.symlinkSync(
+      execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim(),
+      hostileProgram,
+    );
     const dir = path.join(scratch.dir, 'pm');
     const exporter = startCli(
       ['agent', '--listen', '127.0.0.1:0', '--cgroup-root', top.dir, '--postmortems', dir],
@@ -103,7 +110,7 @@ describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', (
     );
 
     const victim = startIn(leaking, [
-      'python3',
+      hostileProgram,
       path.join(jobsDir, 'grow.py'),
       '8',
       '0.1',
@@ -115,8 +122,10 @@ describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', (
       const list = (await (await fetch(`${base}/postmortems`)).json()) as Entry[];
       return list.length > 0 ? list : undefined;
     });
-    // --cgroup-root makes DIR the top of what is shown.
-    expect(entry?.cgroup).toBe('/leaking');
+    // --cgroup-root makes DIR the top of what is shown; the listing is JSON with the names as they are.
+    expect(entry?.cgroup).toBe(`/${hostileCgroup}`);
+    expect(entry?.name).toBe(`/${hostileCgroup}`);
+    expect(entry?.id).toMatch(/^leak_img_src_x_onerror_alert_1_-\d{8}T[\d.]+Z\.jsonl$/);
     expect(entry?.killedMs).toBeGreaterThan(Date.now() - 120_000);
     expect(await metric('headroom_postmortems_total')).toBe(1);
     expect(fs.readdirSync(dir)).toEqual([entry?.id]);
@@ -131,6 +140,16 @@ describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', (
     const html = await report.text();
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(`${text}${html}`).not.toContain('hunter2');
+    // The victim's name and the cgroup's reach the page only as escaped JSON.
+    expect(
+      text,
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('["P"'))
+        .join('\n'),
+    ).toContain('"<b>py"');
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<b>py');
 
     // Nothing outside DIR, however the id is spelt (sent as written: fetch would resolve the dots itself).
     const raw = (url: string) =>

@@ -13,6 +13,7 @@ import {
   createChildCgroup,
   locateMemoryCgroup,
   type MemoryCgroup,
+  readCgroupPids,
   realHost,
   removeCgroup,
 } from '../../src/kernel/index.js';
@@ -42,6 +43,11 @@ afterEach(async () => {
   }
   children = [];
   for (const dir of made.reverse()) {
+    // What a killed shell left behind in its cgroup goes too.
+    for (const pid of readCgroupPids(path.join(dir, 'cgroup.procs'))) process.kill(pid, 'SIGKILL');
+    await until('the test cgroup to empty', () =>
+      readCgroupPids(path.join(dir, 'cgroup.procs')).length === 0 ? true : undefined,
+    );
     if (!removeCgroup(dir)) throw new Error(`test cgroup ${dir} could not be removed`);
   }
   made = [];
@@ -74,49 +80,97 @@ async function until<T>(what: string, probe: () => T | undefined, seconds = 60):
   }
 }
 
+/** A post-mortem read back: its capture, summary, and the samples of the last seconds before the kill. */
+function postmortem(store: PostmortemStore, id: string) {
+  const capture = readCapture(path.join(store.dir, id));
+  const summary = summarize(capture);
+  const killedMs = capture.header.postmortem?.killedMs ?? Number.NaN;
+  const lastSeconds = [...capture.series.timeMs].filter((t) => t >= killedMs - 5000 && t <= killedMs);
+  return { capture, summary, lastSeconds };
+}
+
 describe.skipIf(!writable)('FlightRecorder on real cgroups', () => {
-  it('writes one post-mortem for the cgroup that was OOM-killed, none for the idle ones', async () => {
+  it('writes exactly two post-mortems for two kills among fifty idle cgroups, each with its cause', async () => {
     if (!self) return;
     const top = cgroup(self, `headroom-test-${process.pid}-recorder`);
-    const idle = [0, 1, 2].map((n) => cgroup(top, `idle-${n}`));
-    for (const group of idle) startIn(group, ['sleep', '120']);
-    const leaking = cgroup(top, 'leaking', 96 * MiB);
+    for (let n = 0; n < 50; n++) startIn(cgroup(top, `idle-${n}`), ['sleep', '300']);
+    const shm = cgroup(top, 'shm-fill', 128 * MiB);
+    const anon = cgroup(top, 'anon-grow', 256 * MiB);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-recorder-'));
     const store = new PostmortemStore({ dir: path.join(scratch, 'pm') });
-    const notes: string[] = [];
-    recorder = new FlightRecorder({ top, host: realHost, store, note: (line) => notes.push(line) });
+    recorder = new FlightRecorder({ top, host: realHost, store });
     recorder.start();
-    await until('every cgroup to be watched', () => (recorder?.size.cgroups === 5 ? true : undefined));
-    // 8 MiB every 100 ms: about a second of growth before the limit, all of it sampled.
-    const victim = startIn(leaking, ['python3', path.join(jobs, 'grow.py'), '8', '0.1', '100']);
-    const [, signal] = (await once(victim, 'exit')) as [number | null, NodeJS.Signals | null];
-    expect(signal).toBe('SIGKILL');
-    const [file] = await until('the post-mortem', () => {
-      const files = store.list();
-      return files.length > 0 ? files : undefined;
-    });
-    expect(file?.id).toMatch(/^leaking-\d{8}T\d{6}\.\d{3}Z\.jsonl$/);
-    expect(notes.some((line) => line.includes('post-mortem of the OOM kill in'))).toBe(true);
+    await until('every cgroup to be watched', () => (recorder?.size.cgroups === 53 ? true : undefined));
 
-    const capture = readCapture(path.join(store.dir, file?.id ?? ''));
-    const summary = summarize(capture);
-    expect(summary.truncated).toBe(false);
-    expect(summary.oomKilled).toBe(true);
-    expect(summary.postmortem?.name).toBe(`${top.path}/leaking`);
-    expect(summary.oomKills.map((kill) => kill.name)).toEqual(['python3']);
-    expect(path.basename(summary.command[0] ?? '')).toMatch(/^python3/);
-    expect(summary.command.slice(1)).toEqual([path.join(jobs, 'grow.py'), '8', '0.1', '100']);
-    expect(summary.limit.bytes).toBe(96 * MiB);
-    expect(summary.peak.breakdown.anon).toBeGreaterThan(0.6 * 96 * MiB);
-    expect(summary.verdict.kind).toBe('anon-growth');
-    // The seconds before the kill, at the fine rate once the cgroup passed 80 % of its limit.
-    const before = capture.series.timeMs.filter((t) => t <= (capture.header.postmortem?.killedMs ?? 0));
-    expect(before.length).toBeGreaterThanOrEqual(5);
+    // Neither started by headroom: /dev/shm past 128 MiB, and anonymous memory past 256 MiB.
+    const shmFile = path.join('/dev/shm', `headroom-test-${process.pid}`);
+    const writer = startIn(shm, [
+      'python3',
+      '-c',
+      `import time\nf=open(${JSON.stringify(shmFile)},'wb')\nfor i in range(100):\n  f.write(b'x'*(4<<20)); f.flush(); time.sleep(0.05)`,
+    ]);
+    const grower = startIn(anon, ['python3', path.join(jobs, 'grow.py'), '16', '0.05', '100']);
+    try {
+      for (const victim of [writer, grower]) {
+        const [, signal] = (await once(victim, 'exit')) as [number | null, NodeJS.Signals | null];
+        expect(signal).toBe('SIGKILL');
+      }
+      const files = await until('two post-mortems', () => {
+        const list = store.list();
+        return list.length >= 2 ? list : undefined;
+      });
+      const byName = new Map(files.map((file) => [file.id.replace(/-\d{8}T.*$/, ''), file.id]));
+      expect([...byName.keys()].sort()).toEqual(['anon-grow', 'shm-fill']);
 
-    // One kill, one post-mortem: nothing for the idle cgroups or the parent, after a further listing.
-    const ticks = recorder.written + recorder.refused;
-    await until('another listing', () => (recorder && recorder.size.cgroups === 5 ? true : undefined));
-    expect(store.list()).toHaveLength(1);
-    expect(recorder.written + recorder.refused).toBe(ticks);
+      const shmCase = postmortem(store, byName.get('shm-fill') ?? '');
+      expect(shmCase.summary.oomKilled).toBe(true);
+      expect(shmCase.summary.oomKills.map((kill) => kill.name)).toEqual(['python3']);
+      expect(shmCase.summary.verdict.kind).toBe('tmpfs');
+      expect(shmCase.summary.peak.breakdown.shmem).toBeGreaterThan(0.6 * 128 * MiB);
+      expect(shmCase.lastSeconds.length).toBeGreaterThanOrEqual(5);
+
+      const anonCase = postmortem(store, byName.get('anon-grow') ?? '');
+      expect(anonCase.summary.oomKilled).toBe(true);
+      expect(anonCase.summary.oomKills.map((kill) => kill.name)).toEqual(['python3']);
+      expect(anonCase.summary.verdict.kind).toBe('anon-growth');
+      expect(anonCase.summary.peak.breakdown.anon).toBeGreaterThan(0.6 * 256 * MiB);
+      expect(anonCase.summary.command.slice(1)).toEqual([path.join(jobs, 'grow.py'), '16', '0.05', '100']);
+      expect(anonCase.lastSeconds.length).toBeGreaterThanOrEqual(5);
+
+      // Nothing for the idle cgroups or the parent, after a further listing and second.
+      const written = recorder.written;
+      const settled = Date.now() + 6000;
+      await until('a further listing', () => (Date.now() > settled ? true : undefined));
+      expect(store.list()).toHaveLength(2);
+      expect(recorder.written).toBe(written);
+      expect(written).toBe(2);
+    } finally {
+      fs.rmSync(shmFile, { force: true });
+    }
   });
+
+  it('writes at most the bound for a cgroup killed over and over, and counts the rest', async () => {
+    if (!self) return;
+    const top = cgroup(self, `headroom-test-${process.pid}-loop`);
+    const looping = cgroup(top, 'looping', 32 * MiB);
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-recorder-'));
+    const store = new PostmortemStore({ dir: path.join(scratch, 'pm'), perCgroupPerHour: 3 });
+    recorder = new FlightRecorder({ top, host: realHost, store });
+    recorder.start();
+    await until('both cgroups to be watched', () => (recorder?.size.cgroups === 2 ? true : undefined));
+    // 100 kills, one after another, as a crash-looping container gets.
+    const loop = startIn(looping, [
+      'sh',
+      '-c',
+      // tail holds a line with no end in memory: 64 MiB of zeros is one, and small tools start fast.
+      'for i in $(seq 100); do head -c 67108864 /dev/zero | tail -n 1 >/dev/null 2>&1; done',
+    ]);
+    await once(loop, 'exit');
+    const seen = await until('the recorder to see most of the kills', () =>
+      recorder && recorder.written + recorder.refused >= 20 ? recorder.written + recorder.refused : undefined,
+    );
+    expect(seen).toBeGreaterThanOrEqual(20);
+    expect(recorder?.written).toBe(3);
+    expect(store.list()).toHaveLength(3);
+  }, 180_000);
 });
