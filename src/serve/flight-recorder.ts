@@ -52,7 +52,8 @@ interface Watched {
   /** Until when it is sampled at the fine rate (it was hot). */
   fineUntilMs: number;
   lastRosterMs: number;
-  watcher: fs.FSWatcher | undefined;
+  /** inotify on memory.events (v2) and on the directory, for new child cgroups. */
+  watchers: fs.FSWatcher[];
   /** memory.events changed (v2 tells through inotify): read it at the next tick, hot or not. */
   poked: boolean;
   /** Kills the kernel logged in this cgroup, not yet in a post-mortem. */
@@ -72,6 +73,8 @@ const TICK_MS = 100;
 const COARSE_MS = 1000;
 /** New cgroups are found by listing the hierarchy this often (walking 500 cgroups takes about 12 ms). */
 const LIST_MS = 5000;
+/** After inotify told of a new cgroup; at most this often when containers come and go in numbers. */
+const RELIST_SOON_MS = 200;
 /**
  * A cool cgroup is read in full (usage, memory.stat, limits, counters: ten files on v1) at least this
  * often, and otherwise only when its usage moved from the last full read by a quarter MiB or 1 %. A kill
@@ -108,6 +111,8 @@ export class FlightRecorder {
   private readonly coarseBytes: number;
   private readonly fineBytes: number;
   private listedAtMs = Number.NEGATIVE_INFINITY;
+  /** A cgroup was made below a watched one: list again soon. */
+  private relistSoon = false;
   private coarseAtMs = Number.NEGATIVE_INFINITY;
   private rosterTurn = 0;
   private fineCount = 0;
@@ -156,7 +161,7 @@ export class FlightRecorder {
   /** One step: list when due, read what is due, and write the post-mortems whose kills have settled. */
   tick(): void {
     const now = this.now();
-    if (now - this.listedAtMs >= LIST_MS) this.relist(now);
+    if (now - this.listedAtMs >= (this.relistSoon ? RELIST_SOON_MS : LIST_MS)) this.relist(now);
     const coarse = now - this.coarseAtMs >= COARSE_MS;
     if (coarse) this.coarseAtMs = now;
     for (const kill of this.kernelLog?.read() ?? []) {
@@ -174,6 +179,7 @@ export class FlightRecorder {
 
   private relist(now: number): void {
     this.listedAtMs = now;
+    this.relistSoon = false;
     const { top, maxDepth, maxCount, filter } = this.options;
     const listed = listCgroups(top, {
       ...(maxDepth === undefined ? {} : { maxDepth }),
@@ -246,27 +252,38 @@ export class FlightRecorder {
       oomKills: undefined,
       fineUntilMs: Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
-      watcher: undefined,
+      watchers: [],
       poked: false,
       logged: [],
     };
+    // kernfs reports every change of v2's memory.events: a kill is read within a tick, not a second.
     if (this.options.top.version === 2) {
-      try {
-        // kernfs reports every change of memory.events: a kill is read within a tick, not a second.
-        watched.watcher = fs.watch(path.join(listed.dir, 'memory.events'), { persistent: false }, () => {
-          watched.poked = true;
-        });
-        watched.watcher.on('error', () => watched.watcher?.close());
-      } catch {
-        watched.watcher = undefined; // no inotify: the counter is read each second all the same
-      }
+      this.inotify(watched, path.join(listed.dir, 'memory.events'), () => {
+        watched.poked = true;
+      });
     }
+    // And a cgroup made below this one (a container starting): listed at the next tick, not in seconds,
+    // so that one killed soon after its start is watched already.
+    this.inotify(watched, listed.dir, (event) => {
+      if (event === 'rename') this.relistSoon = true;
+    });
     this.watched.set(listed.path, watched);
+  }
+
+  /** Watches `file` through inotify where it can; without, the periodic reads and listings still see all. */
+  private inotify(watched: Watched, file: string, onEvent: (event: string) => void): void {
+    try {
+      const watcher = fs.watch(file, { persistent: false }, (event) => onEvent(event));
+      watcher.on('error', () => watcher.close());
+      watched.watchers.push(watcher);
+    } catch {
+      // no inotify here, or out of watches
+    }
   }
 
   private forget(watched: Watched): void {
     if (watched.ring.isFine) this.fineCount--;
-    watched.watcher?.close();
+    for (const watcher of watched.watchers) watcher.close();
     watched.reader.close();
     this.watched.delete(watched.listed.path);
   }

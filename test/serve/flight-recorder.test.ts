@@ -149,6 +149,26 @@ describe.skipIf(!writable)('FlightRecorder on real cgroups', () => {
     }
   });
 
+  it('watches a cgroup made after it started at once: one killed a second after its start gets its post-mortem', async () => {
+    if (!self) return;
+    const top = cgroup(self, `headroom-test-${process.pid}-late`);
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-recorder-'));
+    const store = new PostmortemStore({ dir: path.join(scratch, 'pm') });
+    recorder = new FlightRecorder({ top, host: realHost, store });
+    recorder.start();
+    await until('the top to be watched', () => (recorder?.size.cgroups === 1 ? true : undefined));
+    // Made and filled at once, as a container that runs out of memory as it starts.
+    const late = cgroup(top, 'crash-on-start', 64 * MiB);
+    const victim = startIn(late, ['python3', path.join(jobs, 'grow.py'), '16', '0.05', '100']);
+    await once(victim, 'exit');
+    const [file] = await until('the post-mortem', () => {
+      const files = store.list();
+      return files.length > 0 ? files : undefined;
+    });
+    expect(file?.id).toMatch(/^crash-on-start-/);
+    expect(postmortem(store, file?.id ?? '').summary.oomKills.map((kill) => kill.name)).toEqual(['python3']);
+  });
+
   it('writes at most the bound for a cgroup killed over and over, and counts the rest', async () => {
     if (!self) return;
     const top = cgroup(self, `headroom-test-${process.pid}-loop`);
