@@ -4,6 +4,7 @@ import { nameCgroup } from '../analyze/cgroup-name.js';
 import {
   type CgroupReader,
   type HostPaths,
+  isRootCgroup,
   KernelOomLog,
   type ListedCgroup,
   type LoggedOomKill,
@@ -58,6 +59,8 @@ interface Watched {
   poked: boolean;
   /** Kills the kernel logged in this cgroup, not yet in a post-mortem. */
   logged: LoggedOomKill[];
+  /** The hierarchy's root: its counter is the host's (v2: /proc/vmstat), never a kill of its own. */
+  root: boolean;
 }
 
 interface PendingKill {
@@ -94,6 +97,8 @@ const FINE_HOLD_MS = 60_000;
 const COOL_ROSTER_MS = 30_000;
 /** After a kill, wait this long for kills counted in its ancestors and for its victim to be reaped. */
 const SETTLE_MS = 300;
+/** A kill counted in an ancestor this long after one below it is the same kill. */
+const RECENT_MS = 15_000;
 
 /**
  * A flight recorder for every memory cgroup below a top: a ring of recent samples each (see SampleRing),
@@ -111,11 +116,16 @@ export class FlightRecorder {
   private readonly coarseBytes: number;
   private readonly fineBytes: number;
   private listedAtMs = Number.NEGATIVE_INFINITY;
+  private listings = 0;
   /** A cgroup was made below a watched one: list again soon. */
   private relistSoon = false;
   private coarseAtMs = Number.NEGATIVE_INFINITY;
   private rosterTurn = 0;
   private fineCount = 0;
+  /** Kills the kernel logged in cgroups not watched (gone before a listing found them), for a while. */
+  private unplaced: Array<{ kill: LoggedOomKill; atMs: number }> = [];
+  /** Kills recorded (or left to a deeper cgroup) lately: a kill counted again in an ancestor is not new. */
+  private recent: Array<{ path: string; atMs: number }> = [];
   private readonly budget: number;
   private timer: NodeJS.Timeout | undefined;
   private toldDropped = 0;
@@ -166,7 +176,11 @@ export class FlightRecorder {
     if (coarse) this.coarseAtMs = now;
     for (const kill of this.kernelLog?.read() ?? []) {
       const watched = this.watchedAt(kill.taskCgroup);
-      if (!watched) continue;
+      if (!watched) {
+        // Its cgroup came and went between two listings: the ancestor that counted it will take it.
+        this.unplaced.push({ kill, atMs: now });
+        continue;
+      }
       watched.logged.push(kill);
       watched.poked = true; // v1 has no inotify on its counter: the log tells first
     }
@@ -178,6 +192,7 @@ export class FlightRecorder {
   }
 
   private relist(now: number): void {
+    this.listings++;
     this.listedAtMs = now;
     this.relistSoon = false;
     const { top, maxDepth, maxCount, filter } = this.options;
@@ -195,7 +210,9 @@ export class FlightRecorder {
         dropped++;
         continue;
       }
-      this.watch(cgroup);
+      // A cgroup that appears while the recorder runs is new: every kill it has counted is one to record,
+      // even one before its first read. Those there at the start have counted kills of the past.
+      this.watch(cgroup, this.listings > 0);
     }
     for (const [cgroupPath, watched] of this.watched) {
       // A cgroup with a kill waiting keeps its ring until the post-mortem is written.
@@ -232,7 +249,7 @@ export class FlightRecorder {
     return this.watched.size * this.coarseBytes + this.fineCount * this.fineBytes;
   }
 
-  private watch(listed: ListedCgroup): void {
+  private watch(listed: ListedCgroup, isNew: boolean): void {
     let reader: CgroupReader;
     try {
       reader = openCgroupReader({ version: this.options.top.version, dir: listed.dir }, this.options.host);
@@ -249,11 +266,13 @@ export class FlightRecorder {
       lastValues: undefined,
       fullUsage: Number.NEGATIVE_INFINITY,
       fullAtMs: Number.NEGATIVE_INFINITY,
-      oomKills: undefined,
+      // The v2 root counts every kill on the host (/proc/vmstat): never a kill of its own.
+      oomKills: isNew ? 0 : undefined,
+      root: isRootCgroup(this.options.top.version, listed.dir),
       fineUntilMs: Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
       watchers: [],
-      poked: false,
+      poked: isNew,
       logged: [],
     };
     // kernfs reports every change of v2's memory.events: a kill is read within a tick, not a second.
@@ -337,7 +356,7 @@ export class FlightRecorder {
       }
     }
     if (hot && now - watched.lastRosterMs >= COARSE_MS) this.refreshRoster(watched, now);
-    const kills = watched.oomKills === undefined ? 0 : sample.oomKills - watched.oomKills;
+    const kills = watched.oomKills === undefined || watched.root ? 0 : sample.oomKills - watched.oomKills;
     watched.oomKills = sample.oomKills;
     if (kills > 0) this.killed(watched, now, kills);
   }
@@ -385,15 +404,21 @@ export class FlightRecorder {
     const due = this.pending.filter((kill) => kill.writeAtMs <= now);
     if (due.length === 0) return;
     for (const kill of due) this.pending.splice(this.pending.indexOf(kill), 1);
+    this.recent = this.recent.filter((kill) => now - kill.atMs <= RECENT_MS);
+    this.unplaced = this.unplaced.filter((entry) => now - entry.atMs <= RECENT_MS);
     for (const kill of due) {
-      // Counted again in an ancestor: the kill belongs to the deepest cgroup that counted it.
-      const prefix = `${kill.watched.listed.path.replace(/\/$/, '')}/`;
-      const deeper = [...due, ...this.pending].some(
-        (other) =>
-          other !== kill &&
-          other.watched.listed.path.startsWith(prefix) &&
-          Math.abs(other.atMs - kill.atMs) <= 2 * SETTLE_MS,
-      );
+      // Counted again in an ancestor: the kill belongs to the deepest cgroup that counted it. An
+      // ancestor's counter may be read later than its child's (one without inotify), so recent
+      // kills below count as well as those waiting.
+      const below = (path: string) => isBelow(path, kill.watched.listed.path);
+      const deeper =
+        [...due, ...this.pending].some(
+          (other) =>
+            other !== kill &&
+            below(other.watched.listed.path) &&
+            Math.abs(other.atMs - kill.atMs) <= 2 * SETTLE_MS,
+        ) || this.recent.some((other) => below(other.path) && kill.atMs - other.atMs <= RECENT_MS);
+      this.recent.push({ path: kill.watched.listed.path, atMs: kill.atMs });
       if (!deeper) this.record(kill);
     }
     for (const kill of due) {
@@ -403,6 +428,13 @@ export class FlightRecorder {
       )
         this.forget(kill.watched);
     }
+  }
+
+  /** Kernel-logged kills in cgroups below `watched` that were never watched: it counted them. */
+  private takeUnplaced(watched: Watched): LoggedOomKill[] {
+    const taken = this.unplaced.filter(({ kill }) => isBelow(kill.taskCgroup, watched.listed.path, true));
+    this.unplaced = this.unplaced.filter((entry) => !taken.includes(entry));
+    return taken.map(({ kill }) => kill);
   }
 
   private record(kill: PendingKill): void {
@@ -437,7 +469,7 @@ export class FlightRecorder {
           last: watched.last,
           samples: withLatest(watched),
           processes: watched.roster.processes,
-          victims: victimsOf(kill),
+          victims: victimsOf(kill, this.takeUnplaced(watched)),
           killedAtMs: kill.atMs,
           kills: kill.count,
           intervalMs: watched.ring.isFine ? TICK_MS : COARSE_MS,
@@ -458,8 +490,9 @@ export class FlightRecorder {
  * Whom the kill took: the kernel's own record where it could be read, with what the roster knew of each
  * pid (its parent and command line); else the largest processes that vanished as the counter rose.
  */
-function victimsOf(kill: PendingKill): SeenProcess[] {
-  const logged = kill.watched.logged.splice(0);
+function victimsOf(kill: PendingKill, below: LoggedOomKill[]): SeenProcess[] {
+  const own = kill.watched.logged.splice(0);
+  const logged = own.length > 0 ? own : below;
   if (logged.length === 0) return kill.vanished.slice(0, kill.count);
   return logged.map((entry) => {
     const seen =
@@ -485,4 +518,14 @@ function withLatest(watched: Watched): RingSample[] {
   if (watched.lastValues && watched.lastMs > last)
     samples.push({ timeMs: watched.lastMs, values: watched.lastValues });
   return samples;
+}
+
+/**
+ * Whether cgroup `path` is strictly below `ancestor`. `kernel` paths are the host's, which may have more
+ * in front than the recorder's view of the tree (a cgroup namespace): there `ancestor` may sit anywhere.
+ */
+function isBelow(path: string, ancestor: string, kernel = false): boolean {
+  const prefix = ancestor === '/' ? '/' : `${ancestor}/`;
+  if (path.startsWith(prefix) && path !== ancestor) return true;
+  return kernel && ancestor !== '/' && path.includes(prefix);
 }
