@@ -212,7 +212,7 @@ export class FlightRecorder {
       }
       // A cgroup that appears while the recorder runs is new: every kill it has counted is one to record,
       // even one before its first read. Those there at the start have counted kills of the past.
-      this.watch(cgroup, this.listings > 0);
+      this.watch(cgroup, this.listings > 1);
     }
     for (const [cgroupPath, watched] of this.watched) {
       // A cgroup with a kill waiting keeps its ring until the post-mortem is written.

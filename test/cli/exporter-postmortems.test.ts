@@ -3,67 +3,20 @@
  * OOM kill it did not start, served on the exporter's listener without secrets, while slow clients
  * cannot keep the scrape from getting through.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createChildCgroup,
-  locateMemoryCgroup,
-  type MemoryCgroup,
-  removeCgroup,
-} from '../../src/kernel/index.js';
+import { describe, expect, it } from 'vitest';
 import { finish, jobsDir, startCli, useScratchDir } from '../helpers/run-cli.js';
+import { canMakeCgroups, ownCgroup, until, useTestCgroups } from '../helpers/test-cgroups.js';
 
 const MiB = 1024 * 1024;
-const located = locateMemoryCgroup('self');
-const self = located.ok ? located.cgroup : undefined;
-const writable = self !== undefined && !self.readOnly && process.getuid?.() === 0;
 const scratch = useScratchDir();
-
-let made: string[] = [];
-let children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
-  children = [];
-  for (const dir of made.reverse()) {
-    if (!removeCgroup(dir)) throw new Error(`test cgroup ${dir} could not be removed`);
-  }
-  made = [];
-});
-
-function cgroup(parent: MemoryCgroup, name: string, memory?: number): MemoryCgroup {
-  const result = createChildCgroup(parent, name, memory ? { memory, memorySwap: memory } : {});
-  if (!result.ok) throw new Error(result.reason);
-  made.push(result.cgroup.dir);
-  return result.cgroup;
-}
-
-function startIn(group: MemoryCgroup, argv: string[]): ChildProcess {
-  const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group.dir, ...argv], {
-    stdio: 'ignore',
-  });
-  children.push(child);
-  return child;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const cgroups = useTestCgroups();
+const startIn = cgroups.startIn;
 
 interface Entry {
   id: string;
@@ -72,14 +25,14 @@ interface Entry {
   killedMs: number | null;
 }
 
-describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', () => {
+describe.skipIf(!canMakeCgroups)('headroom exporter --postmortems (real cgroup v1)', () => {
   it('writes and serves one post-mortem per OOM kill, redacted, and the scrape gets through slow clients', async () => {
-    if (!self) return;
-    const top = cgroup(self, `headroom-test-${process.pid}-agent`);
-    startIn(cgroup(top, 'idle'), ['sleep', '120']);
+    if (!ownCgroup) return;
+    const top = cgroups.make(`headroom-test-${process.pid}-agent`);
+    startIn(cgroups.make('idle', undefined, top), ['sleep', '120']);
     // Hostile names: a cgroup and a program named to break out of HTML, and a password in the arguments.
     const hostileCgroup = 'leak <img src=x onerror=alert(1)> "\'';
-    const leaking = cgroup(top, hostileCgroup, 96 * MiB);
+    const leaking = cgroups.make(hostileCgroup, 96 * MiB, top);
     const hostileProgram = path.join(scratch.dir, '<b>py');
     fs.symlinkSync(
       execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim(),
@@ -90,7 +43,6 @@ describe.skipIf(!writable)('headroom exporter --postmortems (real cgroup v1)', (
       ['agent', '--listen', '127.0.0.1:0', '--cgroup-root', top.dir, '--postmortems', dir],
       { cwd: scratch.dir },
     );
-    children.push(exporter);
     let stderr = '';
     exporter.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

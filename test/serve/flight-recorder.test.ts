@@ -2,83 +2,32 @@
  * The flight recorder against real cgroups below this process's own: a cgroup OOM-killed beside idle
  * ones gets exactly one post-mortem, which summary reads like a run's capture.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { summarize } from '../../src/analyze/summarize.js';
-import {
-  createChildCgroup,
-  locateMemoryCgroup,
-  type MemoryCgroup,
-  readCgroupPids,
-  realHost,
-  removeCgroup,
-} from '../../src/kernel/index.js';
+import { realHost } from '../../src/kernel/index.js';
 import { readCapture } from '../../src/record/capture-reader.js';
 import { FlightRecorder } from '../../src/serve/flight-recorder.js';
 import { PostmortemStore } from '../../src/serve/postmortem-store.js';
+import { canMakeCgroups, ownCgroup, until, useTestCgroups } from '../helpers/test-cgroups.js';
 
 const MiB = 1024 * 1024;
-const located = locateMemoryCgroup('self');
-const self = located.ok ? located.cgroup : undefined;
-const writable = self !== undefined && !self.readOnly && process.getuid?.() === 0;
 const jobs = path.resolve(__dirname, '../fixtures/jobs');
+const cgroups = useTestCgroups();
+const cgroup = (parent: typeof ownCgroup, name: string, memory?: number) =>
+  cgroups.make(name, memory, parent);
+const startIn = cgroups.startIn;
 
-let made: string[] = [];
-let children: ChildProcess[] = [];
 let recorder: FlightRecorder | undefined;
 let scratch: string | undefined;
-
-afterEach(async () => {
+afterEach(() => {
   recorder?.stop();
   recorder = undefined;
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
-  children = [];
-  for (const dir of made.reverse()) {
-    // What a killed shell left behind in its cgroup goes too.
-    for (const pid of readCgroupPids(path.join(dir, 'cgroup.procs'))) process.kill(pid, 'SIGKILL');
-    await until('the test cgroup to empty', () =>
-      readCgroupPids(path.join(dir, 'cgroup.procs')).length === 0 ? true : undefined,
-    );
-    if (!removeCgroup(dir)) throw new Error(`test cgroup ${dir} could not be removed`);
-  }
-  made = [];
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
-
-function cgroup(parent: MemoryCgroup, name: string, memory?: number): MemoryCgroup {
-  const result = createChildCgroup(parent, name, memory ? { memory, memorySwap: memory } : {});
-  if (!result.ok) throw new Error(result.reason);
-  made.push(result.cgroup.dir);
-  return result.cgroup;
-}
-
-/** Starts `argv` inside `group`: it joins before exec, so all its memory is charged there. */
-function startIn(group: MemoryCgroup, argv: string[]): ChildProcess {
-  const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group.dir, ...argv], {
-    stdio: 'ignore',
-  });
-  children.push(child);
-  return child;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, seconds = 60): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A post-mortem read back: its capture, summary, and the samples of the last seconds before the kill. */
 function postmortem(store: PostmortemStore, id: string) {
@@ -89,10 +38,10 @@ function postmortem(store: PostmortemStore, id: string) {
   return { capture, summary, lastSeconds };
 }
 
-describe.skipIf(!writable)('FlightRecorder on real cgroups', () => {
+describe.skipIf(!canMakeCgroups)('FlightRecorder on real cgroups', () => {
   it('writes exactly two post-mortems for two kills among fifty idle cgroups, each with its cause', async () => {
-    if (!self) return;
-    const top = cgroup(self, `headroom-test-${process.pid}-recorder`);
+    if (!ownCgroup) return;
+    const top = cgroup(ownCgroup, `headroom-test-${process.pid}-recorder`);
     for (let n = 0; n < 50; n++) startIn(cgroup(top, `idle-${n}`), ['sleep', '300']);
     const shm = cgroup(top, 'shm-fill', 128 * MiB);
     const anon = cgroup(top, 'anon-grow', 256 * MiB);
@@ -150,13 +99,16 @@ describe.skipIf(!writable)('FlightRecorder on real cgroups', () => {
   });
 
   it('watches a cgroup made after it started at once: one killed a second after its start gets its post-mortem', async () => {
-    if (!self) return;
-    const top = cgroup(self, `headroom-test-${process.pid}-late`);
+    if (!ownCgroup) return;
+    const top = cgroup(ownCgroup, `headroom-test-${process.pid}-late`);
+    // A kill from before the recorder started is history, not a post-mortem.
+    const before = startIn(cgroup(top, 'killed-before', 32 * MiB), ['python3', '-c', 'b=bytearray(64<<20)']);
+    expect((await once(before, 'exit'))[1]).toBe('SIGKILL');
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-recorder-'));
     const store = new PostmortemStore({ dir: path.join(scratch, 'pm') });
     recorder = new FlightRecorder({ top, host: realHost, store });
     recorder.start();
-    await until('the top to be watched', () => (recorder?.size.cgroups === 1 ? true : undefined));
+    await until('the top to be watched', () => (recorder?.size.cgroups === 2 ? true : undefined));
     // Made and filled at once, as a container that runs out of memory as it starts.
     const late = cgroup(top, 'crash-on-start', 64 * MiB);
     const victim = startIn(late, ['python3', path.join(jobs, 'grow.py'), '16', '0.05', '100']);
@@ -166,12 +118,13 @@ describe.skipIf(!writable)('FlightRecorder on real cgroups', () => {
       return files.length > 0 ? files : undefined;
     });
     expect(file?.id).toMatch(/^crash-on-start-/);
+    expect(store.list()).toHaveLength(1);
     expect(postmortem(store, file?.id ?? '').summary.oomKills.map((kill) => kill.name)).toEqual(['python3']);
   });
 
   it('writes at most the bound for a cgroup killed over and over, and counts the rest', async () => {
-    if (!self) return;
-    const top = cgroup(self, `headroom-test-${process.pid}-loop`);
+    if (!ownCgroup) return;
+    const top = cgroup(ownCgroup, `headroom-test-${process.pid}-loop`);
     const looping = cgroup(top, 'looping', 32 * MiB);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-recorder-'));
     const store = new PostmortemStore({ dir: path.join(scratch, 'pm'), perCgroupPerHour: 3 });
