@@ -10,17 +10,22 @@ import { median, medianInterval } from './lib/stats.mjs';
 
 const TARGET_MS = 40;
 
-/** utime + stime of this process's reaped children, in ms (cutime, cstime of /proc/self/stat). */
-function childCpuMs() {
+/**
+ * utime + stime of this process's reaped children in ms (cutime, cstime of /proc/self/stat), and their
+ * minor page faults (cminflt). The faults are counted, not sampled: on a busy machine, where wall and
+ * CPU time vary by tens of ms from round to round, they still tell two builds apart, and on a virtual
+ * machine each costs microseconds (a fork's copy-on-write, a fresh heap page, a mapped file page).
+ */
+function childUsage() {
   const fields = statFields('self');
-  // cutime is field 16, cstime field 17.
-  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+  // cminflt is field 11, cutime field 16, cstime field 17.
+  return { cpuMs: ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK, faults: Number(fields[8]) };
 }
 
-/** Wall time from spawn to exit, and the CPU time it and its descendants used, in ms. */
+/** Wall time from spawn to exit, and the CPU time (ms) and minor faults of it and its descendants. */
 function once(command, args, env) {
   return new Promise((resolve, reject) => {
-    const cpuBefore = childCpuMs();
+    const before = childUsage();
     const started = performance.now();
     const child = spawn(command, args, { stdio: 'ignore', env });
     child.once('error', reject);
@@ -28,7 +33,10 @@ function once(command, args, env) {
       const wallMs = performance.now() - started;
       if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}`));
       // The exit event follows the reaping, so the child's times are in cutime/cstime by now.
-      else resolve({ wallMs, cpuMs: childCpuMs() - cpuBefore });
+      else {
+        const after = childUsage();
+        resolve({ wallMs, cpuMs: after.cpuMs - before.cpuMs, faults: after.faults - before.faults });
+      }
     });
   });
 }
@@ -81,6 +89,7 @@ export async function run({ tmp, log, quick }) {
 
   const wall = (results) => median(results.map((result) => result.wallMs));
   const cpu = (results) => median(results.map((result) => result.cpuMs));
+  const faults = (results) => median(results.map((result) => result.faults));
   const ms = (value) => `${value.toFixed(0)} ms`;
   const [bare, node, floor] = variants.map((variant) => variant.results);
   const floorExtra = median(floor.map((result, i) => result.wallMs - node[i].wallMs));
@@ -100,6 +109,7 @@ export async function run({ tmp, log, quick }) {
         `median wall ${ms(wall(variant.results))} against node -e 0 ${ms(wall(node))} and true ${ms(wall(bare))}; ` +
         `extra ${ms(median(extra))} (~90 % interval ${ms(interval.low)}-${ms(interval.high)}); ` +
         `CPU median ${ms(cpu(variant.results))} against node's ${ms(cpu(node))} (10 ms ticks); ` +
+        `minor page faults median ${faults(variant.results).toFixed(0)} against node's ${faults(node).toFixed(0)}; ` +
         `a bare Node spawning sh -c true takes ${ms(floorExtra)} beyond node -e 0`,
       samples: { subject: extra, baseline: node.map((result) => result.wallMs) },
     });
