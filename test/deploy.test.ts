@@ -13,7 +13,7 @@ const read = (file: string) => fs.readFileSync(path.join(deploy, file), 'utf8');
 /** The metric names the exporter registers. */
 function exportedNames(): Set<string> {
   const located = locateMemoryCgroup('self');
-  if (!located.ok) throw new Error(located.reason);
+  if (!located.ok) throw new Error(located.message);
   const metrics = new CgroupMetrics({ top: located.cgroup, maxCount: 1 });
   return new Set(metrics.registry.getMetricsAsArray().map((metric) => metric.name));
 }

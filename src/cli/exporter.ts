@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { HeadroomError } from '../errors.js';
+import { badOption } from './bad-option.js';
 import { leanForTheLongRun } from './long-running.js';
-import { SizeError } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface ExporterFlags {
@@ -11,7 +12,7 @@ interface ExporterFlags {
   cgroupRoot?: string;
 }
 
-export function exporterCommand(program: Command, setStatus: (code: number) => void): void {
+export function exporterCommand(program: Command): void {
   program
     .command('exporter')
     .description('serve Prometheus metrics of every memory cgroup on this host (in a container: its own)')
@@ -34,12 +35,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
         import('../serve/exporter.js'),
         import('../kernel/index.js'),
       ]);
-      const top = await topCgroup(flags.cgroupRoot);
-      if (typeof top === 'string') {
-        process.stderr.write(`headroom: no memory cgroups to export: ${top}\n`);
-        setStatus(1);
-        return;
-      }
+      const top = await topCgroup(flags.cgroupRoot, 'export');
       const metrics = new CgroupMetrics({
         top,
         host: hostPaths(),
@@ -51,11 +47,10 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       try {
         exporter = await startExporter(metrics, host, port, afterScrape);
       } catch (error) {
-        process.stderr.write(
-          `headroom: cannot listen on ${flags.listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
-        );
-        setStatus(1);
-        return;
+        const errno = (error as NodeJS.ErrnoException).code;
+        throw new HeadroomError('E_LISTEN', `cannot listen on ${flags.listen}: ${listenProblem(error)}`, {
+          ...(errno ? { errno } : {}),
+        });
       }
       process.stderr.write(
         `headroom: exporting memory cgroups below ${top.path} at http://${exporter.address.host}:${exporter.address.port}/metrics\n`,
@@ -67,19 +62,29 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
     });
 }
 
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use',
+  EADDRNOTAVAIL: 'no such address on this host',
+  EACCES: 'permission denied',
+};
+
+function listenProblem(error: unknown): string {
+  const errno = (error as NodeJS.ErrnoException).code;
+  return (errno && LISTEN_PROBLEMS[errno]) || (error instanceof Error ? error.message : String(error));
+}
+
 /** "127.0.0.1:9464", ":9464" (loopback), "[::1]:9464", "0.0.0.0:9464". */
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SizeError(`--listen: "${text}" is not host:port (127.0.0.1:9464)`);
+    throw badOption('--listen', `"${text}" is not host:port (127.0.0.1:9464)`);
   }
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
 function wholeNumber(text: string, option: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new SizeError(`${option}: "${text}" must be a whole number`);
+  if (!Number.isInteger(value) || value < 0) throw badOption(option, `"${text}" must be a whole number`);
   return value;
 }

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
 import type { Capture } from '../record/capture-reader.js';
 import { loadCapture } from './load-capture.js';
-import { type WriteOutputResult, writeFileWhole } from './write-output.js';
+import { writeFileWhole } from './write-output.js';
 
-export function reportCommand(program: Command, setStatus: (code: number) => void): void {
+export function reportCommand(program: Command): void {
   program
     .command('report')
     .description('write one self-contained HTML file: findings, memory over time, processes')
@@ -14,17 +14,11 @@ export function reportCommand(program: Command, setStatus: (code: number) => voi
     .action(async (file: string, flags: { output?: string }) => {
       const [{ summarize }, capture] = await Promise.all([
         import('../analyze/summarize.js'),
-        loadCapture(file, setStatus),
+        loadCapture(file),
       ]);
-      if (!capture) return;
       const output = flags.output ?? defaultReportPath(file);
-      const written = await writeHtmlReport(capture, summarize(capture), output);
-      if (written.ok) {
-        process.stderr.write(`headroom: report written to ${output}\n`);
-      } else {
-        process.stderr.write(`headroom: ${written.reason}\n`);
-        setStatus(1);
-      }
+      await writeHtmlReport(capture, summarize(capture), output);
+      process.stderr.write(`headroom: report written to ${output}\n`);
     });
 }
 
@@ -37,15 +31,11 @@ export function defaultReportPath(capture: string): string {
 
 /**
  * Renders the report and writes it whole or not at all. An existing file is replaced: the report is older
- * than the profile views and `run --report` rewrites it on every run. The reason is one line that names
- * the file.
+ * than the profile views and `run --report` rewrites it on every run. A failure throws, in one line that
+ * names the file.
  */
-export async function writeHtmlReport(
-  capture: Capture,
-  summary: Summary,
-  output: string,
-): Promise<WriteOutputResult> {
+export async function writeHtmlReport(capture: Capture, summary: Summary, output: string): Promise<void> {
   const { renderHtmlReport } = await import('../report/html/html-report.js');
   const html = renderHtmlReport(capture, summary);
-  return writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
+  writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
 }

@@ -157,7 +157,9 @@ describe('headroom supervise (real cgroup v1)', () => {
     );
     const before = await runCli(['supervise', '--restart-before', '5x', '--', 'true'], { cwd: scratch.dir });
     expect(before.status).toBe(125);
-    expect(before.stderr).toBe('headroom: --restart-before: "5x" is not a duration (500ms, 30s, 5m, 1h)\n');
+    expect(before.stderr).toBe(
+      'headroom: --restart-before: "5x" is not a duration (500ms, 30s, 5m, 1h) [E_USAGE]\n',
+    );
   });
 
   it('ends when the service exits 0', async () => {

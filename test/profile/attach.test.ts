@@ -237,7 +237,7 @@ describe('headroom attach errors', () => {
   }
 
   it('refuses a pid that is not there, bad arguments, and a process that is not Node (unsignalled)', async () => {
-    await attachFails(['99999999'], /^headroom: no process with pid 99999999$/m, 1);
+    await attachFails(['99999999'], /^headroom: no process with pid 99999999 \[E_NO_SUCH_PROCESS\]$/m, 1);
     await attachFails([], /missing required argument 'pid'/, 2);
     await attachFails(['abc'], /PID must be a process id/, 2);
     await attachFails(['1', '--duration', 'soon'], /--duration must be seconds/, 2);
@@ -283,7 +283,7 @@ describe('headroom attach errors', () => {
     });
     const result = await finish(child);
     expect(result.stderr).toMatch(
-      /^headroom: no permission to attach to pid \d+: it runs as uid 0, headroom as uid 65534: run headroom as the same user or as root\n$/,
+      /^headroom: no permission to attach to pid \d+: it runs as uid 0, headroom as uid 65534: run headroom as the same user or as root \[E_NO_PERMISSION\]\n$/,
     );
     expect(result.status).toBe(1);
     expect(isAlive(target.pid)).toBe(true);
@@ -312,7 +312,7 @@ describe('headroom attach errors', () => {
     const result = await finish(child);
     expect(result.stderr).toMatch(/^headroom: no permission to attach to pid \d+: it is not dumpable \(/);
     expect(result.stderr).toMatch(
-      /only a process with CAP_SYS_PTRACE may inspect it: run headroom as root\n$/,
+      /only a process with CAP_SYS_PTRACE may inspect it: run headroom as root \[E_NO_PERMISSION\]\n$/,
     );
     expect(result.stderr).not.toMatch(/same user/);
     expect(result.status).toBe(1);
