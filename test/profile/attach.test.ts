@@ -63,6 +63,13 @@ async function startTarget(options: { nodeArgs?: string[]; args?: string[]; pref
   return { child, pid: child.pid as number, stderr: () => stderr } satisfies Target;
 }
 
+/** A loopback port something else listens on, which a target's inspector then cannot take. */
+async function takenPort(): Promise<{ port: number; release: () => void }> {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  return { port: (holder.address() as net.AddressInfo).port, release: () => holder.close() };
+}
+
 /** Polls `done` until it holds, failing after 10 s with what was awaited. */
 async function waitUntil(done: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -261,9 +268,7 @@ describe('headroom attach errors', () => {
   }, 30_000);
 
   it('says so when the inspector cannot open because its port is taken', async () => {
-    const holder = net.createServer();
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    const port = (holder.address() as net.AddressInfo).port;
+    const { port, release } = await takenPort();
     try {
       const target = await startTarget({ nodeArgs: [`--inspect-port=${port}`] });
       await attachFails(
@@ -273,15 +278,13 @@ describe('headroom attach errors', () => {
       );
       expect(isAlive(target.pid)).toBe(true);
     } finally {
-      holder.close();
+      release();
     }
   }, 30_000);
 
   it('a second Ctrl-C leaves at once, with exit status 130 and E_INTERRUPTED', async () => {
     // A taken port keeps headroom waiting for the inspector for 5 s: time for both signals.
-    const holder = net.createServer();
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    const port = (holder.address() as net.AddressInfo).port;
+    const { port, release } = await takenPort();
     try {
       const target = await startTarget({ nodeArgs: [`--inspect-port=${port}`] });
       const child = startCli(['attach', String(target.pid)], { cwd: scratch.dir });
@@ -302,7 +305,7 @@ describe('headroom attach errors', () => {
       );
       expect(isAlive(target.pid)).toBe(true);
     } finally {
-      holder.close();
+      release();
     }
   }, 30_000);
 
