@@ -181,7 +181,8 @@ describe('headroom stats', () => {
     const result = await cli(['stats', capture({ profiles: false }, 'none.hrc'), '--json']);
     expect(result.status).toBe(1);
     expectOneLineError(result.stderr, NO_PROFILE);
-    expect(result.stdout).toBe('');
+    // --json: the error, and nothing else, on stdout too.
+    expect(JSON.parse(result.stdout).error.code).toBe('E_NO_PROFILE');
   });
 });
 
