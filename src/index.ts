@@ -3,8 +3,8 @@
 export type { CachedFile, Evidence, Finding, FindingKind, Severity } from './analyze/finding.js';
 export { type LimitsReport, limits, type RuntimeCeilings } from './analyze/limits.js';
 export { type Summary, summarize } from './analyze/summarize.js';
-export { ConfigError, type HeadroomConfig, loadConfig } from './config/config.js';
-export { HeadroomError } from './errors.js';
+export { type HeadroomConfig, loadConfig } from './config/config.js';
+export { type ErrorCode, type ErrorDetails, HeadroomError, isHeadroomError } from './errors.js';
 export {
   type BudgetState,
   type MemoryBudget,
@@ -25,6 +25,6 @@ export {
 export * from './profile/profile-format.js';
 export type { Frame, ProcessProfile, ProfileNode, ProfileSnapshot } from './profile/profile-model.js';
 export * from './record/capture-format.js';
-export { type Capture, CaptureError, readCapture } from './record/capture-reader.js';
+export { type Capture, readCapture } from './record/capture-reader.js';
 export { renderHtmlReport } from './report/html/html-report.js';
 export { type RunOptions, type RunResult, run } from './run/run.js';

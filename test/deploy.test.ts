@@ -17,7 +17,7 @@ const read = (file: string) => fs.readFileSync(path.join(deploy, file), 'utf8');
 /** The metric names the exporter registers, with --postmortems. */
 function exportedNames(): Set<string> {
   const located = locateMemoryCgroup('self');
-  if (!located.ok) throw new Error(located.reason);
+  if (!located.ok) throw new Error(located.message);
   const metrics = new CgroupMetrics({ top: located.cgroup, maxCount: 1 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'headroom-deploy-'));
   try {

@@ -1,4 +1,5 @@
 import v8 from 'node:v8';
+import { HeadroomError } from '../errors.js';
 import {
   type EffectiveLimit,
   effectiveLimit,
@@ -25,7 +26,13 @@ export type LimitsReport =
       host: HostMemory;
       runtimes: RuntimeCeilings;
     }
-  | { available: false; reason: string; host: HostMemory | null; runtimes: RuntimeCeilings };
+  | {
+      available: false;
+      /** Why no limit can be read (E_NOT_LINUX, E_NO_MEMORY_CONTROLLER, E_CGROUP_NOT_FOUND). */
+      error: HeadroomError;
+      host: HostMemory | null;
+      runtimes: RuntimeCeilings;
+    };
 
 export interface RuntimeCeilings {
   /** V8's heap_size_limit in this Node process: what a Node job started the same way would get. */
@@ -42,7 +49,10 @@ export function limits(host: HostPaths = realHost): LimitsReport {
     pythonSees: hostMemory?.total ?? null,
   };
   const located = locateMemoryCgroup('self', host);
-  if (!located.ok) return { available: false, reason: located.message, host: hostMemory, runtimes };
+  if (!located.ok) {
+    const error = new HeadroomError(located.code, located.message);
+    return { available: false, error, host: hostMemory, runtimes };
+  }
   const { cgroup } = located;
   const reader = openCgroupReader(cgroup, host);
   let usage: MemorySample;

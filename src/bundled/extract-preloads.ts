@@ -31,6 +31,7 @@ export function extractPreloads(
     }
   }
   throw new HeadroomError(
+    'E_PRELOAD_DIR',
     bases.length === 0
       ? 'no private directory to put the preload files in: set XDG_RUNTIME_DIR, HEADROOM_HOME or HOME'
       : `no private directory to put the preload files in (${refused.join('; ')}): set HEADROOM_HOME to a directory of your own`,

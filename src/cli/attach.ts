@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { EXIT_USAGE, HeadroomError } from '../errors.js';
-import { KernelFileError } from '../kernel/errors.js';
+import { HeadroomError, isHeadroomError } from '../errors.js';
 import { parseSize } from './parse-size.js';
+import type { Outcome } from './program.js';
 
-/** Bad arguments exit EXIT_USAGE, as the other commands that run no job; a failed attach exits 1. */
 const MAX_SAMPLING_INTERVAL = 1024 ** 3;
 
 interface AttachFlags {
@@ -13,7 +12,7 @@ interface AttachFlags {
   quiet?: boolean;
 }
 
-export function attachCommand(program: Command, setStatus: (code: number) => void): void {
+export function attachCommand(program: Command, outcome: Outcome): void {
   program
     .command('attach')
     .description(
@@ -30,13 +29,16 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
     .action(async (pidText: string, flags: AttachFlags) => {
       const pid = Number(pidText);
       if (!/^\d+$/.test(pidText) || !Number.isSafeInteger(pid) || pid <= 0) {
-        throw new HeadroomError(`PID must be a process id, not ${JSON.stringify(pidText)}`, EXIT_USAGE);
+        throw new HeadroomError('E_USAGE', `PID must be a process id, not ${JSON.stringify(pidText)}`, {
+          option: 'PID',
+        });
       }
       const seconds = Number(flags.duration);
       if (!/^\d+(\.\d+)?$/.test(flags.duration.trim()) || !(seconds > 0) || seconds > 86_400) {
         throw new HeadroomError(
+          'E_USAGE',
           `--duration must be seconds, more than 0 and at most a day, not ${JSON.stringify(flags.duration)}`,
-          EXIT_USAGE,
+          { option: '--duration' },
         );
       }
       const samplingInterval =
@@ -45,23 +47,33 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
           : parseSize(flags.samplingInterval, '--sampling-interval');
       if (samplingInterval !== undefined && samplingInterval > MAX_SAMPLING_INTERVAL) {
         throw new HeadroomError(
+          'E_BAD_SIZE',
           `--sampling-interval: at most 1g, not ${JSON.stringify(flags.samplingInterval)}`,
-          EXIT_USAGE,
+          { option: '--sampling-interval' },
         );
       }
       // ws and the inspector client load only for this command.
       const { attach } = await import('../profile/attach.js');
-      const { ATTACH_FAILED } = await import('../profile/attach-target.js');
       const { renderAttachSummary } = await import('../profile/attach-summary.js');
       const say = (line: string): void => {
         process.stderr.write(`headroom: ${line}\n`);
       };
       const stop = new AbortController();
+      // A second signal: leave now, even if the process's inspector stays open.
+      let quit: (error: HeadroomError) => void = () => {};
+      const quitting = new Promise<never>((_resolve, reject) => {
+        quit = reject;
+      });
       const onSignal = (): void => {
         if (stop.signal.aborted) {
-          // A second signal: leave now, even if the process's inspector stays open.
-          say('stopped before the process was left as it was: its inspector may still be open');
-          process.exit(130);
+          quit(
+            new HeadroomError(
+              'E_INTERRUPTED',
+              'stopped before the process was left as it was: its inspector may still be open',
+              { pid },
+            ),
+          );
+          return;
         }
         say('stopping: fetching the last profile and leaving the process as it was (again to quit now)');
         stop.abort();
@@ -69,22 +81,32 @@ export function attachCommand(program: Command, setStatus: (code: number) => voi
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const result = await attach({
-          pid,
-          durationMs: seconds * 1000,
-          ...(samplingInterval === undefined ? {} : { samplingInterval }),
-          ...(flags.output === undefined ? {} : { output: flags.output }),
-          signal: stop.signal,
-          say,
-        });
+        const result = await Promise.race([
+          attach({
+            pid,
+            durationMs: seconds * 1000,
+            ...(samplingInterval === undefined ? {} : { samplingInterval }),
+            ...(flags.output === undefined ? {} : { output: flags.output }),
+            signal: stop.signal,
+            say,
+          }),
+          quitting,
+        ]);
         if (!flags.quiet) {
           const { readCapture } = await import('../record/capture-reader.js');
           process.stdout.write(renderAttachSummary(result, readCapture(result.capture)));
         }
-        if (result.snapshots === 0) setStatus(ATTACH_FAILED);
+        if (result.snapshots === 0) {
+          const error = new HeadroomError('E_NO_PROFILE', `no heap profile was fetched from pid ${pid}`, {
+            pid,
+            path: result.capture,
+          });
+          outcome.failedAfterOutput(error);
+        }
       } catch (error) {
         // A process gone while /proc was read: a failure of the attach, not of headroom.
-        if (error instanceof KernelFileError) throw new HeadroomError(error.message, ATTACH_FAILED);
+        if (isHeadroomError(error, 'E_KERNEL_FILE'))
+          throw new HeadroomError('E_ATTACH', error.message, { ...error.details, pid });
         throw error;
       } finally {
         process.off('SIGINT', onSignal);

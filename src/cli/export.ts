@@ -1,11 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { HeadroomError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import type { ProcessPart } from '../profile/profile-at.js';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
 import { sanitizeForTerminal } from '../terminal-text.js';
 import { TOOL_VERSION } from '../version.js';
-import { SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
 import { loadProfileView, parseAtOption } from './profile-capture.js';
 import { writeFileWhole } from './write-output.js';
 
@@ -25,7 +26,7 @@ interface ExportFlags {
   force?: boolean;
 }
 
-export function exportCommand(program: Command, setStatus: (code: number) => void): void {
+export function exportCommand(program: Command): void {
   program
     .command('export')
     .description(
@@ -42,31 +43,30 @@ export function exportCommand(program: Command, setStatus: (code: number) => voi
     .option('--force', 'replace the output file if it exists')
     .action(async (file: string, flags: ExportFlags) => {
       const format = flags.format;
-      if (format === undefined) throw new SizeError('--format is required (speedscope or heapprofile)');
+      if (format === undefined)
+        throw new HeadroomError('E_USAGE', '--format is required (speedscope or heapprofile)', {
+          option: '--format',
+        });
       if (!isFormat(format)) {
-        throw new SizeError(`--format: unknown format "${format}" (one of: ${FORMATS.join(', ')})`);
+        throw badOption('--format', `unknown format "${format}" (one of: ${FORMATS.join(', ')})`);
       }
       const at = parseAtOption(flags.at);
       const pid = flags.pid === undefined ? undefined : Number(flags.pid);
       if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) {
-        throw new SizeError(`--pid: "${flags.pid}" is not a process id`);
+        throw badOption('--pid', `"${flags.pid}" is not a process id`);
       }
-      const loaded = await loadProfileView(file, at, setStatus);
-      if (!loaded) return;
+      const loaded = await loadProfileView(file, at);
       const { capture, view, when } = loaded;
-      const fail = (message: string) => {
-        process.stderr.write(`headroom: ${message}\n`);
-        setStatus(1);
-      };
       const parts = pid === undefined ? view.parts : view.parts.filter((part) => part.pid === pid);
       if (parts.length === 0) {
         const profiled = view.parts.map((part) => part.pid).join(', ');
-        fail(
+        throw new HeadroomError(
+          'E_NO_PROFILE',
           pid === undefined || profiled === ''
             ? `no profiled process held memory ${when} in ${sanitizeForTerminal(file)} (try --at end)`
             : `pid ${pid} has no allocation profile ${when}; profiled then: ${profiled}`,
+          pid === undefined ? { path: file } : { path: file, pid },
         );
-        return;
       }
       const output = flags.output ?? defaultExportPath(file, format);
       let text: string;
@@ -94,14 +94,7 @@ export function exportCommand(program: Command, setStatus: (code: number) => voi
         process.stderr.write(`headroom: ${what}\n`);
         return;
       }
-      const written = writeFileWhole(output, `${text}\n`, {
-        capture: capture.file,
-        force: flags.force === true,
-      });
-      if (!written.ok) {
-        fail(written.reason);
-        return;
-      }
+      writeFileWhole(output, `${text}\n`, { capture: capture.file, force: flags.force === true });
       process.stderr.write(`headroom: ${what}, written to ${sanitizeForTerminal(output)}; ${open}\n`);
     });
 }

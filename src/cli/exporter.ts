@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { HeadroomError } from '../errors.js';
 import type { MemoryCgroup } from '../kernel/index.js';
 import type { CgroupMetrics } from '../serve/cgroup-metrics.js';
+import { badOption } from './bad-option.js';
 import { leanForTheLongRun } from './long-running.js';
-import { parseSize, SizeError } from './parse-size.js';
+import { parseSize } from './parse-size.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
 interface ExporterFlags {
@@ -19,7 +20,7 @@ interface ExporterFlags {
   postmortemsPerHour: string;
 }
 
-export function exporterCommand(program: Command, setStatus: (code: number) => void): void {
+export function exporterCommand(program: Command): void {
   program
     .command('exporter')
     .alias('agent')
@@ -63,12 +64,7 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
         import('../serve/exporter.js'),
         import('../kernel/index.js'),
       ]);
-      const top = await topCgroup(flags.cgroupRoot);
-      if (typeof top === 'string') {
-        process.stderr.write(`headroom: no memory cgroups to export: ${top}\n`);
-        setStatus(1);
-        return;
-      }
+      const top = await topCgroup(flags.cgroupRoot, 'export');
       const metrics = new CgroupMetrics({
         top,
         host: hostPaths(),
@@ -83,12 +79,11 @@ export function exporterCommand(program: Command, setStatus: (code: number) => v
       try {
         exporter = await startExporter(metrics, host, port, afterScrape, recording?.routes);
       } catch (error) {
-        process.stderr.write(
-          `headroom: cannot listen on ${flags.listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
-        );
         recording?.recorder.stop();
-        setStatus(1);
-        return;
+        const errno = (error as NodeJS.ErrnoException).code;
+        throw new HeadroomError('E_LISTEN', `cannot listen on ${flags.listen}: ${listenProblem(error)}`, {
+          ...(errno ? { errno } : {}),
+        });
       }
       const base = `http://${exporter.address.host}:${exporter.address.port}`;
       process.stderr.write(`headroom: exporting memory cgroups below ${top.path} at ${base}/metrics\n`);
@@ -148,7 +143,9 @@ async function startRecorder(
       perCgroupPerHour: options.perCgroupPerHour,
     });
   } catch (error) {
-    throw new HeadroomError(`--postmortems ${dir}: ${kernel.describeErrno(error)}`, 1);
+    throw new HeadroomError('E_OUTPUT_WRITE', `--postmortems ${dir}: ${kernel.describeErrno(error)}`, {
+      path: dir,
+    });
   }
   const recorder = new FlightRecorder({
     top: options.top,
@@ -171,19 +168,29 @@ async function startRecorder(
   return { recorder, routes, dir: store.dir };
 }
 
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use',
+  EADDRNOTAVAIL: 'no such address on this host',
+  EACCES: 'permission denied',
+};
+
+function listenProblem(error: unknown): string {
+  const errno = (error as NodeJS.ErrnoException).code;
+  return (errno && LISTEN_PROBLEMS[errno]) || (error instanceof Error ? error.message : String(error));
+}
+
 /** "127.0.0.1:9464", ":9464" (loopback), "[::1]:9464", "0.0.0.0:9464". */
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SizeError(`--listen: "${text}" is not host:port (127.0.0.1:9464)`);
+    throw badOption('--listen', `"${text}" is not host:port (127.0.0.1:9464)`);
   }
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
 }
 
 function wholeNumber(text: string, option: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new SizeError(`${option}: "${text}" must be a whole number`);
+  if (!Number.isInteger(value) || value < 0) throw badOption(option, `"${text}" must be a whole number`);
   return value;
 }

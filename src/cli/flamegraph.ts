@@ -12,7 +12,7 @@ interface FlamegraphFlags {
   redact: boolean;
 }
 
-export function flamegraphCommand(program: Command, setStatus: (code: number) => void): void {
+export function flamegraphCommand(program: Command): void {
   program
     .command('flamegraph')
     .description('write one offline HTML flame graph of the allocation profile, with a time slider')
@@ -27,26 +27,21 @@ export function flamegraphCommand(program: Command, setStatus: (code: number) =>
         import('../report/html/flamegraph-page.js'),
         import('../report/html/flamegraph-data.js'),
         import('../analyze/summarize.js'),
-        loadProfileCapture(file, setStatus),
+        loadProfileCapture(file),
       ]);
-      if (!capture) return;
       warnPastEnd(capture, at);
       const html = renderFlamegraphHtml(capture, at, flameJoinLine(summarize(capture)), {
         redact: flags.redact,
       });
       // loadProfileCapture has made sure of a snapshot; a page without one would be an empty chart.
-      if (html === undefined) throw new HeadroomError(`${file}: no profile snapshot to draw`, 1);
+      if (html === undefined)
+        throw new HeadroomError('E_NO_PROFILE', `${file}: no profile snapshot to draw`, { path: file });
       const output = flags.output ?? defaultFlamegraphPath(file);
-      const written = writeFileWhole(output, html, {
+      writeFileWhole(output, html, {
         capture: capture.file,
         force: flags.force === true,
         what: 'the flame graph',
       });
-      if (!written.ok) {
-        process.stderr.write(`headroom: ${written.reason}\n`);
-        setStatus(1);
-        return;
-      }
       process.stderr.write(`headroom: flame graph written to ${sanitizeForTerminal(output)}\n`);
     });
 }

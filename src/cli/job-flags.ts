@@ -3,7 +3,8 @@ import { configInUse, defaultProfiling } from '../config/config-present.js';
 import type { GuardOptions } from '../guard/job-guard.js';
 import type { OnLimit } from '../guard/watchdog.js';
 import type { RunOptions } from '../run/run.js';
-import { parseMemory, parseMemorySwap, SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
+import { parseMemory, parseMemorySwap } from './parse-size.js';
 
 /** The flags of every command that runs a job (run, supervise), as commander hands them over. */
 export interface JobFlags {
@@ -68,7 +69,7 @@ export function addJobOptions(command: Command): Command {
 }
 
 /**
- * Checks the job flags; a bad one throws a SizeError with a one-line message. Reads headroom.toml and
+ * Checks the job flags; a bad one throws an E_USAGE or E_BAD_SIZE HeadroomError with a one-line message. Reads headroom.toml and
  * HEADROOM__ variables from `source` for what the flags leave open.
  */
 export async function parseJobFlags(
@@ -79,13 +80,14 @@ export async function parseJobFlags(
   const memorySwap = flags.memorySwap === undefined ? undefined : parseMemorySwap(flags.memorySwap, memory);
   const intervalMs = Number(flags.interval);
   if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > 60_000) {
-    throw new SizeError(
-      `--interval: "${flags.interval}" must be a whole number of milliseconds from 10 to 60000`,
+    throw badOption(
+      '--interval',
+      `"${flags.interval}" must be a whole number of milliseconds from 10 to 60000`,
     );
   }
   const graceSeconds = Number(flags.grace);
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
-    throw new SizeError(`--grace: "${flags.grace}" must be a number of seconds, 0 or more`);
+    throw badOption('--grace', `"${flags.grace}" must be a number of seconds, 0 or more`);
   }
   return {
     ...(memory === undefined ? {} : { memory }),
@@ -108,9 +110,7 @@ async function parseProfiling(
 ): Promise<Pick<RunOptions, 'profile' | 'profileFile'>> {
   const chosen = flags.pythonProfiler;
   if (chosen !== undefined && !(PYTHON_PROFILERS as readonly string[]).includes(chosen)) {
-    throw new SizeError(
-      `--python-profiler: unknown mode "${chosen}" (one of: ${PYTHON_PROFILERS.join(', ')})`,
-    );
+    throw badOption('--python-profiler', `unknown mode "${chosen}" (one of: ${PYTHON_PROFILERS.join(', ')})`);
   }
   // The parser and its schema are loaded only when there is a config to read: headroom's own memory
   // counts against the job's limit, and they cost several MiB.
@@ -127,23 +127,24 @@ async function parseProfiling(
 function parseGuard(flags: JobFlags): GuardOptions {
   const count = Number(flags.nodeProcesses ?? '1');
   if (!Number.isInteger(count) || count < 1 || count > 1024) {
-    throw new SizeError(`--node-processes: "${flags.nodeProcesses}" must be a whole number from 1 to 1024`);
+    throw badOption('--node-processes', `"${flags.nodeProcesses}" must be a whole number from 1 to 1024`);
   }
   const onLimit = flags.onLimit ?? 'term';
   if (!ON_LIMIT.includes(onLimit as OnLimit)) {
-    throw new SizeError(`--on-limit: unknown action "${onLimit}" (one of: ${ON_LIMIT.join(', ')})`);
+    throw badOption('--on-limit', `unknown action "${onLimit}" (one of: ${ON_LIMIT.join(', ')})`);
   }
   const percent = Number((flags.watchThreshold ?? '95').replace(/%$/, ''));
   if (!Number.isFinite(percent) || percent < 50 || percent > 100) {
-    throw new SizeError(
-      `--watch-threshold: "${flags.watchThreshold}" must be a percentage of the limit from 50 to 100`,
+    throw badOption(
+      '--watch-threshold',
+      `"${flags.watchThreshold}" must be a percentage of the limit from 50 to 100`,
     );
   }
   if (flags.guard === false) return { knobs: false, nodeProcesses: count };
   const chosen = flags.guard.split(',').map((mode) => mode.trim());
   for (const mode of chosen) {
     if (!GUARD_MODES.includes(mode)) {
-      throw new SizeError(`--guard: unknown mode "${mode}" (one of: ${GUARD_MODES.join(', ')})`);
+      throw badOption('--guard', `unknown mode "${mode}" (one of: ${GUARD_MODES.join(', ')})`);
     }
   }
   return {

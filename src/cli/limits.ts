@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { Outcome } from './program.js';
 
-export function limitsCommand(program: Command, setStatus: (code: number) => void): void {
+export function limitsCommand(program: Command, outcome: Outcome): void {
   program
     .command('limits')
     .description('the memory limit this process is really under, where it comes from, and what uses it')
@@ -13,6 +14,6 @@ export function limitsCommand(program: Command, setStatus: (code: number) => voi
       ]);
       const report = limits(hostPaths());
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderLimitsText(report));
-      setStatus(report.available ? 0 : 1);
+      if (!report.available) outcome.failedAfterOutput(report.error);
     });
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
 import { interactive } from './screen.js';
 
-export function liveCommand(program: Command, setStatus: (code: number) => void): void {
+export function liveCommand(program: Command): void {
   program
     .command('live')
     .description("follow a running job's capture: usage against the limit, what it is made of, its processes")
@@ -12,24 +12,14 @@ export function liveCommand(program: Command, setStatus: (code: number) => void)
     .action(async (file: string, flags: { interval: string; once?: boolean }) => {
       const intervalMs = Number(flags.interval) * 1000;
       if (!Number.isFinite(intervalMs) || intervalMs < 100) {
-        throw new SizeError(`--interval: "${flags.interval}" must be a number of seconds, 0.1 or more`);
+        throw badOption('--interval', `"${flags.interval}" must be a number of seconds, 0.1 or more`);
       }
-      const [{ CaptureFollower }, { CaptureError }, { renderLive }] = await Promise.all([
+      const [{ CaptureFollower }, { renderLive }] = await Promise.all([
         import('../record/capture-follower.js'),
-        import('../record/capture-reader.js'),
         import('../report/live-view.js'),
       ]);
-      let follower: InstanceType<typeof CaptureFollower>;
-      let state: ReturnType<InstanceType<typeof CaptureFollower>['poll']>;
-      try {
-        follower = new CaptureFollower(file);
-        state = follower.poll();
-      } catch (error) {
-        if (!(error instanceof CaptureError)) throw error;
-        process.stderr.write(`headroom: ${error.message}\n`);
-        setStatus(1);
-        return;
-      }
+      const follower = new CaptureFollower(file);
+      let state = follower.poll();
       const screen = () => {
         state = follower.poll() ?? state;
         if (!state) return [`headroom live  waiting for ${file} to start`];

@@ -1,14 +1,15 @@
+import { HeadroomError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { ProfileTime, ProfileView } from '../profile/profile-at.js';
 import { PROFILE_TIME_HELP, parseProfileTime } from '../profile/profile-time.js';
 import type { Capture } from '../record/capture-reader.js';
+import { badOption } from './bad-option.js';
 import { loadCapture } from './load-capture.js';
-import { SizeError } from './parse-size.js';
 
 /** --at as the profile views take it; a bad one is a usage error. */
 export function parseAtOption(text: string): ProfileTime {
   const at = parseProfileTime(text);
-  if (at === undefined) throw new SizeError(`--at: "${text}" is not a time (${PROFILE_TIME_HELP})`);
+  if (at === undefined) throw badOption('--at', `"${text}" is not a time (${PROFILE_TIME_HELP})`);
   return at;
 }
 
@@ -22,23 +23,16 @@ export function warnPastEnd(capture: Capture, at: ProfileTime): void {
 }
 
 /**
- * Reads a capture for a profile view, or says in one line why there is nothing to show and sets exit
- * status 1: no profile records at all, or (unless `anySnapshot` is false) profilers that never wrote a
+ * Reads a capture for a profile view, or throws E_NO_PROFILE saying in one line why there is nothing to
+ * show: no profile records at all, or (unless `anySnapshot` is false) profilers that never wrote a
  * snapshot. The reader's warnings go to stderr first, as for every capture-reading command.
  */
-export async function loadProfileCapture(
-  file: string,
-  setStatus: (code: number) => void,
-  anySnapshot = true,
-): Promise<Capture | undefined> {
-  const capture = await loadCapture(file, setStatus);
-  if (!capture) return undefined;
+export async function loadProfileCapture(file: string, anySnapshot = true): Promise<Capture> {
+  const capture = await loadCapture(file);
   const { noProfileReason } = await import('../profile/profile-capture.js');
   const reason = noProfileReason(capture, file, anySnapshot);
   if (reason === undefined) return capture;
-  process.stderr.write(`headroom: ${reason}\n`);
-  setStatus(1);
-  return undefined;
+  throw new HeadroomError('E_NO_PROFILE', reason, { path: file });
 }
 
 /** A profile view's input: the capture, the merged profile at the time asked, and that time in words. */
@@ -49,17 +43,9 @@ export interface LoadedProfileView {
   when: string;
 }
 
-/**
- * loadProfileCapture, then the profile at `at` (warning first when `at` is past the capture's end);
- * undefined after saying why there is nothing to show.
- */
-export async function loadProfileView(
-  file: string,
-  at: ProfileTime,
-  setStatus: (code: number) => void,
-): Promise<LoadedProfileView | undefined> {
-  const capture = await loadProfileCapture(file, setStatus);
-  if (!capture) return undefined;
+/** loadProfileCapture, then the profile at `at` (warning first when `at` is past the capture's end). */
+export async function loadProfileView(file: string, at: ProfileTime): Promise<LoadedProfileView> {
+  const capture = await loadProfileCapture(file);
   const [{ profileAt }, { describeProfileTime }] = await Promise.all([
     import('../profile/profile-at.js'),
     import('../profile/profile-time.js'),

@@ -4,9 +4,9 @@ import type { Summary } from '../analyze/summarize.js';
 import type { Capture } from '../record/capture-reader.js';
 import type { HtmlReportOptions } from '../report/html/html-report.js';
 import { loadCapture } from './load-capture.js';
-import { type WriteOutputResult, writeFileWhole } from './write-output.js';
+import { writeFileWhole } from './write-output.js';
 
-export function reportCommand(program: Command, setStatus: (code: number) => void): void {
+export function reportCommand(program: Command): void {
   program
     .command('report')
     .description('write one self-contained HTML file: findings, memory over time, processes')
@@ -16,17 +16,11 @@ export function reportCommand(program: Command, setStatus: (code: number) => voi
     .action(async (file: string, flags: { output?: string; redact: boolean }) => {
       const [{ summarize }, capture] = await Promise.all([
         import('../analyze/summarize.js'),
-        loadCapture(file, setStatus),
+        loadCapture(file),
       ]);
-      if (!capture) return;
       const output = flags.output ?? defaultReportPath(file);
-      const written = await writeHtmlReport(capture, summarize(capture), output, { redact: flags.redact });
-      if (written.ok) {
-        process.stderr.write(`headroom: report written to ${output}\n`);
-      } else {
-        process.stderr.write(`headroom: ${written.reason}\n`);
-        setStatus(1);
-      }
+      await writeHtmlReport(capture, summarize(capture), output, { redact: flags.redact });
+      process.stderr.write(`headroom: report written to ${output}\n`);
     });
 }
 
@@ -39,16 +33,16 @@ export function defaultReportPath(capture: string): string {
 
 /**
  * Renders the report and writes it whole or not at all. An existing file is replaced: the report is older
- * than the profile views and `run --report` rewrites it on every run. The reason is one line that names
- * the file.
+ * than the profile views and `run --report` rewrites it on every run. A failure throws, in one line that
+ * names the file.
  */
 export async function writeHtmlReport(
   capture: Capture,
   summary: Summary,
   output: string,
   options: HtmlReportOptions = {},
-): Promise<WriteOutputResult> {
+): Promise<void> {
   const { renderHtmlReport } = await import('../report/html/html-report.js');
   const html = renderHtmlReport(capture, summary, options);
-  return writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
+  writeFileWhole(output, html, { capture: capture.file, force: true, what: 'the report' });
 }

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
+import { isHeadroomError } from '../errors.js';
 import type { Capture } from '../record/capture-reader.js';
 import { addJobOptions, type JobFlags, parseJobFlags } from './job-flags.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
+import type { Outcome } from './program.js';
 
 interface RunFlags extends JobFlags {
   output?: string;
   report?: string;
 }
 
-export function runCommand(program: Command, setStatus: (code: number) => void): void {
+export function runCommand(program: Command, outcome: Outcome): void {
   const command = program
     .command('run')
     .description('run a command in a memory cgroup of its own, record its memory, and say what filled it')
@@ -31,7 +33,7 @@ export function runCommand(program: Command, setStatus: (code: number) => void):
       ...(flags.output === undefined ? {} : { output: flags.output }),
       onJobExit: () => setOptimizingCompilers(true),
     });
-    setStatus(result.status);
+    outcome.jobStatus(result.status);
     if (flags.report === undefined) return;
     if (result.recorded && result.summary)
       await writeRunReport(result.recorded, result.summary, flags.report, flags.quiet ?? false);
@@ -51,10 +53,13 @@ async function writeRunReport(
 ): Promise<void> {
   try {
     const { writeHtmlReport } = await import('./report.js');
-    const written = await writeHtmlReport(recorded, summary, output);
-    if (!written.ok) process.stderr.write(`headroom: warning: ${written.reason}\n`);
-    else if (!quiet) process.stderr.write(`headroom: report written to ${output}\n`);
+    await writeHtmlReport(recorded, summary, output);
+    if (!quiet) process.stderr.write(`headroom: report written to ${output}\n`);
   } catch (error) {
+    if (isHeadroomError(error, 'E_OUTPUT_EXISTS', 'E_OUTPUT_WRITE')) {
+      process.stderr.write(`headroom: warning: ${error.message}\n`);
+      return;
+    }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`headroom: warning: cannot write the report ${output}: ${message.split('\n')[0]}\n`);
   }

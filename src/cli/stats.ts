@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadProfileCapture } from './profile-capture.js';
 
-export function statsCommand(program: Command, setStatus: (code: number) => void): void {
+export function statsCommand(program: Command): void {
   program
     .command('stats')
     .description(
@@ -11,8 +11,7 @@ export function statsCommand(program: Command, setStatus: (code: number) => void
     .option('--json', 'print the statistics as JSON (stable; bytes and ms)')
     .action(async (file: string, flags: { json?: boolean }) => {
       // Without a snapshot the processes and the profilers' notes (a refused snapshot) still say why.
-      const capture = await loadProfileCapture(file, setStatus, false);
-      if (!capture) return;
+      const capture = await loadProfileCapture(file, false);
       const { profileStats, renderProfileStats } = await import('../profile/profile-stats.js');
       const stats = profileStats(capture);
       process.stdout.write(flags.json ? `${JSON.stringify(stats, null, 2)}\n` : renderProfileStats(stats));

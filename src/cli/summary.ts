@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadCapture } from './load-capture.js';
 
-export function summaryCommand(program: Command, setStatus: (code: number) => void): void {
+export function summaryCommand(program: Command): void {
   program
     .command('summary')
     .description('peak, what filled it, top processes, OOM kills and limit hits of one capture')
@@ -11,9 +11,8 @@ export function summaryCommand(program: Command, setStatus: (code: number) => vo
       const [{ summarize }, { renderSummaryText }, capture] = await Promise.all([
         import('../analyze/summarize.js'),
         import('../report/summary-text.js'),
-        loadCapture(file, setStatus),
+        loadCapture(file),
       ]);
-      if (!capture) return;
       const summary = summarize(capture);
       process.stdout.write(
         flags.json

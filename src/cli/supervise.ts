@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { badOption } from './bad-option.js';
 import { addJobOptions, type JobFlags, parseJobFlags } from './job-flags.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
-import { parseMemory, SizeError } from './parse-size.js';
+import { parseMemory } from './parse-size.js';
+import type { Outcome } from './program.js';
 
 interface SuperviseFlags extends JobFlags {
   restartAbove?: string;
@@ -10,7 +12,7 @@ interface SuperviseFlags extends JobFlags {
   backoff: string;
 }
 
-export function superviseCommand(program: Command, setStatus: (code: number) => void): void {
+export function superviseCommand(program: Command, outcome: Outcome): void {
   const command = program
     .command('supervise')
     .description(
@@ -39,7 +41,7 @@ export function superviseCommand(program: Command, setStatus: (code: number) => 
       flags.restartBefore === undefined ? undefined : parseDuration(flags.restartBefore, '--restart-before');
     const maxRestarts = Number(flags.maxRestarts);
     if (!Number.isInteger(maxRestarts) || maxRestarts < 0) {
-      throw new SizeError(`--max-restarts: "${flags.maxRestarts}" must be a whole number, 0 or more`);
+      throw badOption('--max-restarts', `"${flags.maxRestarts}" must be a whole number, 0 or more`);
     }
     const backoffMs = parseDuration(flags.backoff, '--backoff');
     const [job, ...args] = words;
@@ -61,7 +63,7 @@ export function superviseCommand(program: Command, setStatus: (code: number) => 
         if (!flags.quiet) process.stderr.write(`headroom supervise: ${line}\n`);
       },
     });
-    setStatus(result.status);
+    outcome.jobStatus(result.status);
   });
 }
 
@@ -71,14 +73,15 @@ function parseThreshold(text: string): { bytes: number } | { share: number } {
   if (percent) {
     const share = Number(percent[1]) / 100;
     if (share <= 0 || share > 1)
-      throw new SizeError(`--restart-above: "${text}" must be a percentage from 1 to 100`);
+      throw badOption('--restart-above', `"${text}" must be a percentage from 1 to 100`);
     return { share };
   }
   try {
     return { bytes: parseMemory(text) };
   } catch {
-    throw new SizeError(
-      `--restart-above: "${text}" is neither a size (512m, 2g) nor a percentage of the limit (90%)`,
+    throw badOption(
+      '--restart-above',
+      `"${text}" is neither a size (512m, 2g) nor a percentage of the limit (90%)`,
     );
   }
 }
@@ -86,7 +89,7 @@ function parseThreshold(text: string): { bytes: number } | { share: number } {
 /** "500ms", "30s", "5m", "1h". */
 function parseDuration(text: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!match) throw new SizeError(`${option}: "${text}" is not a duration (500ms, 30s, 5m, 1h)`);
+  if (!match) throw badOption(option, `"${text}" is not a duration (500ms, 30s, 5m, 1h)`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(match[1]) * unit;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PROFILE_TIME_HELP } from '../profile/profile-time.js';
-import { SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
 import { loadProfileView, parseAtOption } from './profile-capture.js';
 
 interface TableFlags {
@@ -10,7 +10,7 @@ interface TableFlags {
   json?: boolean;
 }
 
-export function tableCommand(program: Command, setStatus: (code: number) => void): void {
+export function tableCommand(program: Command): void {
   program
     .command('table')
     .description('top allocation sites of a profiled run: bytes, count, share, pids (at the peak by default)')
@@ -22,14 +22,13 @@ export function tableCommand(program: Command, setStatus: (code: number) => void
     .action(async (file: string, flags: TableFlags) => {
       const at = parseAtOption(flags.at);
       if (flags.by !== 'size' && flags.by !== 'count') {
-        throw new SizeError(`--by: unknown key "${flags.by}" (one of: size, count)`);
+        throw badOption('--by', `unknown key "${flags.by}" (one of: size, count)`);
       }
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 0) {
-        throw new SizeError(`--limit: "${flags.limit}" must be a whole number, 0 for all`);
+        throw badOption('--limit', `"${flags.limit}" must be a whole number, 0 for all`);
       }
-      const loaded = await loadProfileView(file, at, setStatus);
-      if (!loaded) return;
+      const loaded = await loadProfileView(file, at);
       const { siteTable, renderSiteTable } = await import('../profile/profile-table.js');
       const table = siteTable(loaded.view, flags.by, limit);
       process.stdout.write(

@@ -1,18 +1,24 @@
+import { HeadroomError } from '../errors.js';
 import type { MemoryCgroup } from '../kernel/index.js';
-import { SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
 
 /**
  * Where views of many cgroups start: the given hierarchy directory, or the top of what this process's
- * mount shows (a host's whole tree; a container's own cgroup). A string says why there is none.
+ * mount shows (a host's whole tree; a container's own cgroup). Throws when there is none, saying
+ * "no memory cgroups to `verb`" and why.
  */
-export async function topCgroup(cgroupRoot: string | undefined): Promise<MemoryCgroup | string> {
+export async function topCgroup(cgroupRoot: string | undefined, verb: string): Promise<MemoryCgroup> {
   const { cgroupHierarchyAt, hostPaths, locateMemoryCgroup, visibleTop } = await import('../kernel/index.js');
+  const none = `no memory cgroups to ${verb}`;
   if (cgroupRoot !== undefined) {
     const at = cgroupHierarchyAt(cgroupRoot);
-    return 'error' in at ? at.error : at;
+    if ('error' in at)
+      throw new HeadroomError('E_CGROUP_NOT_FOUND', `${none}: ${at.error}`, { path: cgroupRoot });
+    return at;
   }
   const located = locateMemoryCgroup('self', hostPaths());
-  return located.ok ? visibleTop(located.cgroup) : located.message;
+  if (!located.ok) throw new HeadroomError(located.code, `${none}: ${located.message}`);
+  return visibleTop(located.cgroup);
 }
 
 /** --filter: a regular expression over cgroup paths. */
@@ -21,6 +27,6 @@ export function parseFilter(text: string | undefined): RegExp | undefined {
   try {
     return new RegExp(text);
   } catch {
-    throw new SizeError(`--filter: "${text}" is not a regular expression`);
+    throw badOption('--filter', `"${text}" is not a regular expression`);
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SizeError } from './parse-size.js';
+import { badOption } from './bad-option.js';
 import { interactive } from './screen.js';
 import { parseFilter, topCgroup } from './top-cgroup.js';
 
@@ -14,7 +14,7 @@ interface TopFlags {
   depth: string;
 }
 
-export function topCommand(program: Command, setStatus: (code: number) => void): void {
+export function topCommand(program: Command): void {
   program
     .command('top')
     .description('live view of the memory cgroups on this host (in a container: its own), a row each')
@@ -37,22 +37,17 @@ export function topCommand(program: Command, setStatus: (code: number) => void):
       ]);
       const intervalMs = Number(flags.interval) * 1000;
       if (!Number.isFinite(intervalMs) || intervalMs < 100) {
-        throw new SizeError(`--interval: "${flags.interval}" must be a number of seconds, 0.1 or more`);
+        throw badOption('--interval', `"${flags.interval}" must be a number of seconds, 0.1 or more`);
       }
       const sortKeys: readonly string[] = SORT_KEYS;
       if (!sortKeys.includes(flags.sort)) {
-        throw new SizeError(`--sort: unknown key "${flags.sort}" (one of: ${SORT_KEYS.join(', ')})`);
+        throw badOption('--sort', `unknown key "${flags.sort}" (one of: ${SORT_KEYS.join(', ')})`);
       }
       const maxDepth = Number(flags.depth);
       if (!Number.isInteger(maxDepth) || maxDepth < 0)
-        throw new SizeError(`--depth: "${flags.depth}" must be a whole number`);
+        throw badOption('--depth', `"${flags.depth}" must be a whole number`);
       const filter = parseFilter(flags.filter);
-      const top = await topCgroup(flags.cgroupRoot);
-      if (typeof top === 'string') {
-        process.stderr.write(`headroom: no memory cgroups to show: ${top}\n`);
-        setStatus(1);
-        return;
-      }
+      const top = await topCgroup(flags.cgroupRoot, 'show');
       // Files kept open, and a full read (every cgroup, limits and counters, a fresh listing) every tenth
       // refresh: over 500 cgroups a full read costs about 40 ms, the rows on screen about 2.
       const table = new CgroupTable({

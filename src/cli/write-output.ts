@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { type ErrorCode, HeadroomError } from '../errors.js';
+import { errnoCode } from '../kernel/errors.js';
 import { sanitizeForTerminal } from '../terminal-text.js';
 
 export interface WriteOutputOptions {
@@ -11,37 +13,39 @@ export interface WriteOutputOptions {
   what?: string;
 }
 
-export type WriteOutputResult = { ok: true } | { ok: false; reason: string };
-
 /**
  * Writes a generated file whole or not at all: a temporary file beside it, renamed into place, so a
- * reader (or a crash) never sees half a file. A failure is one line naming the file, for `headroom: ...`.
+ * reader (or a crash) never sees half a file. A failure throws E_OUTPUT_EXISTS or E_OUTPUT_WRITE, one
+ * line naming the file.
  */
-export function writeFileWhole(output: string, text: string, options: WriteOutputOptions): WriteOutputResult {
+export function writeFileWhole(output: string, text: string, options: WriteOutputOptions): void {
   const shown = sanitizeForTerminal(output);
-  const cannot = (reason: string): WriteOutputResult => ({
-    ok: false,
-    reason: `cannot write ${options.what ? `${options.what} ` : ''}${shown}: ${reason}`,
-  });
+  const fail = (code: ErrorCode, message: string, errno?: string): never => {
+    throw new HeadroomError(code, message, errno ? { path: output, errno } : { path: output });
+  };
+  const cannot = (reason: string, errno?: string): never =>
+    fail(
+      'E_OUTPUT_WRITE',
+      `cannot write ${options.what ? `${options.what} ` : ''}${shown}: ${reason}`,
+      errno,
+    );
   if (path.resolve(output) === path.resolve(options.capture)) {
     const forWhat = options.what ? ` for ${options.what}` : '';
-    return { ok: false, reason: `${shown}: is the capture itself; pick another file${forWhat}` };
+    fail('E_OUTPUT_EXISTS', `${shown}: is the capture itself; pick another file${forWhat}`);
   }
   if (!options.force) {
     // lstat: a symbolic link is a file there too, even one pointing nowhere.
     const existing = statOrUndefined(output, fs.lstatSync);
-    if (existing && statOrUndefined(output, fs.statSync)?.isDirectory()) return cannot('is a directory');
-    if (existing)
-      return { ok: false, reason: `${shown} exists; pass --force to replace it, or -o another file` };
+    if (existing && statOrUndefined(output, fs.statSync)?.isDirectory()) cannot('is a directory', 'EISDIR');
+    if (existing) fail('E_OUTPUT_EXISTS', `${shown} exists; pass --force to replace it, or -o another file`);
   }
   const temporary = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.tmp`);
   try {
     fs.writeFileSync(temporary, text);
     fs.renameSync(temporary, output);
-    return { ok: true };
   } catch (error) {
     fs.rmSync(temporary, { force: true });
-    return cannot(writeErrorText(error));
+    cannot(writeErrorText(error), errnoCode(error));
   }
 }
 
@@ -66,7 +70,7 @@ const KNOWN_ERRORS: Record<string, string> = {
 };
 
 function writeErrorText(error: unknown): string {
-  const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
+  const code = errnoCode(error) ?? '';
   const known = KNOWN_ERRORS[code];
   if (known) return known;
   return error instanceof Error ? error.message.split('\n')[0] || code : String(error);

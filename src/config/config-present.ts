@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { HeadroomError } from '../errors.js';
 
 export const CONFIG_FILE = 'headroom.toml';
 
@@ -8,11 +9,10 @@ export function defaultProfiling(): { components: string[]; python_profiler: 'gr
   return { components: [], python_profiler: 'growth' };
 }
 
-/**
- * A config file or variable that cannot be used; the message is one line naming the place. Here rather
- * than beside the parser, so that catching it does not load the parser.
- */
-export class ConfigError extends Error {}
+/** A config file or variable that cannot be used (E_CONFIG); the message is one line naming the place. */
+export function configError(message: string, file?: string): HeadroomError {
+  return new HeadroomError('E_CONFIG', message, file === undefined ? {} : { path: file });
+}
 
 /** Where headroom.toml is looked for: the working directory, then $HEADROOM_HOME. */
 export function configPlaces(cwd: string, env: NodeJS.ProcessEnv): string[] {

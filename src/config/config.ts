@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { CONFIG_FILE, ConfigError, configPlaces, defaultProfiling } from './config-present.js';
+import { describeErrno } from '../kernel/read-file.js';
+import { CONFIG_FILE, configError, configPlaces, defaultProfiling } from './config-present.js';
 
 /**
  * headroom.toml: options that belong to a deployment rather than to one command line, such as which
@@ -24,7 +25,7 @@ const schema = z
 
 export type HeadroomConfig = z.infer<typeof schema>;
 
-export { CONFIG_FILE, ConfigError } from './config-present.js';
+export { CONFIG_FILE } from './config-present.js';
 
 export interface ConfigSource {
   cwd: string;
@@ -42,13 +43,14 @@ export function loadConfig(source: ConfigSource): HeadroomConfig & { file: strin
     } catch (error) {
       if (error instanceof TomlError) {
         const reason = (error.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
-        throw new ConfigError(`${file}:${error.line}: ${reason}`);
+        throw configError(`${file}:${error.line}: ${reason}`, file);
       }
       throw error;
     }
   }
   const checked = schema.safeParse(document);
-  if (!checked.success) throw new ConfigError(describeIssue(file ?? CONFIG_FILE, text, checked.error));
+  if (!checked.success)
+    throw configError(describeIssue(file ?? CONFIG_FILE, text, checked.error), file ?? undefined);
   const config = checked.data;
   applyEnvironment(config, source.env);
   return { ...config, file };
@@ -62,7 +64,7 @@ function readText(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw configError(`${file}: cannot read: ${describeErrno(error)}`, file);
   }
 }
 
@@ -145,12 +147,12 @@ function applyEnvironment(config: HeadroomConfig, env: NodeJS.ProcessEnv): void 
       }
       if (key === 'python_profiler') {
         if (value !== 'growth' && value !== 'tracemalloc')
-          throw new ConfigError(`${name}: "${value}" is not a Python profiler (one of: growth, tracemalloc)`);
+          throw configError(`${name}: "${value}" is not a Python profiler (one of: growth, tracemalloc)`);
         config.profiling.python_profiler = value;
         continue;
       }
     }
-    throw new ConfigError(
+    throw configError(
       `${name}: no such option (known: HEADROOM__PROFILING__COMPONENTS, HEADROOM__PROFILING__PYTHON_PROFILER)`,
     );
   }

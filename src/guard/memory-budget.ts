@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { HeadroomError } from '../errors.js';
 import {
   type CgroupReader,
   effectiveLimit,
@@ -50,7 +51,7 @@ const HYSTERESIS = 0.05;
 export function memoryBudget(options: MemoryBudgetOptions = {}): MemoryBudget {
   const host = options.host ?? realHost;
   const located = locateMemoryCgroup('self', host);
-  if (!located.ok) throw new Error(`no memory budget: ${located.message}`);
+  if (!located.ok) throw new HeadroomError(located.code, `no memory budget: ${located.message}`);
   const limit = effectiveLimit(located.cgroup).bytes;
   return new Budget(openCgroupReader(located.cgroup), limit, options);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KernelFileError } from './errors.js';
+import { isHeadroomError } from '../errors.js';
+import { kernelFileError } from './errors.js';
 import { parseMeminfo } from './host-memory.js';
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
 import { isRootCgroup, type MemoryCgroup } from './locate.js';
@@ -73,7 +74,10 @@ class Files {
       file.read();
       return file;
     } catch (error) {
-      if (error instanceof KernelFileError && (error.code === 'EOPNOTSUPP' || error.code === 'ENOTSUP')) {
+      if (
+        isHeadroomError(error, 'E_KERNEL_FILE') &&
+        (error.details.errno === 'EOPNOTSUPP' || error.details.errno === 'ENOTSUP')
+      ) {
         file.close();
         return undefined;
       }
@@ -88,7 +92,7 @@ class Files {
 
 function readText(file: KeptOpenFile): string {
   const text = file.read();
-  if (text === undefined) throw new KernelFileError(file.file, 'cgroup was removed');
+  if (text === undefined) throw kernelFileError(file.file, 'cgroup was removed');
   return text;
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoCode, KernelFileError } from './errors.js';
+import { errnoCode, kernelFileError } from './errors.js';
 import { type HostPaths, procPath, realHost } from './host-paths.js';
 import { describeErrno, readOptionalKernelFile } from './read-file.js';
 
@@ -34,7 +34,7 @@ export function parseListeningSockets(text: string, family: 4 | 6, file = 'tcp')
     const port = Number.parseInt(local.slice(colon + 1), 16);
     const inode = Number(fields[9]);
     if (colon < 0 || !Number.isInteger(port) || !Number.isInteger(inode)) {
-      throw new KernelFileError(file, `malformed line "${(lines[i] as string).trim().slice(0, 80)}"`);
+      throw kernelFileError(file, `malformed line "${(lines[i] as string).trim().slice(0, 80)}"`);
     }
     sockets.push({ family, address: decodeAddress(local.slice(0, colon), family), port, inode });
   }
@@ -104,7 +104,7 @@ export function socketInodes(pid: number, host: HostPaths = realHost): Set<numbe
   try {
     entries = fs.readdirSync(dir);
   } catch (error) {
-    throw new KernelFileError(dir, describeErrno(error), errnoCode(error));
+    throw kernelFileError(dir, describeErrno(error), errnoCode(error));
   }
   const inodes = new Set<number>();
   for (const entry of entries) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ErrorCode } from '../errors.js';
 import { type HostPaths, procPath, realHost, resolveHostPath } from './host-paths.js';
 import { type Mount, parseMountinfo, parseProcCgroup } from './mountinfo.js';
 import { readCgroupPids } from './process-memory.js';
@@ -32,7 +33,11 @@ export interface MemoryCgroup {
 
 export type LocateResult =
   | { ok: true; cgroup: MemoryCgroup }
-  | { ok: false; reason: 'not-linux' | 'no-memory-controller' | 'not-found'; message: string };
+  | {
+      ok: false;
+      code: Extract<ErrorCode, 'E_NOT_LINUX' | 'E_NO_MEMORY_CONTROLLER' | 'E_CGROUP_NOT_FOUND'>;
+      message: string;
+    };
 
 /**
  * The memory cgroup a process is in. A cgroup is taken only when its cgroup.procs lists the process: a
@@ -43,7 +48,7 @@ export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPath
   if (process.platform !== 'linux' && host.root === '/') {
     return {
       ok: false,
-      reason: 'not-linux',
+      code: 'E_NOT_LINUX',
       message: `cgroups are a Linux feature; this is ${process.platform}`,
     };
   }
@@ -70,7 +75,7 @@ export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPath
   }
   return {
     ok: false,
-    reason: 'no-memory-controller',
+    code: 'E_NO_MEMORY_CONTROLLER',
     message:
       'no memory cgroup controller is mounted (neither cgroup v1 "memory" nor cgroup v2 with memory enabled)',
   };
@@ -78,7 +83,11 @@ export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPath
 
 function settle(found: Found, who: string): LocateResult {
   if ('cgroup' in found) return { ok: true, cgroup: found.cgroup };
-  return { ok: false, reason: 'not-found', message: `cannot find the memory cgroup of ${who}: ${found.why}` };
+  return {
+    ok: false,
+    code: 'E_CGROUP_NOT_FOUND',
+    message: `cannot find the memory cgroup of ${who}: ${found.why}`,
+  };
 }
 
 /** Real /proc/self is our pid; a fixture host's /proc/self is a link to the pid it stands for. */

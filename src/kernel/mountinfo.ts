@@ -1,4 +1,4 @@
-import { KernelFileError } from './errors.js';
+import { kernelFileError } from './errors.js';
 
 export interface Mount {
   /** st_dev of the filesystem ("0:52"): bind mounts of one filesystem share it. */
@@ -19,7 +19,7 @@ export function parseMountinfo(text: string, file: string): Mount[] {
     const fields = line.split(' ');
     const dash = fields.indexOf('-', 6);
     if (fields.length < 10 || dash === -1 || dash + 3 >= fields.length) {
-      throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
+      throw kernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     }
     const options = (fields[5] ?? '').split(',');
     mounts.push({
@@ -52,11 +52,9 @@ export function parseProcCgroup(text: string, file: string): CgroupMembership[] 
     if (!line) continue;
     const first = line.indexOf(':');
     const second = line.indexOf(':', first + 1);
-    if (first === -1 || second === -1)
-      throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
+    if (first === -1 || second === -1) throw kernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     const hierarchyId = Number(line.slice(0, first));
-    if (!Number.isInteger(hierarchyId))
-      throw new KernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
+    if (!Number.isInteger(hierarchyId)) throw kernelFileError(file, `malformed line "${line.slice(0, 80)}"`);
     const controllers = line.slice(first + 1, second);
     result.push({
       hierarchyId,

@@ -1,4 +1,4 @@
-import { KernelFileError } from './errors.js';
+import { kernelFileError } from './errors.js';
 
 /**
  * v1 and v2 both write "unlimited" as something other than a number: v2 as "max", v1 as the largest
@@ -16,7 +16,7 @@ export function parseLimit(text: string, file: string): number | null {
 
 export function parseCount(text: string, file: string): number {
   const value = text.trim();
-  if (!/^\d+$/.test(value)) throw new KernelFileError(file, `expected a number, found "${truncate(value)}"`);
+  if (!/^\d+$/.test(value)) throw kernelFileError(file, `expected a number, found "${truncate(value)}"`);
   return Number(value);
 }
 
@@ -30,7 +30,7 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
     if (end > start) {
       const space = text.indexOf(' ', start);
       if (space === -1 || space > end) {
-        throw new KernelFileError(
+        throw kernelFileError(
           file,
           `expected "key value" lines, found "${truncate(text.slice(start, end))}"`,
         );
@@ -39,7 +39,7 @@ export function parseFlatKeyed(text: string, file: string): Map<string, number> 
       // Number('') is 0, so an empty value would pass for a zero counter.
       const value = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(value)) {
-        throw new KernelFileError(file, `bad value in line "${truncate(text.slice(start, end))}"`);
+        throw kernelFileError(file, `bad value in line "${truncate(text.slice(start, end))}"`);
       }
       result.set(text.slice(start, space), value);
     }
@@ -75,11 +75,11 @@ export function lookupFlatKeyed(text: string, file: string): FlatKeyed {
       for (let i = start; i < text.length; i++) {
         const code = text.charCodeAt(i);
         if (code === 10) break;
-        if (code < 48 || code > 57) throw new KernelFileError(file, `bad value for "${key}"`);
+        if (code < 48 || code > 57) throw kernelFileError(file, `bad value for "${key}"`);
         value = value * 10 + (code - 48);
         digits++;
       }
-      if (digits === 0) throw new KernelFileError(file, `bad value for "${key}"`);
+      if (digits === 0) throw kernelFileError(file, `bad value for "${key}"`);
       return value;
     },
   };
@@ -112,7 +112,7 @@ export function parsePressure(text: string, file: string): Pressure {
     const values = new Map(fields.map((field) => field.split('=') as [string, string]));
     const get = (key: string): number => {
       const value = Number(values.get(key));
-      if (!Number.isFinite(value)) throw new KernelFileError(file, `bad PSI line "${truncate(line)}"`);
+      if (!Number.isFinite(value)) throw kernelFileError(file, `bad PSI line "${truncate(line)}"`);
       return value;
     };
     lines.set(kind ?? '', {
@@ -123,7 +123,7 @@ export function parsePressure(text: string, file: string): Pressure {
     });
   }
   const some = lines.get('some');
-  if (!some) throw new KernelFileError(file, 'no "some" line');
+  if (!some) throw kernelFileError(file, 'no "some" line');
   const full = lines.get('full');
   return full ? { some, full } : { some };
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { errnoCode, KernelFileError } from './errors.js';
+import { errnoCode, kernelFileError } from './errors.js';
 import { type HostPaths, procPath, realHost } from './host-paths.js';
 import { describeErrno, readKernelFile } from './read-file.js';
 
@@ -37,7 +37,7 @@ export function parseProcessStatus(text: string, file: string): ProcessStatus {
   const uids = ids(fields.get('Uid'));
   const sigCgt = fields.get('SigCgt');
   if (!Number.isInteger(tgid) || uids.length === 0 || !sigCgt || !/^[0-9a-f]+$/i.test(sigCgt)) {
-    throw new KernelFileError(file, 'no Tgid, Uid or SigCgt line');
+    throw kernelFileError(file, 'no Tgid, Uid or SigCgt line');
   }
   return {
     name: fields.get('Name') ?? '',
@@ -148,6 +148,6 @@ function readLink(file: string): string {
   try {
     return fs.readlinkSync(file);
   } catch (error) {
-    throw new KernelFileError(file, describeErrno(error), errnoCode(error));
+    throw kernelFileError(file, describeErrno(error), errnoCode(error));
   }
 }

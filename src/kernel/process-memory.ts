@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { errnoCode, KernelFileError } from './errors.js';
+import { errnoCode, kernelFileError } from './errors.js';
 import { type HostPaths, procPath, realHost } from './host-paths.js';
 import { describeErrno, KeptOpenFile } from './read-file.js';
 
@@ -227,7 +227,7 @@ function readProcsFile(file: string): Buffer | undefined {
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENODEV') return undefined;
-    throw new KernelFileError(file, describeErrno(error), code);
+    throw kernelFileError(file, describeErrno(error), code);
   }
   try {
     let length = 0;
@@ -244,7 +244,7 @@ function readProcsFile(file: string): Buffer | undefined {
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENODEV' || code === 'ESRCH') return undefined;
-    throw new KernelFileError(file, describeErrno(error), code);
+    throw kernelFileError(file, describeErrno(error), code);
   } finally {
     fs.closeSync(fd);
   }

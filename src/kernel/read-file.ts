@@ -1,12 +1,12 @@
 import fs from 'node:fs';
-import { errnoCode, KernelFileError } from './errors.js';
+import { errnoCode, kernelFileError } from './errors.js';
 
 /** Reads a small kernel file whole; errors name the file. */
 export function readKernelFile(file: string): string {
   try {
     return fs.readFileSync(file, 'latin1');
   } catch (error) {
-    throw new KernelFileError(file, describeErrno(error), errnoCode(error));
+    throw kernelFileError(file, describeErrno(error), errnoCode(error));
   }
 }
 
@@ -17,7 +17,7 @@ export function readOptionalKernelFile(file: string): string | undefined {
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
-    throw new KernelFileError(file, describeErrno(error), code);
+    throw kernelFileError(file, describeErrno(error), code);
   }
 }
 
@@ -50,7 +50,7 @@ export class KeptOpenFile {
     try {
       this.fd = fs.openSync(file, 'r');
     } catch (error) {
-      throw new KernelFileError(file, describeErrno(error), errnoCode(error));
+      throw kernelFileError(file, describeErrno(error), errnoCode(error));
     }
   }
 
@@ -77,7 +77,7 @@ export class KeptOpenFile {
           this.close();
           return undefined;
         }
-        throw new KernelFileError(this.file, describeErrno(error), code);
+        throw kernelFileError(this.file, describeErrno(error), code);
       }
       if (length < buffer.length) return buffer.subarray(0, length);
       buffer = Buffer.allocUnsafe(buffer.length * 2);

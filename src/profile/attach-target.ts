@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import path from 'node:path';
-import { HeadroomError } from '../errors.js';
-import { errnoCode, KernelFileError, readArgv } from '../kernel/index.js';
+import { HeadroomError, isHeadroomError } from '../errors.js';
+import { errnoCode, readArgv } from '../kernel/index.js';
 import {
   CAP_KILL,
   CAP_SYS_PTRACE,
@@ -30,8 +30,6 @@ export interface AttachTarget {
 }
 
 const DEFAULT_INSPECTOR_PORT = 9229;
-/** The exit status of an attach that failed (bad arguments exit 2, as in the other non-job commands). */
-export const ATTACH_FAILED = 1;
 
 /**
  * Checks that PID is a live Node process, in headroom's network namespace, that headroom may signal,
@@ -40,18 +38,22 @@ export const ATTACH_FAILED = 1;
  */
 export function checkAttachTarget(pid: number): AttachTarget {
   const status = fromKernel(pid, () => readProcessStatus(pid));
-  if (status.state === 'Z') throw new HeadroomError(`pid ${pid} has exited (it is a zombie)`, ATTACH_FAILED);
+  if (status.state === 'Z')
+    throw new HeadroomError('E_NO_SUCH_PROCESS', `pid ${pid} has exited (it is a zombie)`, { pid });
   if (status.tgid !== pid) {
     throw new HeadroomError(
+      'E_ATTACH',
       `pid ${pid} is a thread of process ${status.tgid}: attach to ${status.tgid}`,
-      ATTACH_FAILED,
+      {
+        pid,
+      },
     );
   }
   try {
     process.kill(pid, 0);
   } catch (error) {
     if (errnoCode(error) === 'EPERM') throw noPermission(pid, status, 'signal');
-    throw new HeadroomError(`no process with pid ${pid}`, ATTACH_FAILED);
+    throw new HeadroomError('E_NO_SUCH_PROCESS', `no process with pid ${pid}`, { pid });
   }
   let executable: string;
   try {
@@ -61,19 +63,23 @@ export function checkAttachTarget(pid: number): AttachTarget {
     if (code === 'EACCES' || code === 'EPERM') throw noPermission(pid, status, 'inspect');
     // No executable: a kernel thread, or gone since.
     throw new HeadroomError(
+      'E_NOT_NODE',
       `pid ${pid} is not a Node process (it runs no program of its own)`,
-      ATTACH_FAILED,
+      { pid },
     );
   }
   if (!isNode(pid, executable)) {
-    throw new HeadroomError(`pid ${pid} is not a Node process (it runs ${executable})`, ATTACH_FAILED);
+    throw new HeadroomError('E_NOT_NODE', `pid ${pid} is not a Node process (it runs ${executable})`, {
+      pid,
+    });
   }
   const theirs = fromKernel(pid, () => readNamespace(pid, 'net'));
   if (theirs !== readNamespace('self', 'net')) {
     throw new HeadroomError(
+      'E_ATTACH',
       `pid ${pid} is in another network namespace (a container?): its inspector listens where headroom ` +
         `cannot connect; run headroom in that namespace, e.g. nsenter -t ${pid} -n headroom attach ${pid}`,
-      ATTACH_FAILED,
+      { pid },
     );
   }
   const argv = fromKernel(pid, () => readArgv(pid));
@@ -120,8 +126,11 @@ export function inspectorPortOption(args: readonly string[]): number {
 
 function noPermission(pid: number, target: ProcessStatus, refused: 'signal' | 'inspect'): HeadroomError {
   return new HeadroomError(
+    'E_NO_PERMISSION',
     `no permission to attach to pid ${pid}: ${whyRefused(pid, target, refused)}`,
-    ATTACH_FAILED,
+    {
+      pid,
+    },
   );
 }
 
@@ -193,12 +202,18 @@ function fromKernel<T>(pid: number, read: () => T): T {
   try {
     return read();
   } catch (error) {
-    if (!(error instanceof KernelFileError)) throw error;
-    if (error.code === 'ENOENT' || error.code === 'ESRCH')
-      throw new HeadroomError(`no process with pid ${pid}`, ATTACH_FAILED);
-    if (error.code === 'EACCES' || error.code === 'EPERM') {
-      throw new HeadroomError(`no permission to read about pid ${pid}: ${error.message}`, ATTACH_FAILED);
+    if (!isHeadroomError(error, 'E_KERNEL_FILE')) throw error;
+    const { errno } = error.details;
+    const details = { ...error.details, pid };
+    if (errno === 'ENOENT' || errno === 'ESRCH')
+      throw new HeadroomError('E_NO_SUCH_PROCESS', `no process with pid ${pid}`, details);
+    if (errno === 'EACCES' || errno === 'EPERM') {
+      throw new HeadroomError(
+        'E_NO_PERMISSION',
+        `no permission to read about pid ${pid}: ${error.message}`,
+        details,
+      );
     }
-    throw new HeadroomError(`cannot read about pid ${pid}: ${error.message}`, ATTACH_FAILED);
+    throw new HeadroomError('E_ATTACH', `cannot read about pid ${pid}: ${error.message}`, details);
   }
 }

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { HeadroomError } from '../errors.js';
+import { HeadroomError, isHeadroomError } from '../errors.js';
 import {
   effectiveLimit,
-  KernelFileError,
   locateMemoryCgroup,
   type MemoryCgroup,
   pidAlive,
@@ -15,7 +14,7 @@ import { CaptureWriter } from '../record/capture-writer.js';
 import { Sampler, type SamplerState } from '../record/sampler.js';
 import { captureHeader } from '../run/capture-header.js';
 import { defaultCapturePath } from '../run/capture-path.js';
-import { ATTACH_FAILED, type AttachTarget, checkAttachTarget } from './attach-target.js';
+import { type AttachTarget, checkAttachTarget } from './attach-target.js';
 import { InspectorClient } from './inspector-client.js';
 import { type OpenInspector, openInspector, waitUntilClosed } from './open-inspector.js';
 import type { ProfileInfo, SnapshotReason } from './profile-format.js';
@@ -140,9 +139,14 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     });
   } catch (error) {
     discard(writer);
-    if (error instanceof KernelFileError)
-      throw new HeadroomError(`cannot sample pid ${pid}'s cgroup: ${error.message}`, ATTACH_FAILED);
-    throw new HeadroomError(`cannot write the capture ${capture}: ${messageOf(error)}`, ATTACH_FAILED);
+    if (isHeadroomError(error, 'E_KERNEL_FILE'))
+      throw new HeadroomError('E_ATTACH', `cannot sample pid ${pid}'s cgroup: ${error.message}`, {
+        ...error.details,
+        pid,
+      });
+    throw new HeadroomError('E_CAPTURE_WRITE', `cannot write the capture ${capture}: ${messageOf(error)}`, {
+      path: capture,
+    });
   }
 
   let inspector: OpenInspector;
@@ -158,7 +162,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   } catch (error) {
     discard(writer);
     const left = inspector.openedByHeadroom ? '; its inspector stays open (headroom could not close it)' : '';
-    throw new HeadroomError(`${messageOf(error)}${left}`, ATTACH_FAILED);
+    throw new HeadroomError('E_INSPECTOR', `${messageOf(error)}${left}`, { pid });
   }
 
   const session = new Session(client, writer, pid, startMs);
@@ -169,8 +173,9 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     await leave(client, inspector, pid, session.isExiting, say);
     discard(writer);
     throw new HeadroomError(
+      'E_INSPECTOR',
       `cannot start the heap profiler in pid ${pid}: ${messageOf(error)}`,
-      ATTACH_FAILED,
+      { pid },
     );
   }
   if (started === 'theirs') {
@@ -452,11 +457,16 @@ function cgroupOf(pid: number): MemoryCgroup {
   try {
     located = locateMemoryCgroup(pid);
   } catch (error) {
-    throw new HeadroomError(`cannot find pid ${pid}'s memory cgroup: ${messageOf(error)}`, ATTACH_FAILED);
+    throw new HeadroomError(
+      'E_CGROUP_NOT_FOUND',
+      `cannot find pid ${pid}'s memory cgroup: ${messageOf(error)}`,
+      { pid },
+    );
   }
   // locate takes a cgroup only when its cgroup.procs lists the pid, so a process in another mount or
   // cgroup namespace is refused here rather than read through a cgroup that is not its own.
-  if (!located.ok) throw new HeadroomError(`cannot observe memory: ${located.message}`, ATTACH_FAILED);
+  if (!located.ok)
+    throw new HeadroomError(located.code, `cannot observe memory: ${located.message}`, { pid });
   return located.cgroup;
 }
 

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import WebSocket from 'ws';
+import { HeadroomError } from '../errors.js';
 
 /** One debuggable target as /json/list describes it. */
 export interface InspectorTarget {
@@ -13,9 +14,9 @@ export interface InspectorTarget {
   webSocketDebuggerUrl: string;
 }
 
-/** A failed call, a refused connection or a session that closed under a call. */
-export class InspectorError extends Error {
-  override readonly name = 'InspectorError';
+/** A failed call, a refused connection or a session that closed under a call (E_INSPECTOR). */
+function inspectorError(message: string): HeadroomError {
+  return new HeadroomError('E_INSPECTOR', message);
 }
 
 /** The largest message accepted: a sampling profile of a big application is tens of MiB of JSON. */
@@ -111,7 +112,7 @@ export class InspectorClient {
       });
       const fail = (error: Error): void => {
         socket.terminate();
-        reject(new InspectorError(`cannot connect to the inspector at ${url}: ${error.message}`));
+        reject(inspectorError(`cannot connect to the inspector at ${url}: ${error.message}`));
       };
       socket.once('error', fail);
       socket.once('unexpected-response', (_request, response) =>
@@ -132,12 +133,12 @@ export class InspectorClient {
 
   /** Sends a command and waits for its result; rejects with the inspector's error or on timeout. */
   call<T = unknown>(method: string, params: object = {}, timeoutMs = 30_000): Promise<T> {
-    if (!this.isOpen) return Promise.reject(new InspectorError(this.closeReason ?? 'the session is closed'));
+    if (!this.isOpen) return Promise.reject(inspectorError(this.closeReason ?? 'the session is closed'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new InspectorError(`${method} got no answer within ${Math.round(timeoutMs / 1000)} s`));
+        reject(inspectorError(`${method} got no answer within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
       this.pending.set(id, { method, resolve: resolve as (result: unknown) => void, reject, timer });
       this.socket.send(JSON.stringify({ id, method, params }));
@@ -149,11 +150,11 @@ export class InspectorClient {
    * is on the wire.
    */
   sendWithoutAnswer(method: string, params: object = {}): Promise<void> {
-    if (!this.isOpen) return Promise.reject(new InspectorError(this.closeReason ?? 'the session is closed'));
+    if (!this.isOpen) return Promise.reject(inspectorError(this.closeReason ?? 'the session is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.socket.send(JSON.stringify({ id, method, params }), (error) =>
-        error ? reject(new InspectorError(error.message)) : resolve(),
+        error ? reject(inspectorError(error.message)) : resolve(),
       );
     });
   }
@@ -202,7 +203,7 @@ export class InspectorClient {
     clearTimeout(pending.timer);
     if (message.error) {
       const text = typeof message.error.message === 'string' ? message.error.message : 'failed';
-      pending.reject(new InspectorError(`${pending.method}: ${text}`));
+      pending.reject(inspectorError(`${pending.method}: ${text}`));
     } else {
       pending.resolve(message.result);
     }
@@ -211,7 +212,7 @@ export class InspectorClient {
   private failAll(reason: string): void {
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new InspectorError(`${pending.method}: ${reason}`));
+      pending.reject(inspectorError(`${pending.method}: ${reason}`));
       this.pending.delete(id);
     }
   }

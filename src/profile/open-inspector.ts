@@ -1,11 +1,11 @@
-import { HeadroomError } from '../errors.js';
-import { KernelFileError, pidAlive } from '../kernel/index.js';
+import { HeadroomError, isHeadroomError } from '../errors.js';
+import { pidAlive } from '../kernel/index.js';
 import {
   type ListeningSocket,
   listeningSocketsOf,
   namespaceListeningSockets,
 } from '../kernel/inspector-port.js';
-import { ATTACH_FAILED, type AttachTarget } from './attach-target.js';
+import type { AttachTarget } from './attach-target.js';
 import { listInspectorTargets } from './inspector-client.js';
 
 /** A Node process's inspector, listening. */
@@ -33,9 +33,10 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
   if (!target.opensInspectorOnSignal) {
     // SIGUSR1 that the process does not handle would terminate it.
     throw new HeadroomError(
+      'E_ATTACH',
       `pid ${pid} does not handle SIGUSR1, so its inspector cannot be opened: its Node was built ` +
         'without the inspector or started with --disable-sigusr1',
-      ATTACH_FAILED,
+      { pid },
     );
   }
   const known = new Set(before.map((socket) => socket.inode));
@@ -44,7 +45,9 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
   while (Date.now() < deadline) {
     await sleep(POLL_MS);
     if (!pidAlive(pid))
-      throw new HeadroomError(`pid ${pid} exited while its inspector was opening`, ATTACH_FAILED);
+      throw new HeadroomError('E_NO_SUCH_PROCESS', `pid ${pid} exited while its inspector was opening`, {
+        pid,
+      });
     const fresh = sockets(pid).filter((socket) => !known.has(socket.inode));
     if (fresh.length === 0) continue;
     const found = await findInspector(fresh, target.inspectorPort);
@@ -52,8 +55,9 @@ export async function openInspector(target: AttachTarget, timeoutMs = 5000): Pro
     for (const socket of fresh) known.add(socket.inode);
   }
   throw new HeadroomError(
+    'E_INSPECTOR',
     `pid ${pid} did not open its inspector within ${timeoutMs / 1000} s after SIGUSR1${whyNotOpen(target)}`,
-    ATTACH_FAILED,
+    { pid },
   );
 }
 
@@ -103,15 +107,17 @@ function sockets(pid: number): ListeningSocket[] {
   try {
     return listeningSocketsOf(pid);
   } catch (error) {
-    if (!(error instanceof KernelFileError)) throw error;
-    if (!pidAlive(pid)) throw new HeadroomError(`pid ${pid} has exited`, ATTACH_FAILED);
-    if (error.code === 'EACCES' || error.code === 'EPERM') {
+    if (!isHeadroomError(error, 'E_KERNEL_FILE')) throw error;
+    if (!pidAlive(pid)) throw new HeadroomError('E_NO_SUCH_PROCESS', `pid ${pid} has exited`, { pid });
+    const details = { ...error.details, pid };
+    if (error.details.errno === 'EACCES' || error.details.errno === 'EPERM') {
       throw new HeadroomError(
+        'E_NO_PERMISSION',
         `no permission to list the sockets of pid ${pid}: run headroom as its user or root`,
-        ATTACH_FAILED,
+        details,
       );
     }
-    throw new HeadroomError(`cannot list the sockets of pid ${pid}: ${error.message}`, ATTACH_FAILED);
+    throw new HeadroomError('E_ATTACH', `cannot list the sockets of pid ${pid}: ${error.message}`, details);
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { CaptureDecoder, CaptureError, type LatestState } from './capture-reader.js';
+import { CaptureDecoder, type LatestState } from './capture-reader.js';
+import { captureReadError } from './capture-records.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -68,10 +69,6 @@ function openFile(file: string): number {
   try {
     return fs.openSync(file, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CaptureError(
-      file,
-      code === 'ENOENT' ? 'cannot read: no such file' : `cannot read: ${code ?? String(error)}`,
-    );
+    throw captureReadError(file, error);
   }
 }

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CaptureError, ioReason, notACapture } from './capture-records.js';
+import { captureReadError, notACapture } from './capture-records.js';
 
 /** Lines this long are damage (or not a capture): a real record is a few KiB at most, argv included. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -25,7 +25,7 @@ export function readLines(
     try {
       count = fs.readSync(fd, buffer, 0, buffer.length, null);
     } catch (error) {
-      throw new CaptureError(file, `cannot read: ${ioReason(error)}`);
+      throw captureReadError(file, error);
     }
     if (count === 0) break;
     const chunk = buffer.subarray(0, count);

@@ -11,17 +11,15 @@ import {
 } from './capture-format.js';
 import { readLines } from './capture-lines.js';
 import {
-  CaptureError,
+  captureError,
+  captureReadError,
   decodeEnd,
   decodeEvent,
   decodeHeader,
-  ioReason,
   isNumber,
   isStringArray,
   numbers,
 } from './capture-records.js';
-
-export { CaptureError } from './capture-records.js';
 
 const KIB = 1024;
 const USAGE = SAMPLE_FIELDS.indexOf('usage');
@@ -110,13 +108,13 @@ export interface LatestState {
   end: EndRecord | undefined;
 }
 
-/** Reads a capture file, tolerating damage after its header; throws CaptureError when it is not one. */
+/** Reads a capture file, tolerating damage after its header; throws (E_CAPTURE_*, E_NOT_A_CAPTURE) when it is not one. */
 export function readCapture(file: string): Capture {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (error) {
-    throw new CaptureError(file, `cannot read: ${ioReason(error)}`);
+    throw captureReadError(file, error);
   }
   try {
     const decoder = new CaptureDecoder(file);
@@ -242,7 +240,7 @@ export class CaptureDecoder {
   finish(tail: string | undefined): Capture {
     if (tail !== undefined && tail.trim() !== '') this.tail(tail);
     const header = this.header;
-    if (!header) throw new CaptureError(this.file, 'empty file, not a headroom capture');
+    if (!header) throw captureError(this.file, 'E_NOT_A_CAPTURE', 'empty file, not a headroom capture');
     if (this.seriesBreak && this.seriesBreak.dropped > 0) {
       const { line, dropped } = this.seriesBreak;
       this.warnings.push(

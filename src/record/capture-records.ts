@@ -1,3 +1,4 @@
+import { type ErrorCode, HeadroomError } from '../errors.js';
 import { errnoCode } from '../kernel/errors.js';
 import {
   CAPTURE_FORMAT,
@@ -15,15 +16,29 @@ import {
 
 // Validation of single capture records: each decoder returns undefined for a record it cannot trust.
 
+/** The codes of a file that cannot be read as a capture at all. */
+export type CaptureErrorCode = Extract<
+  ErrorCode,
+  'E_CAPTURE_READ' | 'E_NOT_A_CAPTURE' | 'E_CAPTURE_DAMAGED' | 'E_CAPTURE_VERSION'
+>;
+
 /** The file cannot be read as a capture at all; the message is one line and names the file. */
-export class CaptureError extends Error {
-  override readonly name = 'CaptureError';
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`${oneLine(file)}: ${reason}`);
-  }
+export function captureError(
+  file: string,
+  code: CaptureErrorCode,
+  reason: string,
+  errno?: string,
+): HeadroomError {
+  return new HeadroomError(
+    code,
+    `${oneLine(file)}: ${reason}`,
+    errno ? { path: file, errno } : { path: file },
+  );
+}
+
+/** The file could not be opened or read (E_CAPTURE_READ), the reason in words. */
+export function captureReadError(file: string, error: unknown): HeadroomError {
+  return captureError(file, 'E_CAPTURE_READ', `cannot read: ${ioReason(error)}`, errnoCode(error));
 }
 
 /** @param complete false when the line had no newline after it: headroom stopped while writing it. */
@@ -31,15 +46,16 @@ export function decodeHeader(text: string | undefined, file: string, complete: b
   if (text === undefined || text.trim() === '') {
     throw text === undefined
       ? notACapture(file)
-      : new CaptureError(file, 'first line is empty, not a headroom capture');
+      : captureError(file, 'E_NOT_A_CAPTURE', 'first line is empty, not a headroom capture');
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     if (text.includes(CAPTURE_FORMAT)) {
-      throw new CaptureError(
+      throw captureError(
         file,
+        'E_CAPTURE_DAMAGED',
         complete
           ? 'capture header is damaged'
           : 'capture header is incomplete (headroom stopped while writing it)',
@@ -50,19 +66,21 @@ export function decodeHeader(text: string | undefined, file: string, complete: b
   if (!isObject(value) || value.format !== CAPTURE_FORMAT) throw notACapture(file);
   const version = value.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new CaptureError(
+    throw captureError(
       file,
+      'E_CAPTURE_DAMAGED',
       `capture has an invalid format version (${oneLine(JSON.stringify(version))})`,
     );
   }
   if (version > CAPTURE_VERSION) {
-    throw new CaptureError(
+    throw captureError(
       file,
+      'E_CAPTURE_VERSION',
       `capture format version ${version} is newer than this headroom reads (version ${CAPTURE_VERSION}); upgrade headroom`,
     );
   }
   const problem = headerProblem(value);
-  if (problem) throw new CaptureError(file, `capture header is damaged (${problem})`);
+  if (problem) throw captureError(file, 'E_CAPTURE_DAMAGED', `capture header is damaged (${problem})`);
   const header = value as unknown as CaptureHeader;
   // Older or hand-made headers may lack the optional parts; give them one shape.
   if (typeof header.component !== 'string') header.component = null;
@@ -230,11 +248,11 @@ export function numbers(record: unknown[], from: number): number[] | undefined {
   return out;
 }
 
-export function notACapture(file: string): CaptureError {
-  return new CaptureError(file, 'not a headroom capture (first line is not a capture header)');
+export function notACapture(file: string): HeadroomError {
+  return captureError(file, 'E_NOT_A_CAPTURE', 'not a headroom capture (first line is not a capture header)');
 }
 
-export function ioReason(error: unknown): string {
+function ioReason(error: unknown): string {
   switch (errnoCode(error)) {
     case 'ENOENT':
       return 'no such file';

@@ -17,7 +17,7 @@ export function renderLimitsText(report: LimitsReport): string {
   };
   const host = report.host;
   if (!report.available) {
-    row('memory limit', `unknown: ${report.reason}`);
+    row('memory limit', `unknown: ${report.error.message}`);
   } else {
     const { limit, usage, cgroup } = report;
     // The hierarchy's real root has no limit of its own: what bounds it is the machine.

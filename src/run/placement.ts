@@ -44,12 +44,18 @@ const PREFIX = 'headroom-';
  */
 export function placeJob(request: PlacementRequest): Placement {
   const located = locateMemoryCgroup('self', request.host ?? realHost);
-  if (!located.ok) throw new HeadroomError(`cannot observe memory: ${located.message}`);
+  if (!located.ok) throw new HeadroomError(located.code, `cannot observe memory: ${located.message}`);
   const parent = besideLeaf(located.cgroup);
   const limited = request.memory !== undefined || request.memorySwap !== undefined;
   if (request.observe) {
     if (limited)
-      throw new HeadroomError("--memory and --memory-swap need a cgroup of the job's own; drop --observe");
+      throw new HeadroomError(
+        'E_USAGE',
+        "--memory and --memory-swap need a cgroup of the job's own; drop --observe",
+        {
+          option: '--observe',
+        },
+      );
     return { mode: 'observe', cgroup: parent, parent, reason: '--observe was given' };
   }
   // The component in the name lets `headroom top` and the exporter label the job's cgroup.
@@ -74,7 +80,11 @@ export function placeJob(request: PlacementRequest): Placement {
     }
   }
   if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent, ...(leaf ? { leaf } : {}) };
-  if (limited) throw new HeadroomError(`--memory needs a cgroup of the job's own, and ${created.reason}`);
+  if (limited)
+    throw new HeadroomError(
+      'E_NO_OWN_CGROUP',
+      `--memory needs a cgroup of the job's own, and ${created.reason}`,
+    );
   return { mode: 'observe', cgroup: parent, parent, reason: created.reason };
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, HeadroomError } from '../errors.js';
+import { HeadroomError } from '../errors.js';
 
 /**
  * Finds the program as execvp would, before any cgroup is made, so that "not found" (127) and "not
@@ -11,13 +11,14 @@ export function resolveCommand(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): string {
-  if (command === '') throw new HeadroomError('the command is an empty string', EXIT_NOT_FOUND);
+  if (command === '')
+    throw new HeadroomError('E_COMMAND_NOT_FOUND', 'the command is an empty string', { command });
   if (command.includes('/')) {
     const file = path.resolve(cwd, command);
     const problem = checkExecutable(file);
     if (problem === 'missing')
-      throw new HeadroomError(`${command}: no such file or directory`, EXIT_NOT_FOUND);
-    if (problem) throw new HeadroomError(`${command}: ${problem}`, EXIT_NOT_EXECUTABLE);
+      throw new HeadroomError('E_COMMAND_NOT_FOUND', `${command}: no such file or directory`, { command });
+    if (problem) throw new HeadroomError('E_NOT_EXECUTABLE', `${command}: ${problem}`, { command });
     return file;
   }
   let firstProblem: string | undefined;
@@ -27,8 +28,8 @@ export function resolveCommand(
     if (!problem) return file;
     if (problem !== 'missing') firstProblem ??= problem;
   }
-  if (firstProblem) throw new HeadroomError(`${command}: ${firstProblem}`, EXIT_NOT_EXECUTABLE);
-  throw new HeadroomError(`${command}: command not found`, EXIT_NOT_FOUND);
+  if (firstProblem) throw new HeadroomError('E_NOT_EXECUTABLE', `${command}: ${firstProblem}`, { command });
+  throw new HeadroomError('E_COMMAND_NOT_FOUND', `${command}: command not found`, { command });
 }
 
 function checkExecutable(file: string): 'missing' | string | undefined {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Summary } from '../analyze/summarize.js';
-import { EXIT_HEADROOM_ERROR, HeadroomError } from '../errors.js';
+import { HeadroomError, isHeadroomError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { type GuardOptions, type JobGuard, prepareGuard } from '../guard/job-guard.js';
 import { Watchdog } from '../guard/watchdog.js';
@@ -10,9 +10,9 @@ import {
   type ChildLimits,
   describeErrno,
   effectiveLimit,
-  KernelFileError,
   readCgroupPids,
   readHostMemory,
+  systemErrorDetails,
   USAGE_FILE,
   withSwapDefault,
 } from '../kernel/index.js';
@@ -197,10 +197,18 @@ export async function run(options: RunOptions): Promise<RunResult> {
       fs.rmSync(writer.file, { force: true });
     }
     releasePlacement(placement);
+    if (isHeadroomError(error, 'E_KERNEL_FILE'))
+      throw new HeadroomError(
+        'E_KERNEL_FILE',
+        `cannot sample the job's cgroup: ${error.message}`,
+        error.details,
+      );
     if (error instanceof HeadroomError) throw error;
-    if (error instanceof KernelFileError)
-      throw new HeadroomError(`cannot sample the job's cgroup: ${error.message}`);
-    throw new HeadroomError(`cannot write the capture: ${describeFileError(error)}`);
+    throw new HeadroomError(
+      'E_CAPTURE_WRITE',
+      `cannot write the capture: ${describeFileError(error)}`,
+      systemErrorDetails(error),
+    );
   }
 
   const child = spawnJob(placement, program, options, jobEnv, cwd);
@@ -213,7 +221,9 @@ export async function run(options: RunOptions): Promise<RunResult> {
     writer.close();
     guard.discard();
     releasePlacement(placement);
-    throw new HeadroomError(`cannot start ${options.command}: ${messageOf(spawned)}`);
+    throw new HeadroomError('E_JOB_START', `cannot start ${options.command}: ${messageOf(spawned)}`, {
+      command: options.command,
+    });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -445,7 +455,8 @@ function spawnJob(
   }
   // The job joins its cgroup before exec, so not one of its pages is charged elsewhere.
   const procs = path.join(placement.cgroup.dir, 'cgroup.procs');
-  const script = `echo $$ > "$0" || exit ${EXIT_HEADROOM_ERROR}; exec "$@"`;
+  // 125 when it cannot join: headroom's own failure, as docker run's.
+  const script = `echo $$ > "$0" || exit 125; exec "$@"`;
   return spawn('/bin/sh', ['-c', script, procs, program, ...args], { stdio: 'inherit', env, cwd });
 }
 

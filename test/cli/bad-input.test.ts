@@ -50,7 +50,10 @@ describe('headroom run rejects bad input with one line and the documented status
   it('a command that does not exist exits 127', async () => {
     const result = await runCli(['run', '--', 'no-such-command-xyz'], { cwd: scratch.dir });
     expect(result.status).toBe(127);
-    expectOneLineError(result.stderr, /^headroom: no-such-command-xyz: command not found$/);
+    expectOneLineError(
+      result.stderr,
+      /^headroom: no-such-command-xyz: command not found \[E_COMMAND_NOT_FOUND\]$/,
+    );
     expect(capturesIn(scratch.dir)).toEqual([]);
   });
 
@@ -75,7 +78,7 @@ describe('headroom run rejects bad input with one line and the documented status
     expect(output.status).toBe(125);
     expectOneLineError(
       output.stderr,
-      /^headroom: cannot write the capture: \/nonexistent-dir: no such directory$/,
+      /^headroom: cannot write the capture: \/nonexistent-dir: no such directory \[E_CAPTURE_WRITE\]$/,
     );
     const home = await runCli(['run', '--', 'true'], {
       cwd: scratch.dir,

@@ -64,9 +64,9 @@ describe('headroom exporter (real cgroup v1)', () => {
   it('refuses a bad --listen and an unusable --filter with one line', async () => {
     const listen = await runCli(['exporter', '--listen', 'nowhere'], { cwd: scratch.dir });
     expect(listen.status).toBe(2);
-    expect(listen.stderr).toBe('headroom: --listen: "nowhere" is not host:port (127.0.0.1:9464)\n');
+    expect(listen.stderr).toBe('headroom: --listen: "nowhere" is not host:port (127.0.0.1:9464) [E_USAGE]\n');
     const filter = await runCli(['exporter', '--filter', '(['], { cwd: scratch.dir });
     expect(filter.status).toBe(2);
-    expect(filter.stderr).toBe('headroom: --filter: "([" is not a regular expression\n');
+    expect(filter.stderr).toBe('headroom: --filter: "([" is not a regular expression [E_USAGE]\n');
   });
 });

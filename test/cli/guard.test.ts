@@ -202,19 +202,21 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     });
     expect(action.status).toBe(125);
     expect(action.stderr).toBe(
-      'headroom: --on-limit: unknown action "pray" (one of: term, snapshot, reclaim)\n',
+      'headroom: --on-limit: unknown action "pray" (one of: term, snapshot, reclaim) [E_USAGE]\n',
     );
     const threshold = await runCli(['run', '--watch-threshold', '101%', '--', 'true'], { cwd: scratch.dir });
     expect(threshold.status).toBe(125);
     expect(threshold.stderr).toMatch(
-      /^headroom: --watch-threshold: "101%" must be a percentage of the limit from 50 to 100\n$/,
+      /^headroom: --watch-threshold: "101%" must be a percentage of the limit from 50 to 100 \[E_USAGE\]\n$/,
     );
   });
 
   it('refuses an unknown guard mode with one line and exit 125', async () => {
     const result = await runCli(['run', '--guard', 'nonsense', '--', 'true'], { cwd: scratch.dir });
     expect(result.status).toBe(125);
-    expect(result.stderr).toBe('headroom: --guard: unknown mode "nonsense" (one of: knobs, watch)\n');
+    expect(result.stderr).toBe(
+      'headroom: --guard: unknown mode "nonsense" (one of: knobs, watch) [E_USAGE]\n',
+    );
     const count = await runCli(['run', '--node-processes', '0', '--', 'true'], { cwd: scratch.dir });
     expect(count.status).toBe(125);
     expect(count.stderr).toMatch(/^headroom: --node-processes: "0" must be a whole number/);

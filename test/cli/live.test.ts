@@ -79,6 +79,6 @@ describe('headroom live', () => {
     expect(once.stdout).toMatch(/^headroom live {2}sh -c sleep 0\.3 {2}exited 0 /);
     const missing = await runCli(['live', path.join(scratch.dir, 'nope.hrc')], { cwd: scratch.dir });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/^headroom: .*nope\.hrc: cannot read: no such file\n$/);
+    expect(missing.stderr).toMatch(/^headroom: .*nope\.hrc: cannot read: no such file \[E_CAPTURE_READ\]\n$/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseMemory, parseMemorySwap, parseSize, SizeError } from '../../src/cli/parse-size.js';
+import { parseMemory, parseMemorySwap, parseSize } from '../../src/cli/parse-size.js';
+import { headroomError } from '../helpers/errors.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -20,7 +21,7 @@ describe('parseSize reads sizes as docker run does', () => {
   });
 
   it.each(['abc', '-1', '', 'g', '1x', '1.2.3m', '12 mb extra'])('rejects "%s" naming the option', (text) => {
-    expect(() => parseSize(text, '--memory')).toThrow(SizeError);
+    expect(() => parseSize(text, '--memory')).toThrow(headroomError('E_BAD_SIZE'));
     expect(() => parseSize(text, '--memory')).toThrow(/^--memory: /);
   });
 

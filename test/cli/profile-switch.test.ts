@@ -99,7 +99,7 @@ describe('switching profiling on per component', () => {
     });
     expect(result.status).toBe(125);
     expect(result.stderr.trim()).toBe(
-      `headroom: ${path.join(scratch.dir, 'headroom.toml')}:2: profiling.components: expected array`,
+      `headroom: ${path.join(scratch.dir, 'headroom.toml')}:2: profiling.components: expected array [E_CONFIG]`,
     );
     expect(fs.existsSync(path.join(scratch.dir, 'ran'))).toBe(false);
     const bad = await runCli(['run', '--python-profiler', 'memray', '--', 'true'], { cwd: scratch.dir, env });

@@ -21,7 +21,7 @@ function cli(args: string[]): Promise<CliResult> {
 
 /** One line on stderr, starting "headroom:", no stack trace. */
 const NO_PROFILE =
-  /^headroom: no allocation profile in .*none\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\)$/;
+  /^headroom: no allocation profile in .*none\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\) \[E_NO_PROFILE\]$/;
 
 describe('headroom table', () => {
   it('prints the top sites at the peak', async () => {
@@ -103,7 +103,7 @@ describe('headroom table', () => {
       expect(result.status).toBe(1);
       expectOneLineError(
         result.stderr,
-        /^headroom: no allocation profile in .*quiet\.hrc: profiling was on, but no Node or Python process of the job wrote a profile \(none ran, a process ran python -I, -S or -E, or the job could not write headroom's spool directory after dropping privileges\)$/,
+        /^headroom: no allocation profile in .*quiet\.hrc: profiling was on, but no Node or Python process of the job wrote a profile \(none ran, a process ran python -I, -S or -E, or the job could not write headroom's spool directory after dropping privileges\) \[E_NO_PROFILE\]$/,
       );
       expect(result.stdout).toBe('');
     }
@@ -181,7 +181,8 @@ describe('headroom stats', () => {
     const result = await cli(['stats', capture({ profiles: false }, 'none.hrc'), '--json']);
     expect(result.status).toBe(1);
     expectOneLineError(result.stderr, NO_PROFILE);
-    expect(result.stdout).toBe('');
+    // --json: the error, and nothing else, on stdout too.
+    expect(JSON.parse(result.stdout).error.code).toBe('E_NO_PROFILE');
   });
 });
 
@@ -240,7 +241,7 @@ describe('headroom export', () => {
     expect(refused.status).toBe(1);
     expectOneLineError(
       refused.stderr,
-      /run\.heapprofile exists; pass --force to replace it, or -o another file$/,
+      /run\.heapprofile exists; pass --force to replace it, or -o another file \[E_OUTPUT_EXISTS\]$/,
     );
     expect(fs.readFileSync(output, 'utf8')).toBe('earlier\n');
     const forced = await cli(['export', file, '--format', 'heapprofile', '--force']);
@@ -269,12 +270,12 @@ describe('headroom export', () => {
     [
       ['--format', 'heapprofile', '--pid', '7'],
       1,
-      /pid 7 has no allocation profile at peak \(2\.00s\); profiled then: 202, 101$/,
+      /pid 7 has no allocation profile at peak \(2\.00s\); profiled then: 202, 101 \[E_NO_PROFILE\]$/,
     ],
     [
       ['--format', 'speedscope', '-o', 'no/such/dir/x.json'],
       1,
-      /cannot write no\/such\/dir\/x\.json: no such directory$/,
+      /cannot write no\/such\/dir\/x\.json: no such directory \[E_OUTPUT_WRITE\]$/,
     ],
   ])('refuses %j', async (args, status, pattern) => {
     const result = await cli(['export', capture(), ...args]);

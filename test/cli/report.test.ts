@@ -79,7 +79,7 @@ describe('headroom report', () => {
     expect(missing.status).toBe(1);
     expectOneLineError(
       missing.stderr,
-      /^headroom: cannot write the report no\/such\/dir\/r\.html: no such directory$/,
+      /^headroom: cannot write the report no\/such\/dir\/r\.html: no such directory \[E_OUTPUT_WRITE\]$/,
     );
     fs.mkdirSync(path.join(scratch.dir, 'taken.html'));
     const directory = await runCli(['report', capture, '-o', 'taken.html'], { cwd: scratch.dir });

@@ -153,11 +153,13 @@ describe('headroom supervise (real cgroup v1)', () => {
     const above = await runCli(['supervise', '--restart-above', 'lots', '--', 'true'], { cwd: scratch.dir });
     expect(above.status).toBe(125);
     expect(above.stderr).toBe(
-      'headroom: --restart-above: "lots" is neither a size (512m, 2g) nor a percentage of the limit (90%)\n',
+      'headroom: --restart-above: "lots" is neither a size (512m, 2g) nor a percentage of the limit (90%) [E_USAGE]\n',
     );
     const before = await runCli(['supervise', '--restart-before', '5x', '--', 'true'], { cwd: scratch.dir });
     expect(before.status).toBe(125);
-    expect(before.stderr).toBe('headroom: --restart-before: "5x" is not a duration (500ms, 30s, 5m, 1h)\n');
+    expect(before.stderr).toBe(
+      'headroom: --restart-before: "5x" is not a duration (500ms, 30s, 5m, 1h) [E_USAGE]\n',
+    );
   });
 
   it('ends when the service exits 0', async () => {

@@ -142,7 +142,7 @@ describe('headroom top', () => {
     const result = await runCli(['top', '--sort', 'size'], { cwd: scratch.dir });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
-      'headroom: --sort: unknown key "size" (one of: usage, wset, anon, share, left, name)\n',
+      'headroom: --sort: unknown key "size" (one of: usage, wset, anon, share, left, name) [E_USAGE]\n',
     );
   });
 });

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { isHeadroomError } from '../../src/errors.js';
 import { useScratchDir } from '../helpers/run-cli.js';
 
 const scratch = useScratchDir();
@@ -15,10 +16,10 @@ function errorOf(load: () => unknown): string {
   try {
     load();
   } catch (error) {
-    if (error instanceof ConfigError) return error.message;
+    if (isHeadroomError(error, 'E_CONFIG')) return error.message;
     throw error;
   }
-  throw new Error('no ConfigError');
+  throw new Error('no E_CONFIG error');
 }
 
 describe('headroom.toml and HEADROOM__ variables', () => {

@@ -168,7 +168,7 @@ describe('Watchdog on cgroup v2 (fixture tree)', () => {
   function v2Job(): MemoryCgroup {
     fixture = v2Tree({ '/job': { 'memory.max': 512 * MiB, 'memory.current': 100 * MiB } }, { self: '/job' });
     const result = locateMemoryCgroup('self', fixture.host);
-    if (!result.ok) throw new Error(result.reason);
+    if (!result.ok) throw new Error(result.message);
     return result.cgroup;
   }
 

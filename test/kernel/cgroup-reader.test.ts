@@ -4,7 +4,6 @@ import {
   type CgroupReader,
   effectiveLimit,
   isRootCgroup,
-  KernelFileError,
   locateMemoryCgroup,
   type MemoryCgroup,
   openCgroupReader,
@@ -19,6 +18,7 @@ import {
   v2Tree,
   vmstat,
 } from '../fixtures/cgroup-tree.js';
+import { headroomError } from '../helpers/errors.js';
 
 let fixture: FixtureHost | undefined;
 let reader: CgroupReader | undefined;
@@ -33,7 +33,7 @@ afterEach(() => {
 function located(f: FixtureHost): MemoryCgroup {
   fixture = f;
   const result = locateMemoryCgroup('self', f.host);
-  if (!result.ok) throw new Error(`expected a cgroup, got ${result.reason}`);
+  if (!result.ok) throw new Error(`expected a cgroup, got ${result.code}`);
   return result.cgroup;
 }
 
@@ -206,11 +206,11 @@ describe('v2 reader', () => {
     expect(open(cgroup).read().workingSet).toBe(0);
   });
 
-  it('a missing memory.current is a KernelFileError naming it, and leaks no descriptors', () => {
+  it('a missing memory.current is an E_KERNEL_FILE error naming it, and leaks no descriptors', () => {
     const f = v2Tree({ '/job': { 'memory.current': null } }, { self: '/job' });
     const cgroup = located(f);
     const before = openFds();
-    expect(() => openCgroupReader(cgroup)).toThrow(KernelFileError);
+    expect(() => openCgroupReader(cgroup)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => openCgroupReader(cgroup)).toThrow(`${f.cgroupDir('/job')}/memory.current: does not exist`);
     expect(openFds()).toBe(before);
   });
@@ -222,16 +222,16 @@ describe('v2 reader', () => {
     expect(openFds()).toBe(before);
   });
 
-  it('a memory.stat line without a value is a KernelFileError naming memory.stat', () => {
+  it('a memory.stat line without a value is an E_KERNEL_FILE error naming memory.stat', () => {
     const f = v2Tree({ '/job': { 'memory.stat': 'anon 4096\nfile\n' } }, { self: '/job' });
     const r = open(located(f));
-    expect(() => r.read()).toThrow(KernelFileError);
+    expect(() => r.read()).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => r.read()).toThrow(
       `${f.cgroupDir('/job')}/memory.stat: expected "key value" lines, found "file"`,
     );
   });
 
-  it('a malformed memory.current or memory.max is a KernelFileError naming it', () => {
+  it('a malformed memory.current or memory.max is an E_KERNEL_FILE error naming it', () => {
     const f = v2Tree({ '/a': { 'memory.current': 'lots' }, '/b': { 'memory.max': 'abc' } }, { self: '/a' });
     const a = open(located(f));
     expect(() => a.read()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
@@ -240,7 +240,7 @@ describe('v2 reader', () => {
     expect(() => reader?.read()).toThrow(`${f.cgroupDir('/b')}/memory.max: expected a number, found "abc"`);
   });
 
-  it('a cgroup removed under the reader is a KernelFileError saying so', () => {
+  it('a cgroup removed under the reader is an E_KERNEL_FILE error saying so', () => {
     const cgroup = located(v2Tree({ '/job': {} }, { self: '/job' }));
     const r = open(cgroup);
     // kernfs answers reads of a removed cgroup's open files with ENODEV.
@@ -362,13 +362,13 @@ describe('v1 reader', () => {
     expect(open(cgroup).read().oomKills).toBe(0);
   });
 
-  it('a missing memory.failcnt is a KernelFileError naming it', () => {
+  it('a missing memory.failcnt is an E_KERNEL_FILE error naming it', () => {
     const f = v1Tree({ '/job': { 'memory.failcnt': null } }, { self: '/job' });
     const cgroup = located(f);
     expect(() => openCgroupReader(cgroup)).toThrow(`${f.cgroupDir('/job')}/memory.failcnt: does not exist`);
   });
 
-  it('a malformed memory.oom_control is a KernelFileError naming it', () => {
+  it('a malformed memory.oom_control is an E_KERNEL_FILE error naming it', () => {
     const f = v1Tree(
       { '/job': { 'memory.oom_control': 'oom_kill_disable 0\nunder_oom\n' } },
       { self: '/job' },
@@ -510,7 +510,7 @@ describe('v2 root reader', () => {
     expect(r.read(true).oomKills).toBe(8);
   });
 
-  it('a missing /proc/vmstat is a KernelFileError naming it, and leaks no descriptors', () => {
+  it('a missing /proc/vmstat is an E_KERNEL_FILE error naming it, and leaks no descriptors', () => {
     const cgroup = rootFixture({});
     const f = fixture as FixtureHost;
     f.remove('/proc/vmstat');

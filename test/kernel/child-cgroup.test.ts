@@ -21,7 +21,7 @@ afterEach(() => {
 function located(f: FixtureHost): MemoryCgroup {
   fixture = f;
   const result = locateMemoryCgroup('self', f.host);
-  if (!result.ok) throw new Error(`expected a cgroup, got ${result.reason}`);
+  if (!result.ok) throw new Error(`expected a cgroup, got ${result.code}`);
   return result.cgroup;
 }
 

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   describeLimitSource,
   effectiveLimit,
-  KernelFileError,
   locateMemoryCgroup,
   type MemoryCgroup,
 } from '../../src/kernel/index.js';
 import { type FixtureHost, GiB, MiB, V1_UNLIMITED, v1Tree, v2Tree } from '../fixtures/cgroup-tree.js';
+import { headroomError } from '../helpers/errors.js';
 
 let fixture: FixtureHost | undefined;
 afterEach(() => {
@@ -17,7 +17,7 @@ afterEach(() => {
 function located(f: FixtureHost): MemoryCgroup {
   fixture = f;
   const result = locateMemoryCgroup('self', f.host);
-  if (!result.ok) throw new Error(`expected a cgroup, got ${result.reason}`);
+  if (!result.ok) throw new Error(`expected a cgroup, got ${result.code}`);
   return result.cgroup;
 }
 
@@ -105,10 +105,10 @@ describe('effectiveLimit on cgroup v2', () => {
     expect(limit.ancestorsHidden).toBe(true);
   });
 
-  it('a malformed memory.max is a KernelFileError naming the file', () => {
+  it('a malformed memory.max is an E_KERNEL_FILE error naming the file', () => {
     const f = v2Tree({ '/a': { 'memory.max': 'abc' }, '/a/b': {} }, { self: '/a/b' });
     const cgroup = located(f);
-    expect(() => effectiveLimit(cgroup)).toThrow(KernelFileError);
+    expect(() => effectiveLimit(cgroup)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => effectiveLimit(cgroup)).toThrow(
       `${f.cgroupDir('/a')}/memory.max: expected a number, found "abc"`,
     );
@@ -199,7 +199,7 @@ describe('effectiveLimit on cgroup v1', () => {
     expect(limit.swapBytes).toBeNull();
   });
 
-  it('a missing memory.stat is a KernelFileError naming it', () => {
+  it('a missing memory.stat is an E_KERNEL_FILE error naming it', () => {
     const f = v1Tree({ '/job': { 'memory.stat': null } }, { self: '/job' });
     const cgroup = located(f);
     expect(() => effectiveLimit(cgroup)).toThrow(`${f.cgroupDir('/job')}/memory.stat: does not exist`);

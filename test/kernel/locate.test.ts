@@ -1,12 +1,8 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  effectiveLimit,
-  KernelFileError,
-  locateMemoryCgroup,
-  type MemoryCgroup,
-} from '../../src/kernel/index.js';
+import { effectiveLimit, locateMemoryCgroup, type MemoryCgroup } from '../../src/kernel/index.js';
 import { FIXTURE_PID, type FixtureHost, MiB, v1Tree, v2Tree } from '../fixtures/cgroup-tree.js';
+import { headroomError } from '../helpers/errors.js';
 
 let fixture: FixtureHost | undefined;
 afterEach(() => {
@@ -16,7 +12,7 @@ afterEach(() => {
 
 function located(f: FixtureHost): MemoryCgroup {
   const result = locateMemoryCgroup('self', f.host);
-  if (!result.ok) throw new Error(`expected a cgroup, got ${result.reason}: ${result.message}`);
+  if (!result.ok) throw new Error(`expected a cgroup, got ${result.code}: ${result.message}`);
   return result.cgroup;
 }
 
@@ -76,10 +72,10 @@ describe('locateMemoryCgroup on cgroup v2', () => {
     expect(cgroup.ancestorsHidden).toBe(true);
   });
 
-  it('is ok:false "no-memory-controller" when memory is not enabled for the cgroup and there is no v1 memory', () => {
+  it('is ok:false E_NO_MEMORY_CONTROLLER when memory is not enabled for the cgroup and there is no v1 memory', () => {
     fixture = v2Tree({ '/app': { 'cgroup.controllers': 'cpu io pids' } }, { self: '/app' });
     const result = locateMemoryCgroup('self', fixture.host);
-    expect(result).toMatchObject({ ok: false, reason: 'no-memory-controller' });
+    expect(result).toMatchObject({ ok: false, code: 'E_NO_MEMORY_CONTROLLER' });
     if (!result.ok) expect(result.message).toMatch(/memory/);
   });
 
@@ -96,7 +92,7 @@ describe('locateMemoryCgroup on cgroup v2', () => {
     fixture = v2Tree({ '/a': {}, '/b': { 'cgroup.procs': '4243\n' } }, { self: '/a' });
     fixture.write('/proc/4242/cgroup', '0::/b\n');
     const result = locateMemoryCgroup(4242, fixture.host);
-    expect(result).toMatchObject({ ok: false, reason: 'not-found' });
+    expect(result).toMatchObject({ ok: false, code: 'E_CGROUP_NOT_FOUND' });
     if (!result.ok) {
       expect(result.message).toBe(
         `cannot find the memory cgroup of pid 4242: ${fixture.cgroupDir('/b')}/cgroup.procs of the cgroup2 mount at /sys/fs/cgroup (root /) does not list pid 4242`,
@@ -104,10 +100,10 @@ describe('locateMemoryCgroup on cgroup v2', () => {
     }
   });
 
-  it('a missing /proc/PID/cgroup is a KernelFileError naming it', () => {
+  it('a missing /proc/PID/cgroup is an E_KERNEL_FILE error naming it', () => {
     const f = v2Tree({}, { self: '/' });
     fixture = f;
-    expect(() => locateMemoryCgroup(999_999, f.host)).toThrow(KernelFileError);
+    expect(() => locateMemoryCgroup(999_999, f.host)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => locateMemoryCgroup(999_999, f.host)).toThrow(`${f.root}/proc/999999/cgroup: does not exist`);
   });
 });
@@ -214,7 +210,7 @@ describe('locateMemoryCgroup where the mount and the cgroup namespace do not lin
     const result = locateMemoryCgroup('self', fixture.host);
     expect(result).toEqual({
       ok: false,
-      reason: 'not-found',
+      code: 'E_CGROUP_NOT_FOUND',
       message:
         `cannot find the memory cgroup of headroom (pid ${FIXTURE_PID}): no cgroup 3 levels below the top of ` +
         `the cgroup2 mount at /sys/fs/cgroup (root /../../..) holds / with pid ${FIXTURE_PID} in it`,
@@ -224,7 +220,7 @@ describe('locateMemoryCgroup where the mount and the cgroup namespace do not lin
   it('v2: a mount whose root is beside the namespace root ("/../other") does not show the process', () => {
     fixture = v2Tree({ '/c1': {} }, { self: '/c1', mountRoot: '/../other' });
     const result = locateMemoryCgroup('self', fixture.host);
-    expect(result).toMatchObject({ ok: false, reason: 'not-found' });
+    expect(result).toMatchObject({ ok: false, code: 'E_CGROUP_NOT_FOUND' });
     if (!result.ok) expect(result.message).toMatch(/namespace root is outside the part of the hierarchy/);
   });
 
@@ -249,14 +245,14 @@ describe('locateMemoryCgroup where the mount and the cgroup namespace do not lin
     );
     expect(locateMemoryCgroup('self', fixture.host)).toMatchObject({
       ok: false,
-      reason: 'no-memory-controller',
+      code: 'E_NO_MEMORY_CONTROLLER',
     });
   });
 
   it('v2: a process whose mapped directory does not list it is not placed there', () => {
     fixture = v2Tree({ '/c1': { 'cgroup.procs': '1\n2\n' } }, { self: '/c1' });
     const result = locateMemoryCgroup('self', fixture.host);
-    expect(result).toMatchObject({ ok: false, reason: 'not-found' });
+    expect(result).toMatchObject({ ok: false, code: 'E_CGROUP_NOT_FOUND' });
     if (!result.ok)
       expect(result.message).toMatch(/c1\/cgroup.procs of the cgroup2 mount .* does not list pid/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KernelFileError, parseMountinfo, parseProcCgroup } from '../../src/kernel/index.js';
+import { parseMountinfo, parseProcCgroup } from '../../src/kernel/index.js';
+import { headroomError } from '../helpers/errors.js';
 
 describe('parseMountinfo', () => {
   it('reads root, mount point, options, type and super options, with and without optional fields', () => {
@@ -61,14 +62,16 @@ describe('parseMountinfo', () => {
   });
 
   it('rejects truncated lines with an error naming the file', () => {
-    expect(() => parseMountinfo('22 1 253:1 / / rw\n', '/proc/self/mountinfo')).toThrow(KernelFileError);
+    expect(() => parseMountinfo('22 1 253:1 / / rw\n', '/proc/self/mountinfo')).toThrow(
+      headroomError('E_KERNEL_FILE'),
+    );
     expect(() => parseMountinfo('22 1 253:1 / / rw\n', '/proc/self/mountinfo')).toThrow(
       /^\/proc\/self\/mountinfo: malformed line/,
     );
     // A separator but nothing after the source: no super options field.
     expect(() =>
       parseMountinfo('22 1 253:1 / / rw,relatime shared:1 master:2 - ext4 /dev/vda1\n', 'mountinfo'),
-    ).toThrow(KernelFileError);
+    ).toThrow(headroomError('E_KERNEL_FILE'));
   });
 });
 
@@ -101,6 +104,8 @@ describe('parseProcCgroup', () => {
     expect(() => parseProcCgroup('garbage\n', '/proc/self/cgroup')).toThrow(
       /^\/proc\/self\/cgroup: malformed line "garbage"/,
     );
-    expect(() => parseProcCgroup('x:memory:/\n', '/proc/self/cgroup')).toThrow(KernelFileError);
+    expect(() => parseProcCgroup('x:memory:/\n', '/proc/self/cgroup')).toThrow(
+      headroomError('E_KERNEL_FILE'),
+    );
   });
 });

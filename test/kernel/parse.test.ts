@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { HeadroomError } from '../../src/errors.js';
 import {
-  KernelFileError,
   lookupFlatKeyed,
   parseCount,
   parseFlatKeyed,
@@ -8,6 +8,7 @@ import {
   parsePressure,
   readFlatKeyed,
 } from '../../src/kernel/index.js';
+import { headroomError } from '../helpers/errors.js';
 
 /** Runs fn and returns what it threw, so tests can assert on the error's type and message together. */
 function thrown(fn: () => unknown): unknown {
@@ -31,12 +32,13 @@ describe('parseLimit', () => {
 
   it('rejects garbage with an error naming the file', () => {
     const error = thrown(() => parseLimit('abc\n', '/sys/fs/cgroup/x/memory.max'));
-    expect(error).toBeInstanceOf(KernelFileError);
-    expect((error as KernelFileError).message).toBe(
-      '/sys/fs/cgroup/x/memory.max: expected a number, found "abc"',
-    );
-    expect((error as KernelFileError).file).toBe('/sys/fs/cgroup/x/memory.max');
-    expect(() => parseLimit('', 'memory.max')).toThrow(KernelFileError);
+    expect(error).toBeInstanceOf(HeadroomError);
+    expect(error).toMatchObject({
+      code: 'E_KERNEL_FILE',
+      message: '/sys/fs/cgroup/x/memory.max: expected a number, found "abc"',
+      details: { path: '/sys/fs/cgroup/x/memory.max' },
+    });
+    expect(() => parseLimit('', 'memory.max')).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => parseLimit('-1', 'memory.max')).toThrow(/memory\.max: expected a number/);
   });
 });
@@ -50,7 +52,7 @@ describe('parseCount', () => {
   });
 
   it('shortens a long bad value in the message', () => {
-    const error = thrown(() => parseCount('x'.repeat(200), 'memory.current')) as KernelFileError;
+    const error = thrown(() => parseCount('x'.repeat(200), 'memory.current')) as HeadroomError;
     expect(error.message).toBe(`memory.current: expected a number, found "${'x'.repeat(57)}..."`);
   });
 });
@@ -87,13 +89,15 @@ describe('parseFlatKeyed', () => {
   it('rejects a line without a value, naming the file and the line', () => {
     const error = thrown(() =>
       parseFlatKeyed('anon 4096\nfile\nshmem 0\n', '/cg/memory.stat'),
-    ) as KernelFileError;
-    expect(error).toBeInstanceOf(KernelFileError);
+    ) as HeadroomError;
+    expect(error).toMatchObject({ code: 'E_KERNEL_FILE', details: { path: '/cg/memory.stat' } });
     expect(error.message).toBe('/cg/memory.stat: expected "key value" lines, found "file"');
   });
 
   it('rejects a key followed by a space but no value', () => {
-    expect(() => parseFlatKeyed('anon \nfile 0\n', '/cg/memory.stat')).toThrow(KernelFileError);
+    expect(() => parseFlatKeyed('anon \nfile 0\n', '/cg/memory.stat')).toThrow(
+      headroomError('E_KERNEL_FILE'),
+    );
     expect(() => parseFlatKeyed('anon \nfile 0\n', '/cg/memory.stat')).toThrow(
       /\/cg\/memory\.stat: bad value in line "anon "/,
     );
@@ -129,7 +133,7 @@ describe('parsePressure', () => {
     expect(() =>
       parsePressure('full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n', '/cg/memory.pressure'),
     ).toThrow('/cg/memory.pressure: no "some" line');
-    expect(() => parsePressure('', '/cg/memory.pressure')).toThrow(KernelFileError);
+    expect(() => parsePressure('', '/cg/memory.pressure')).toThrow(headroomError('E_KERNEL_FILE'));
   });
 });
 
@@ -149,15 +153,19 @@ describe('lookupFlatKeyed (the fast path of a cgroup read)', () => {
     expect(fast.has('swap')).toBe(false);
   });
 
-  it('a looked-up value that is not a number is a KernelFileError naming the file', () => {
+  it('a looked-up value that is not a number is an E_KERNEL_FILE error naming the file', () => {
     expect(() => lookupFlatKeyed('anon 12x\n', 'memory.stat').get('anon')).toThrow(
       'memory.stat: bad value for "anon"',
     );
-    expect(() => lookupFlatKeyed('anon \nfile 1\n', 'memory.stat').get('anon')).toThrow(KernelFileError);
+    expect(() => lookupFlatKeyed('anon \nfile 1\n', 'memory.stat').get('anon')).toThrow(
+      headroomError('E_KERNEL_FILE'),
+    );
   });
 
   it('readFlatKeyed checks every line on full reads only', () => {
-    expect(() => readFlatKeyed('anon 1\nfile\n', 'memory.stat', true)).toThrow(KernelFileError);
+    expect(() => readFlatKeyed('anon 1\nfile\n', 'memory.stat', true)).toThrow(
+      headroomError('E_KERNEL_FILE'),
+    );
     expect(readFlatKeyed('anon 1\nfile\n', 'memory.stat', false).get('anon')).toBe(1);
   });
 });

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  KernelFileError,
   ProcessReader,
   parseStatus,
   readArgv,
@@ -17,6 +16,7 @@ import {
   smapsRollupText,
   statusText,
 } from '../fixtures/cgroup-tree.js';
+import { headroomError } from '../helpers/errors.js';
 
 let fixture: FixtureHost | undefined;
 const opened: Array<{ close(): void }> = [];
@@ -200,9 +200,9 @@ describe('ProcessReader', () => {
     expect(reader.argv()).toEqual(['node', 'server.js']);
   });
 
-  it('a process that is not there is a KernelFileError naming its status file', () => {
+  it('a process that is not there is an E_KERNEL_FILE error naming its status file', () => {
     const f = host();
-    expect(() => new ProcessReader(404, f.host)).toThrow(KernelFileError);
+    expect(() => new ProcessReader(404, f.host)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => new ProcessReader(404, f.host)).toThrow(
       `${path.join(f.root, '/proc/404/status')}: does not exist`,
     );

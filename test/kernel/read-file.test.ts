@@ -7,10 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeErrno,
   KeptOpenFile,
-  KernelFileError,
   readKernelFile,
   readOptionalKernelFile,
 } from '../../src/kernel/index.js';
+import { headroomError } from '../helpers/errors.js';
 
 let dir: string;
 const opened: KeptOpenFile[] = [];
@@ -29,7 +29,7 @@ function keep(file: string): KeptOpenFile {
 }
 
 describe('readKernelFile and readOptionalKernelFile', () => {
-  it('a missing file is a KernelFileError naming it, or undefined when optional', () => {
+  it('a missing file is an E_KERNEL_FILE error naming it, or undefined when optional', () => {
     const file = path.join(dir, 'memory.peak');
     let error: unknown;
     try {
@@ -37,18 +37,16 @@ describe('readKernelFile and readOptionalKernelFile', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(KernelFileError);
     expect(error).toMatchObject({
-      file,
-      reason: 'does not exist',
-      code: 'ENOENT',
+      code: 'E_KERNEL_FILE',
+      details: { path: file, errno: 'ENOENT' },
       message: `${file}: does not exist`,
     });
     expect(readOptionalKernelFile(file)).toBeUndefined();
   });
 
   it('a directory in place of a file is an error even when optional', () => {
-    expect(() => readOptionalKernelFile(dir)).toThrow(KernelFileError);
+    expect(() => readOptionalKernelFile(dir)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => readOptionalKernelFile(dir)).toThrow(new RegExp(`^${dir}: `));
   });
 
@@ -90,9 +88,9 @@ describe('KeptOpenFile', () => {
     expect(keep(file).read()).toBe(content);
   });
 
-  it('opening a missing file is a KernelFileError naming it', () => {
+  it('opening a missing file is an E_KERNEL_FILE error naming it', () => {
     const file = path.join(dir, 'memory.current');
-    expect(() => new KeptOpenFile(file)).toThrow(KernelFileError);
+    expect(() => new KeptOpenFile(file)).toThrow(headroomError('E_KERNEL_FILE'));
     expect(() => new KeptOpenFile(file)).toThrow(`${file}: does not exist`);
   });
 

@@ -63,6 +63,22 @@ async function startTarget(options: { nodeArgs?: string[]; args?: string[]; pref
   return { child, pid: child.pid as number, stderr: () => stderr } satisfies Target;
 }
 
+/** A loopback port something else listens on, which a target's inspector then cannot take. */
+async function takenPort(): Promise<{ port: number; release: () => void }> {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  return { port: (holder.address() as net.AddressInfo).port, release: () => holder.close() };
+}
+
+/** Polls `done` until it holds, failing after 10 s with what was awaited. */
+async function waitUntil(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`waited 10 s for ${what}`);
+    await sleep(20);
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -237,7 +253,7 @@ describe('headroom attach errors', () => {
   }
 
   it('refuses a pid that is not there, bad arguments, and a process that is not Node (unsignalled)', async () => {
-    await attachFails(['99999999'], /^headroom: no process with pid 99999999$/m, 1);
+    await attachFails(['99999999'], /^headroom: no process with pid 99999999 \[E_NO_SUCH_PROCESS\]$/m, 1);
     await attachFails([], /missing required argument 'pid'/, 2);
     await attachFails(['abc'], /PID must be a process id/, 2);
     await attachFails(['1', '--duration', 'soon'], /--duration must be seconds/, 2);
@@ -252,23 +268,66 @@ describe('headroom attach errors', () => {
   }, 30_000);
 
   it('says so when the inspector cannot open because its port is taken', async () => {
-    const holder = net.createServer();
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-    const port = (holder.address() as net.AddressInfo).port;
+    const { port, release } = await takenPort();
     try {
       const target = await startTarget({ nodeArgs: [`--inspect-port=${port}`] });
-      await attachFails([String(target.pid), '--duration', '1'], new RegExp(`port ${port} is in use`), 1);
+      await attachFails(
+        [String(target.pid), '--duration', '1'],
+        new RegExp(`port ${port} is in use.* \\[E_INSPECTOR\\]$`, 'm'),
+        1,
+      );
       expect(isAlive(target.pid)).toBe(true);
     } finally {
-      holder.close();
+      release();
     }
+  }, 30_000);
+
+  it('a second Ctrl-C leaves at once, with exit status 130 and E_INTERRUPTED', async () => {
+    // A taken port keeps headroom waiting for the inspector for 5 s: time for both signals.
+    const { port, release } = await takenPort();
+    try {
+      const target = await startTarget({ nodeArgs: [`--inspect-port=${port}`] });
+      const child = startCli(['attach', String(target.pid)], { cwd: scratch.dir });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const result = finish(child);
+      // SIGUSR1 has been sent (headroom handles SIGINT by then) once Node says its inspector failed.
+      await waitUntil(() => /Starting inspector on .* failed/.test(target.stderr()), 'the inspector to fail');
+      child.kill('SIGINT');
+      await waitUntil(() => /^headroom: stopping/m.test(stderr), 'headroom to say it is stopping');
+      child.kill('SIGINT');
+      const { status, stderr: said } = await result;
+      expect(status).toBe(130);
+      expect(said.trimEnd().split('\n').at(-1)).toBe(
+        'headroom: stopped before the process was left as it was: its inspector may still be open [E_INTERRUPTED]',
+      );
+      expect(isAlive(target.pid)).toBe(true);
+    } finally {
+      release();
+    }
+  }, 30_000);
+
+  it('refuses a thread, naming its process', async () => {
+    const target = await startTarget();
+    const thread = fs.readdirSync(`/proc/${target.pid}/task`).find((tid) => tid !== String(target.pid));
+    expect(thread).toBeDefined();
+    await attachFails(
+      [String(thread)],
+      new RegExp(
+        `^headroom: pid ${thread} is a thread of process ${target.pid}: attach to ${target.pid} \\[E_ATTACH\\]$`,
+        'm',
+      ),
+      1,
+    );
   }, 30_000);
 
   it('refuses a process in another network namespace', async (context) => {
     if (spawnSync('unshare', ['-n', 'true']).status !== 0) context.skip();
     const target = await startTarget({ prefix: ['unshare', '-n'] });
     // unshare execs node, so the pid is the Node process.
-    await attachFails([String(target.pid)], /another network namespace/, 1);
+    await attachFails([String(target.pid)], /another network namespace.* \[E_ATTACH\]$/m, 1);
     expect(isAlive(target.pid)).toBe(true);
   }, 30_000);
 
@@ -283,7 +342,7 @@ describe('headroom attach errors', () => {
     });
     const result = await finish(child);
     expect(result.stderr).toMatch(
-      /^headroom: no permission to attach to pid \d+: it runs as uid 0, headroom as uid 65534: run headroom as the same user or as root\n$/,
+      /^headroom: no permission to attach to pid \d+: it runs as uid 0, headroom as uid 65534: run headroom as the same user or as root \[E_NO_PERMISSION\]\n$/,
     );
     expect(result.status).toBe(1);
     expect(isAlive(target.pid)).toBe(true);
@@ -312,7 +371,7 @@ describe('headroom attach errors', () => {
     const result = await finish(child);
     expect(result.stderr).toMatch(/^headroom: no permission to attach to pid \d+: it is not dumpable \(/);
     expect(result.stderr).toMatch(
-      /only a process with CAP_SYS_PTRACE may inspect it: run headroom as root\n$/,
+      /only a process with CAP_SYS_PTRACE may inspect it: run headroom as root \[E_NO_PERMISSION\]\n$/,
     );
     expect(result.stderr).not.toMatch(/same user/);
     expect(result.status).toBe(1);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type ErrorCode, isHeadroomError } from '../../src/errors.js';
 import { KEYFRAME_EVERY, SAMPLE_FIELDS } from '../../src/record/capture-format.js';
-import { type Capture, CaptureError, parseCapture, readCapture } from '../../src/record/capture-reader.js';
+import { type Capture, parseCapture, readCapture } from '../../src/record/capture-reader.js';
 import type { SampleValues } from '../../src/record/capture-writer.js';
 import {
   captureDir,
@@ -326,29 +327,33 @@ describe('readCapture on damaged captures', () => {
 });
 
 describe('readCapture on files that are not captures', () => {
-  function errorFor(content: string | Buffer, name = 'x.json'): CaptureError {
+  /** The error's code, and its message after the file name it starts with. */
+  function errorFor(content: string | Buffer, name = 'x.json'): { code: ErrorCode; reason: string } {
     const file = path.join(captureDir(), name);
     fs.writeFileSync(file, content);
     try {
       readCapture(file);
     } catch (error) {
-      expect(error).toBeInstanceOf(CaptureError);
-      const message = (error as CaptureError).message;
-      expect(message.startsWith(`${file}: `)).toBe(true);
-      expect(message).not.toContain('\n');
-      return error as CaptureError;
+      if (!isHeadroomError(error)) throw error;
+      expect(error.message.startsWith(`${file}: `)).toBe(true);
+      expect(error.message).not.toContain('\n');
+      expect(error.details).toEqual({ path: file });
+      return { code: error.code, reason: error.message.slice(file.length + 2) };
     }
     throw new Error('readCapture did not throw');
   }
 
   it('rejects an empty file', () => {
-    expect(errorFor('').reason).toBe('empty file, not a headroom capture');
+    expect(errorFor('')).toEqual({ code: 'E_NOT_A_CAPTURE', reason: 'empty file, not a headroom capture' });
   });
 
   it('rejects random bytes', () => {
     const bytes = randomBytes(256 * KiB);
     bytes[0] = 0x89;
-    expect(errorFor(bytes).reason).toBe('not a headroom capture (first line is not a capture header)');
+    expect(errorFor(bytes)).toEqual({
+      code: 'E_NOT_A_CAPTURE',
+      reason: 'not a headroom capture (first line is not a capture header)',
+    });
     expect(errorFor(Buffer.concat([Buffer.from('{'), randomBytes(4096)])).reason).toBe(
       'not a headroom capture (first line is not a capture header)',
     );
@@ -365,23 +370,31 @@ describe('readCapture on files that are not captures', () => {
 
   it('names the version of a capture from a newer headroom', () => {
     const header = { ...captureHeader(), version: 2 };
-    expect(errorFor(`${JSON.stringify(header)}\n[1,2]\n`).reason).toBe(
-      'capture format version 2 is newer than this headroom reads (version 1); upgrade headroom',
-    );
+    expect(errorFor(`${JSON.stringify(header)}\n[1,2]\n`)).toEqual({
+      code: 'E_CAPTURE_VERSION',
+      reason: 'capture format version 2 is newer than this headroom reads (version 1); upgrade headroom',
+    });
   });
 
   it('says when the header itself was cut off or is damaged', () => {
     const header = JSON.stringify(captureHeader());
-    expect(errorFor(header.slice(0, 60)).reason).toBe(
-      'capture header is incomplete (headroom stopped while writing it)',
-    );
+    expect(errorFor(header.slice(0, 60))).toEqual({
+      code: 'E_CAPTURE_DAMAGED',
+      reason: 'capture header is incomplete (headroom stopped while writing it)',
+    });
     const { cgroup: _cgroup, ...noCgroup } = captureHeader();
-    expect(errorFor(`${JSON.stringify(noCgroup)}\n`).reason).toBe('capture header is damaged (cgroup)');
+    expect(errorFor(`${JSON.stringify(noCgroup)}\n`)).toEqual({
+      code: 'E_CAPTURE_DAMAGED',
+      reason: 'capture header is damaged (cgroup)',
+    });
   });
 
   it('reports a missing file in one line', () => {
     const file = path.join(captureDir(), 'missing.hrc');
-    expect(() => readCapture(file)).toThrow(new CaptureError(file, 'cannot read: no such file'));
+    expect(() => readCapture(file)).toThrow(`${file}: cannot read: no such file`);
+    expect(() => readCapture(file)).toThrow(
+      expect.objectContaining({ code: 'E_CAPTURE_READ', details: { path: file, errno: 'ENOENT' } }),
+    );
     expect(() => readCapture(captureDir())).toThrow(/is a directory/);
   });
 

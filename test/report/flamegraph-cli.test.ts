@@ -67,7 +67,7 @@ describe('headroom flamegraph', () => {
     // The same line as every profile view.
     expectOneLineError(
       result.stderr,
-      /^headroom: no allocation profile in .*bare\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\)$/,
+      /^headroom: no allocation profile in .*bare\.hrc \(run with --profile or list the component in headroom\.toml \[profiling\] components\) \[E_NO_PROFILE\]$/,
     );
     expect(fs.existsSync(`${file}.flamegraph.html`)).toBe(false);
     // Profiled, but killed before any snapshot.
@@ -91,7 +91,7 @@ describe('headroom flamegraph', () => {
     expect(refused.status).toBe(1);
     expectOneLineError(
       refused.stderr,
-      /^headroom: .*job\.hrc\.flamegraph\.html exists; pass --force to replace it, or -o another file$/,
+      /^headroom: .*job\.hrc\.flamegraph\.html exists; pass --force to replace it, or -o another file \[E_OUTPUT_EXISTS\]$/,
     );
     expect(fs.readFileSync(html, 'utf8')).toBe('earlier\n');
     const named = path.join(scratch.dir, 'mine.html');
@@ -108,7 +108,10 @@ describe('headroom flamegraph', () => {
     for (const force of [[], ['--force']]) {
       const dir = await runCli(['flamegraph', file, '-o', 'taken.html', ...force], { cwd: scratch.dir });
       expect(dir.status).toBe(1);
-      expectOneLineError(dir.stderr, /^headroom: cannot write the flame graph taken\.html: is a directory$/);
+      expectOneLineError(
+        dir.stderr,
+        /^headroom: cannot write the flame graph taken\.html: is a directory \[E_OUTPUT_WRITE\]$/,
+      );
     }
     expect(fs.readdirSync(scratch.dir).sort()).toEqual([
       'job.hrc',
@@ -140,7 +143,7 @@ describe('headroom flamegraph', () => {
     expect(dir.status).toBe(1);
     expectOneLineError(
       dir.stderr,
-      /^headroom: cannot write the flame graph no\/such\/dir\/f\.html: no such directory$/,
+      /^headroom: cannot write the flame graph no\/such\/dir\/f\.html: no such directory \[E_OUTPUT_WRITE\]$/,
     );
     const itself = await runCli(['flamegraph', file, '-o', file], { cwd: scratch.dir });
     expect(itself.status).toBe(1);

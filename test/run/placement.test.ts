@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HeadroomError } from '../../src/errors.js';
 import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
 import { cleanStaleCgroups, placeJob } from '../../src/run/placement.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
+import { headroomError } from '../helpers/errors.js';
 
 let fixture: FixtureHost | undefined;
 afterEach(() => {
@@ -28,9 +28,19 @@ describe('placeJob on cgroup v2 fixture trees', () => {
   it('refuses --memory on a read-only tree with the reason, in one message', () => {
     fixture = v2Tree({ '/c1': {} }, { self: '/c1', readOnly: true });
     const host = fixture.host;
-    expect(() => placeJob({ memory: 256 * MiB, host })).toThrow(HeadroomError);
+    expect(() => placeJob({ memory: 256 * MiB, host })).toThrow(headroomError('E_NO_OWN_CGROUP'));
     expect(() => placeJob({ memory: 256 * MiB, host })).toThrow(
       /--memory needs a cgroup of the job's own, and .*read-only/,
+    );
+  });
+
+  it('without a memory controller: E_NO_MEMORY_CONTROLLER, in words', () => {
+    fixture = v2Tree({ '/c1': {} }, { self: '/c1' });
+    fixture.write('/sys/fs/cgroup/c1/cgroup.controllers', 'cpu io pids\n');
+    const host = fixture.host;
+    expect(() => placeJob({ host })).toThrow(headroomError('E_NO_MEMORY_CONTROLLER'));
+    expect(() => placeJob({ host })).toThrow(
+      /^cannot observe memory: no memory cgroup controller is mounted/,
     );
   });
 

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { errorStatus } from '../../src/cli/error-status.js';
+import { isHeadroomError } from '../../src/errors.js';
 import { resolveCommand } from '../../src/run/resolve-command.js';
 import { scratchDir } from '../helpers/run-cli.js';
 
@@ -10,12 +12,13 @@ beforeEach(() => {
 });
 afterEach(() => scratch.cleanup());
 
+/** The exit status headroom run gives the error `run` throws (from its code, as the CLI picks it). */
 function statusOf(run: () => unknown): number | undefined {
   try {
     run();
     return undefined;
   } catch (error) {
-    return (error as { exitCode?: number }).exitCode;
+    return isHeadroomError(error) ? errorStatus(error.code, true) : undefined;
   }
 }
 

@@ -36,7 +36,7 @@ function host(): MemoryCgroup {
     { self: '/' },
   );
   const located = locateMemoryCgroup('self', fixture.host);
-  if (!located.ok) throw new Error(located.reason);
+  if (!located.ok) throw new Error(located.message);
   return located.cgroup;
 }
 

@@ -17,7 +17,7 @@ describe('startExporter', () => {
   it('answers a failed scrape with 500 and the next one normally; other paths with 404', async () => {
     fixture = v2Tree({ '/job': { 'memory.current': 5 * MiB } }, { self: '/' });
     const located = locateMemoryCgroup('self', fixture.host);
-    if (!located.ok) throw new Error(located.reason);
+    if (!located.ok) throw new Error(located.message);
     const metrics = new CgroupMetrics({ top: located.cgroup });
     const refresh = metrics.refresh.bind(metrics);
     let failures = 1;
