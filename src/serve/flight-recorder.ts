@@ -249,12 +249,12 @@ export class FlightRecorder {
     return this.watched.size * this.coarseBytes + this.fineCount * this.fineBytes;
   }
 
-  private watch(listed: ListedCgroup, isNew: boolean): void {
+  private watch(listed: ListedCgroup, isNew: boolean): Watched | undefined {
     let reader: CgroupReader;
     try {
       reader = openCgroupReader({ version: this.options.top.version, dir: listed.dir }, this.options.host);
     } catch {
-      return; // gone while listed, or not a memory cgroup we can read
+      return undefined; // gone while listed, or not a memory cgroup we can read
     }
     const watched: Watched = {
       listed,
@@ -283,16 +283,44 @@ export class FlightRecorder {
     }
     // And a cgroup made below this one (a container starting): listed at the next tick, not in seconds,
     // so that one killed soon after its start is watched already.
-    this.inotify(watched, listed.dir, (event) => {
-      if (event === 'rename') this.relistSoon = true;
+    this.inotify(watched, listed.dir, (event, name) => {
+      if (event === 'rename' && name) this.adopt(watched, name);
     });
     this.watched.set(listed.path, watched);
+    return watched;
+  }
+
+  /**
+   * A directory appeared in (or left) a watched cgroup: a new cgroup is watched and read at once, not at
+   * the next listing, so that a container killed as it starts is seen; one gone is forgotten then.
+   */
+  private adopt(parent: Watched, name: string): void {
+    const listed: ListedCgroup = {
+      path: path.posix.join(parent.listed.path, name),
+      dir: path.join(parent.listed.dir, name),
+      depth: parent.listed.depth + 1,
+    };
+    const { filter, maxDepth } = this.options;
+    if (this.watched.has(listed.path) || listed.depth > (maxDepth ?? 8)) return;
+    if ((filter && !filter.test(listed.path)) || this.reserved() + this.coarseBytes > this.budget) return;
+    try {
+      if (!fs.statSync(listed.dir).isDirectory()) return;
+    } catch {
+      this.relistSoon = true; // removed: the listing forgets it
+      return;
+    }
+    const watched = this.watch(listed, true);
+    if (watched) this.read(watched, this.now(), true);
   }
 
   /** Watches `file` through inotify where it can; without, the periodic reads and listings still see all. */
-  private inotify(watched: Watched, file: string, onEvent: (event: string) => void): void {
+  private inotify(
+    watched: Watched,
+    file: string,
+    onEvent: (event: string, name: string | null) => void,
+  ): void {
     try {
-      const watcher = fs.watch(file, { persistent: false }, (event) => onEvent(event));
+      const watcher = fs.watch(file, { persistent: false }, (event, name) => onEvent(event, name));
       watcher.on('error', () => watcher.close());
       watched.watchers.push(watcher);
     } catch {
@@ -442,7 +470,12 @@ export class FlightRecorder {
     // A victim may still have been exiting when the counter rose: it has vanished by now.
     watched.roster.refresh(this.now());
     kill.vanished.push(...watched.roster.takeVanished());
-    const cgroupPath = watched.listed.path;
+    const own = watched.logged.length > 0;
+    const below = own ? [] : this.takeUnplaced(watched);
+    // The kill was in a cgroup made and gone between two reads (a container killed as it started): the
+    // post-mortem is named after it, from the samples of this ancestor, which held its memory.
+    const gone = below[0] ? viewPath(below[0].taskCgroup, watched.listed.path) : undefined;
+    const cgroupPath = gone ?? watched.listed.path;
     const admission = this.options.store.admit(cgroupPath);
     if (!admission.ok) {
       this.refused++;
@@ -465,11 +498,16 @@ export class FlightRecorder {
             ? `pod ${pod.namespace}/${pod.pod}${pod.container ? ` container ${pod.container}` : ''}`
             : named.name,
           ...(pod ? { pod } : {}),
-          limit: this.limitOf(watched),
+          limit: gone ? { bytes: null, depth: null } : this.limitOf(watched),
           last: watched.last,
           samples: withLatest(watched),
           processes: watched.roster.processes,
-          victims: victimsOf(kill, this.takeUnplaced(watched)),
+          victims: victimsOf(kill, below),
+          ...(gone
+            ? {
+                note: `${gone} was made and OOM-killed between two of headroom's reads and is gone; the samples are of ${watched.listed.path}, which held its memory, and the limit is not its own`,
+              }
+            : {}),
           killedAtMs: kill.atMs,
           kills: kill.count,
           intervalMs: watched.ring.isFine ? TICK_MS : COARSE_MS,
@@ -528,4 +566,11 @@ function isBelow(path: string, ancestor: string, kernel = false): boolean {
   const prefix = ancestor === '/' ? '/' : `${ancestor}/`;
   if (path.startsWith(prefix) && path !== ancestor) return true;
   return kernel && ancestor !== '/' && path.includes(prefix);
+}
+
+/** A path the kernel logged, in the recorder's view: from where `ancestor` (one of ours) begins in it. */
+function viewPath(kernelPath: string, ancestor: string): string {
+  if (ancestor === '/') return kernelPath;
+  const at = kernelPath.indexOf(`${ancestor}/`);
+  return at === -1 ? kernelPath : kernelPath.slice(at);
 }

@@ -30,6 +30,8 @@ export interface PostmortemRecord {
   kills: number;
   intervalMs: number;
   host: HostPaths;
+  /** A word for the reader about how it was recorded, as a note event at the start. */
+  note?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export function writePostmortem(file: string, record: PostmortemRecord): void {
     for (const process of processes) {
       writer.processStart(0, process.pid, process.ppid, process.name, process.argv);
     }
+    if (record.note) writer.event({ kind: 'note', timeMs: 0, message: record.note });
     // Process readings go in among the samples at their own times, as a run's capture has them.
     const readings = [...processes].sort((a, b) => a.seenMs - b.seenMs);
     let next = 0;
