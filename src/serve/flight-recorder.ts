@@ -148,6 +148,11 @@ export class FlightRecorder {
   /** Ticks every 100 ms until stop(). */
   start(): void {
     this.kernelLog = KernelOomLog.open(this.options.host);
+    if (!this.kernelLog) {
+      this.options.note?.(
+        "the kernel's log (/dev/kmsg) cannot be read here: OOM victims are named from the processes that vanished at the kill",
+      );
+    }
     this.tick();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
@@ -216,8 +221,9 @@ export class FlightRecorder {
     }
     for (const [cgroupPath, watched] of this.watched) {
       // A cgroup with a kill waiting keeps its ring until the post-mortem is written.
-      if (!seen.has(cgroupPath) && !this.pending.some((kill) => kill.watched === watched))
-        this.forget(watched);
+      if (seen.has(cgroupPath)) continue;
+      this.killedIfLogged(watched, now);
+      if (!this.pending.some((kill) => kill.watched === watched)) this.forget(watched);
     }
     this.dropped = dropped;
     if (dropped > 0 && dropped !== this.toldDropped) {
@@ -357,7 +363,11 @@ export class FlightRecorder {
         sample = watched.reader.read(full, usage);
       }
     } catch {
-      return; // the cgroup is going; the next listing forgets it
+      // The cgroup is going. One the kernel logged a kill in gets its post-mortem from what its ring
+      // holds (a container killed as it started, removed before its counter was read); the next listing
+      // forgets the others.
+      this.killedIfLogged(watched, now);
+      return;
     }
     const previous = watched.last;
     watched.last = sample;
@@ -420,6 +430,12 @@ export class FlightRecorder {
     }
   }
 
+  /** A cgroup with kills in the kernel's log and none waiting: they are its kills, counter or not. */
+  private killedIfLogged(watched: Watched, now: number): void {
+    if (watched.logged.length > 0 && !this.pending.some((kill) => kill.watched === watched))
+      this.killed(watched, now, watched.logged.length);
+  }
+
   private killed(watched: Watched, now: number, count: number): void {
     // The victim is gone by now: what vanished since the last read of its processes, largest first.
     this.refreshRoster(watched, now);
@@ -445,7 +461,10 @@ export class FlightRecorder {
             other !== kill &&
             below(other.watched.listed.path) &&
             Math.abs(other.atMs - kill.atMs) <= 2 * SETTLE_MS,
-        ) || this.recent.some((other) => below(other.path) && kill.atMs - other.atMs <= RECENT_MS);
+        ) ||
+        this.recent.some((other) => below(other.path) && kill.atMs - other.atMs <= RECENT_MS) ||
+        // The kernel named a watched cgroup below as the victim's: its post-mortem is on its way.
+        [...this.watched.values()].some((other) => other.logged.length > 0 && below(other.listed.path));
       this.recent.push({ path: kill.watched.listed.path, atMs: kill.atMs });
       if (!deeper) this.record(kill);
     }
