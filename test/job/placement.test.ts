@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadroomError } from '../../src/errors.js';
+import { cleanStaleCgroups, placeJob } from '../../src/job/placement.js';
 import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
-import { cleanStaleCgroups, placeJob } from '../../src/run/placement.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
 
 let fixture: FixtureHost | undefined;

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { Placement } from '../job/placement.js';
 import {
   describeLimitSource,
   type EffectiveLimit,
@@ -12,7 +13,6 @@ import {
   SAMPLE_FIELDS,
 } from '../record/capture-format.js';
 import { TOOL_VERSION } from '../version.js';
-import type { Placement } from './placement.js';
 
 /** The first line of a run's capture: what ran, where, under which limit and from where it comes. */
 export function captureHeader(run: {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resolveCommand } from '../../src/run/resolve-command.js';
+import { resolveCommand } from '../../src/job/resolve-command.js';
 import { scratchDir } from '../helpers/run-cli.js';
 
 let scratch: { dir: string; cleanup: () => void };
