@@ -122,7 +122,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
           hostMemory: readHostMemory(),
           command: target.argv,
           component: null,
-          requested: { memory: null, memorySwap: undefined },
+          requested: {},
           startMs,
           intervalMs,
           nodeOptions: target.nodeOptions,

@@ -140,7 +140,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       hostMemory: readHostMemory(),
       command: [options.command, ...(options.args ?? [])],
       component: options.component ?? null,
-      requested: { memory: requested.memory ?? null, memorySwap: requested.memorySwap },
+      requested,
       startMs,
       intervalMs,
       nodeOptions: env.NODE_OPTIONS ?? null,

@@ -36,7 +36,7 @@ function open(warnings: string[] = []): CaptureSession {
       hostMemory: readHostMemory(),
       command: ['test'],
       component: null,
-      requested: { memory: null, memorySwap: undefined },
+      requested: {},
       startMs,
       intervalMs: 20,
       nodeOptions: null,
