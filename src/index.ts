@@ -27,4 +27,5 @@ export type { Frame, ProcessProfile, ProfileNode, ProfileSnapshot } from './prof
 export * from './record/capture-format.js';
 export { type Capture, readCapture } from './record/capture-reader.js';
 export { renderHtmlReport } from './report/html/html-report.js';
+export { renderSummaryText, type SummaryTextOptions } from './report/summary-text.js';
 export { type RunOptions, type RunResult, run } from './run/run.js';

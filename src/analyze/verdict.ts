@@ -15,7 +15,7 @@ import {
   psiPeak,
   time,
 } from './findings/context.js';
-import { fullestBefore, killContext } from './findings/oom-kill.js';
+import { firstKillContext, fullestBefore } from './findings/kill-context.js';
 import { defaultHeap, maxOldSpace } from './findings/runtime-heap.js';
 import { MIN_SWAP, swapRise } from './findings/swap.js';
 import type { Summary } from './summarize.js';
@@ -167,9 +167,9 @@ interface Moment {
 
 function criticalMoment(ctx: Context): Moment | undefined {
   const { summary } = ctx;
-  const kill = summary.oomKills[0];
-  if (kill) {
-    const { index, atLimit } = killContext(ctx, kill.timeMs);
+  const first = firstKillContext(ctx);
+  if (first) {
+    const { kill, index, atLimit } = first;
     return {
       index: Math.max(0, index),
       timeMs: kill.timeMs,

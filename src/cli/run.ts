@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
 import { isHeadroomError } from '../errors.js';
@@ -34,11 +35,35 @@ export function runCommand(program: Command, outcome: Outcome): void {
       onJobExit: () => setOptimizingCompilers(true),
     });
     outcome.jobStatus(result.status);
+    // From here on nothing may change the job's status: headroom's own trouble is a warning.
+    const quiet = flags.quiet ?? false;
+    if (quiet && flags.report === undefined) return;
+    const summary = result.recorded ? await summarizeRun(result.recorded, result.capture, quiet) : null;
     if (flags.report === undefined) return;
-    if (result.recorded && result.summary)
-      await writeRunReport(result.recorded, result.summary, flags.report, flags.quiet ?? false);
+    if (result.recorded && summary) await writeRunReport(result.recorded, summary, flags.report, quiet);
     else process.stderr.write(`headroom: warning: no report: the capture could not be read back\n`);
   });
+}
+
+/** The summary of a finished run, printed unless quiet; null, with a warning, when it cannot be made. */
+async function summarizeRun(recorded: Capture, capture: string, quiet: boolean): Promise<Summary | null> {
+  try {
+    // Loaded only now, as the capture reader: a short job's start needs neither.
+    const [{ summarize }, { renderSummaryText }] = await Promise.all([
+      import('../analyze/summarize.js'),
+      import('../report/summary-text.js'),
+    ]);
+    const summary = summarize(recorded);
+    if (!quiet)
+      process.stderr.write(
+        renderSummaryText(summary, { capturePath: path.relative(process.cwd(), capture) || capture }),
+      );
+    return summary;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`headroom: warning: no summary: ${message}\n`);
+    return null;
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { HeadroomError, isHeadroomError } from '../errors.js';
 import {
@@ -10,10 +9,10 @@ import {
   readHostMemory,
 } from '../kernel/index.js';
 import { captureHome } from '../record/capture-home.js';
-import { CaptureWriter } from '../record/capture-writer.js';
-import { Sampler, type SamplerState } from '../record/sampler.js';
-import { captureHeader } from '../run/capture-header.js';
-import { defaultCapturePath } from '../run/capture-path.js';
+import type { CaptureWriter } from '../record/capture-writer.js';
+import { captureHeader } from '../session/capture-header.js';
+import { defaultCapturePath } from '../session/capture-path.js';
+import { CaptureSession } from '../session/capture-session.js';
 import { type AttachTarget, checkAttachTarget } from './attach-target.js';
 import { InspectorClient } from './inspector-client.js';
 import { type OpenInspector, openInspector, waitUntilClosed } from './open-inspector.js';
@@ -106,39 +105,36 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
         command: path.basename(target.argv[1] ?? target.argv[0] ?? 'node'),
         startMs,
       });
-  let writer: CaptureWriter | undefined;
-  let sampler: Sampler;
+  let session: CaptureSession;
   try {
-    if (options.output) fs.rmSync(capture, { force: true });
-    writer = new CaptureWriter(capture, {
-      ...captureHeader({
-        placement: {
-          mode: 'observe',
-          cgroup,
-          parent: cgroup,
-          reason: `headroom attach ${pid}: the cgroup the process runs in`,
-        },
-        limit: effectiveLimit(cgroup),
-        hostMemory: readHostMemory(),
-        command: target.argv,
-        component: null,
-        requested: { memory: null, memorySwap: undefined },
-        startMs,
-        intervalMs,
-        nodeOptions: target.nodeOptions,
-      }),
-      attached: { pid },
-    });
-    sampler = new Sampler({
+    session = new CaptureSession({
+      file: capture,
+      header: {
+        ...captureHeader({
+          placement: {
+            mode: 'observe',
+            cgroup,
+            parent: cgroup,
+            reason: `headroom attach ${pid}: the cgroup the process runs in`,
+          },
+          limit: effectiveLimit(cgroup),
+          hostMemory: readHostMemory(),
+          command: target.argv,
+          component: null,
+          requested: {},
+          startMs,
+          intervalMs,
+          nodeOptions: target.nodeOptions,
+        }),
+        attached: { pid },
+      },
+      replace: options.output !== undefined,
       cgroup,
-      writer,
-      startMs,
-      excludePids: new Set([process.pid]),
       recordSelf: sharesCgroup(cgroup),
-      intervalMs,
+      say,
+      warn: (line) => say(`warning: ${line}`),
     });
   } catch (error) {
-    discard(writer);
     if (isHeadroomError(error, 'E_KERNEL_FILE'))
       throw new HeadroomError('E_ATTACH', `cannot sample pid ${pid}'s cgroup: ${error.message}`, {
         ...error.details,
@@ -148,30 +144,31 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       path: capture,
     });
   }
+  const { writer } = session;
 
   let inspector: OpenInspector;
   let client: InspectorClient;
   try {
     inspector = await openInspector(target);
   } catch (error) {
-    discard(writer);
+    session.abandon();
     throw error;
   }
   try {
     client = await InspectorClient.connect(inspector.url, CALL_TIMEOUT_MS);
   } catch (error) {
-    discard(writer);
+    session.abandon();
     const left = inspector.openedByHeadroom ? '; its inspector stays open (headroom could not close it)' : '';
     throw new HeadroomError('E_INSPECTOR', `${messageOf(error)}${left}`, { pid });
   }
 
-  const session = new Session(client, writer, pid, startMs);
+  const heap = new HeapSession(client, writer, pid, startMs);
   let started: 'ours' | 'theirs';
   try {
-    started = await session.start(samplingInterval, target);
+    started = await heap.start(samplingInterval, target);
   } catch (error) {
-    await leave(client, inspector, pid, session.isExiting, say);
-    discard(writer);
+    await leave(client, inspector, pid, heap.isExiting, say);
+    session.abandon();
     throw new HeadroomError(
       'E_INSPECTOR',
       `cannot start the heap profiler in pid ${pid}: ${messageOf(error)}`,
@@ -184,12 +181,11 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     );
   }
 
-  const first = tick(sampler);
-  const timer = setInterval(() => tick(sampler), intervalMs);
+  session.start();
   const sampleStart = Date.now();
   const endAt = sampleStart + options.durationMs;
   const baseEveryMs = Math.max(1000, options.durationMs / 10);
-  const over = Promise.race([client.closed, session.exiting]);
+  const over = Promise.race([client.closed, heap.exiting]);
   let stoppedEarly = false;
   let failure: string | undefined;
   let due = sampleStart + baseEveryMs;
@@ -199,55 +195,40 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     if (why !== 'time') break;
     // The last fetch is the final one, below.
     if (Date.now() >= endAt - 100) break;
-    if (await session.affordable(Date.now() - sampleStart)) {
-      failure = await session.fetch('attach');
+    if (await heap.affordable(Date.now() - sampleStart)) {
+      failure = await heap.fetch('attach');
       if (failure) break;
     }
     while (due <= Date.now()) due += baseEveryMs;
   }
   // A process exiting waits for the session to close: its heap can still be read, for the last time.
   // stopSampling answers with the profile too: stopping with it costs one forced GC instead of two.
-  const stop = started === 'ours' && !session.isExiting;
-  if (client.isOpen && !failure) failure = await session.fetch(session.isExiting ? 'exit' : 'attach', stop);
-  const ended = session.isExiting || !client.isOpen;
+  const stop = started === 'ours' && !heap.isExiting;
+  if (client.isOpen && !failure) failure = await heap.fetch(heap.isExiting ? 'exit' : 'attach', stop);
+  const ended = heap.isExiting || !client.isOpen;
   if (failure && !ended) say(`could not fetch the heap profile: ${failure}`);
   if (ended) say(`pid ${pid} exited before the attach was over`);
-  if (stop && client.isOpen && !session.stopped) {
+  if (stop && client.isOpen && !heap.stopped) {
     try {
       await client.call('HeapProfiler.stopSampling', {}, FETCH_TIMEOUT_MS);
     } catch (error) {
       say(`could not stop the heap profiler: ${messageOf(error)}`);
     }
   }
-  const inspectorClosed = await leave(client, inspector, pid, session.isExiting, say);
+  const inspectorClosed = await leave(client, inspector, pid, heap.isExiting, say);
 
   // Let the final sample see the process gone, when it was on its way out.
   if (ended) await waitForExit(pid, cgroup);
-  clearInterval(timer);
-  let last: SamplerState | undefined;
-  try {
-    last = sampler.stop();
-  } catch (error) {
-    say(`could not take the final sample: ${messageOf(error)}`);
-  }
-  const durationMs = Date.now() - startMs;
-  writer.end(durationMs, {
-    exitCode: null,
-    signal: null,
-    status: 0,
-    durationMs,
-    // The cgroup's high-water mark predates the attach, so it says nothing about it.
-    peakBytes: null,
-    oomKills: (last?.sample.oomKills ?? 0) - (first?.sample.oomKills ?? 0),
-    limitHits: (last?.sample.limitHits ?? 0) - (first?.sample.limitHits ?? 0),
-  });
-  writer.close();
+  session.stop();
+  // Observed, not run: no exit to record, and the cgroup's high-water mark (predating the attach) is left out.
+  session.end({ exitCode: null, signal: null, status: 0 });
+  session.close();
   return {
     capture,
     target,
     durationMs: Date.now() - sampleStart,
-    snapshots: session.snapshots,
-    fetchMs: session.fetchMs,
+    snapshots: heap.snapshots,
+    fetchMs: heap.fetchMs,
     openedInspector: inspector.openedByHeadroom,
     inspectorClosed,
     stoppedEarly,
@@ -264,7 +245,7 @@ export function withinFetchBudget(spentMs: number, costMs: number, elapsedMs: nu
 }
 
 /** The heap profiler in one process, through one inspector session, into the capture. */
-class Session {
+class HeapSession {
   private readonly encoder = new V8ProfileEncoder();
   snapshots = 0;
   fetchMs = 0;
@@ -489,14 +470,6 @@ function sharesCgroup(cgroup: MemoryCgroup): boolean {
   return readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).includes(process.pid);
 }
 
-function tick(sampler: Sampler): SamplerState | undefined {
-  try {
-    return sampler.tick();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Resolves with what came first: the time, the abort, or the session closing. */
 function waitFor(
   ms: number,
@@ -515,12 +488,6 @@ function waitFor(
       resolve(why);
     }
   });
-}
-
-function discard(writer: CaptureWriter | undefined): void {
-  if (!writer) return;
-  writer.close();
-  fs.rmSync(writer.file, { force: true });
 }
 
 function messageOf(error: unknown): string {

@@ -1,3 +1,5 @@
+import type { ChildLimits } from '../kernel/index.js';
+
 /**
  * The capture file, version 1: JSON Lines, appended while the job runs, so that a capture cut off at any
  * moment parses up to its last complete line.
@@ -93,8 +95,11 @@ export interface CaptureHeader {
     high: number | null;
     swapBytes: number | null;
   };
-  /** What the user asked for with --memory / --memory-swap (bytes; null swap = unlimited). */
-  requested: { memory: number | null; memorySwap: number | null | undefined };
+  /**
+   * The job's own cgroup's limits as asked for (--memory / --memory-swap, swap defaulted as docker's),
+   * in bytes: null memory when none was asked for, null swap for unlimited.
+   */
+  requested: { memory: number | null; memorySwap: ChildLimits['memorySwap'] };
   hostMemory: { total: number; swapTotal: number };
   /** NODE_OPTIONS as the job inherited it: Node's heap limit may be set there. */
   nodeOptions?: string | null;

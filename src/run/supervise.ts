@@ -2,6 +2,7 @@ import path from 'node:path';
 import { formatBytes, formatDuration } from '../format.js';
 import type { GuardOptions } from '../guard/job-guard.js';
 import { linearFit } from '../linear-fit.js';
+import type { Capture } from '../record/capture-reader.js';
 import type { SamplerState } from '../record/sampler.js';
 import { type RunOptions, type RunResult, run } from './run.js';
 
@@ -76,7 +77,7 @@ export async function supervise(
       const started = Date.now();
       const result: RunResult = await run({ ...options, guard, stopWhen: restartPolicy(options) });
       const durationMs = Date.now() - started;
-      const reason = result.stoppedBecause ?? exitReason(result);
+      const reason = result.stoppedBecause ?? (await exitReason(result));
       generations.push({ capture: result.capture, status: result.status, reason, durationMs });
       const generation = generations.length;
       const capture = path.relative(options.cwd ?? process.cwd(), result.capture) || result.capture;
@@ -121,8 +122,8 @@ async function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
   }
 }
 
-function exitReason(result: RunResult): string {
-  if (result.summary?.oomKilled) return 'OOM-killed';
+async function exitReason(result: RunResult): Promise<string> {
+  if (result.recorded && (await oomKilled(result.recorded))) return 'OOM-killed';
   return result.signal ? `killed by ${result.signal}` : `exited ${result.exitCode}`;
 }
 
@@ -151,4 +152,15 @@ function restartPolicy(options: SuperviseOptions): (state: SamplerState) => stri
     if (toLimitMs > options.restartBeforeMs) return undefined;
     return `working set ${formatBytes(workingSet)} growing ${formatBytes(fit.slope * 60_000)}/min would reach the ${formatBytes(limit)} limit in ${formatDuration(Math.max(0, toLimitMs))} (--restart-before ${formatDuration(options.restartBeforeMs)})`;
   };
+}
+
+/** Whether the generation's capture counts an OOM kill, as its summary would. */
+async function oomKilled(recorded: Capture): Promise<boolean> {
+  try {
+    // Loaded only after a generation ended, as run loads the capture reader.
+    const { summarize } = await import('../analyze/summarize.js');
+    return summarize(recorded).oomKilled;
+  } catch {
+    return false;
+  }
 }

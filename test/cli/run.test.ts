@@ -146,9 +146,14 @@ describe('headroom run in a cgroup of its own (real cgroup v1)', () => {
       cwd: scratch.dir,
     });
     const done = finish(child);
-    await sleep(1500);
+    // The job prints its pid once its handler is set: a SIGTERM before that would find none to run.
+    const ready = new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    await Promise.race([ready, sleep(30_000)]);
     child.kill('SIGTERM');
     const result = await done;
+    expect(result.stdout, 'the job printed its pid (its SIGTERM handler set) before the signal').toMatch(
+      /^\d+\n/,
+    );
     expect(fs.readFileSync(marker, 'utf8')).toBe('SIGTERM');
     expect(result.status).toBe(143);
   });

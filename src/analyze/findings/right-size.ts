@@ -2,8 +2,8 @@ import { formatBytes, formatPercent } from '../../format.js';
 import { workingSetOf } from '../../kernel/memory-sample.js';
 import type { Finding } from '../finding.js';
 import { at, type Context, MiB, max, time } from './context.js';
+import { firstKillContext } from './kill-context.js';
 import { limitPressureFinding } from './limit-pressure.js';
-import { killContext } from './oom-kill.js';
 
 /**
  * The margin over the observed need. One run's peak understates the next (inputs vary), and a working set
@@ -38,8 +38,7 @@ export function rightSizeFinding(ctx: Context): Finding | undefined {
   const need = Math.max(workingPeak.value, pinnedPeak.value, spike);
   if (need <= 0) return undefined;
   const { limit } = ctx;
-  const firstKill = ctx.summary.oomKills[0];
-  const killed = limit !== null && firstKill !== undefined && killContext(ctx, firstKill.timeMs).atLimit;
+  const killed = limit !== null && firstKillContext(ctx)?.atLimit === true;
   // Stalled in reclaim at the limit: the job needed more than it had, whatever the samples add up to.
   const pressure = killed ? undefined : limitPressureFinding(ctx);
   const stalled = limit !== null && pressure?.severity === 'warning';

@@ -2,7 +2,7 @@ import { formatBytes } from '../../format.js';
 import type { ProcessTrack } from '../../record/capture-reader.js';
 import type { Finding } from '../finding.js';
 import { anonAt, at, type Context, isNode, MiB, time } from './context.js';
-import { killContext } from './oom-kill.js';
+import { firstKillContext } from './kill-context.js';
 
 /** Share of the limit to give V8's heap: the rest is the process's own native memory and the cache. */
 const HEAP_SHARE = 0.75;
@@ -113,8 +113,8 @@ function pythonFinding(ctx: Context, limit: number): Finding | undefined {
 /** Whether these processes held a significant share of usage at the first kill, or else at the peak. */
 function significant(ctx: Context, tracks: readonly ProcessTrack[]): boolean {
   if (tracks.length === 0 || ctx.peakIndex < 0) return false;
-  const kill = ctx.summary.oomKills[0];
-  const index = kill ? Math.max(0, killContext(ctx, kill.timeMs).index) : ctx.peakIndex;
+  const kill = firstKillContext(ctx);
+  const index = kill ? Math.max(0, kill.index) : ctx.peakIndex;
   const t = time(ctx, index);
   const held = tracks.reduce((sum, track) => sum + anonAt(track, t), 0);
   return held >= SIGNIFICANT * Math.max(1, at(ctx.usage, index));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitStatus } from '../../src/run/exit-status.js';
+import { exitStatus } from '../../src/job/exit-status.js';
 
 describe('exitStatus', () => {
   it('is the exit code, or 128 + the signal number', () => {

@@ -1,5 +1,7 @@
 import os from 'node:os';
+import type { Placement } from '../job/placement.js';
 import {
+  type ChildLimits,
   describeLimitSource,
   type EffectiveLimit,
   type HostMemory,
@@ -12,7 +14,6 @@ import {
   SAMPLE_FIELDS,
 } from '../record/capture-format.js';
 import { TOOL_VERSION } from '../version.js';
-import type { Placement } from './placement.js';
 
 /** The first line of a run's capture: what ran, where, under which limit and from where it comes. */
 export function captureHeader(run: {
@@ -21,7 +22,8 @@ export function captureHeader(run: {
   hostMemory: HostMemory;
   command: string[];
   component: string | null;
-  requested: CaptureHeader['requested'];
+  /** The job's own cgroup's limits, swap defaulted (withSwapDefault); none for a cgroup observed. */
+  requested: ChildLimits;
   startMs: number;
   intervalMs: number;
   nodeOptions: string | null;
@@ -51,7 +53,7 @@ export function captureHeader(run: {
       high: limit.high,
       swapBytes: limit.swapBytes,
     },
-    requested: run.requested,
+    requested: { memory: run.requested.memory ?? null, memorySwap: run.requested.memorySwap },
     hostMemory: { total: run.hostMemory.total, swapTotal: run.hostMemory.swapTotal },
     nodeOptions: run.nodeOptions,
     fields: [...SAMPLE_FIELDS],

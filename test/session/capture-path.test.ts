@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultCapturePath } from '../../src/run/capture-path.js';
+import { defaultCapturePath } from '../../src/session/capture-path.js';
 import { scratchDir } from '../helpers/run-cli.js';
 
 let scratch: { dir: string; cleanup: () => void };

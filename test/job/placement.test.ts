@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanStaleCgroups, placeJob } from '../../src/job/placement.js';
 import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../src/kernel/index.js';
-import { cleanStaleCgroups, placeJob } from '../../src/run/placement.js';
 import { type FixtureHost, MiB, v2Tree } from '../fixtures/cgroup-tree.js';
 import { headroomError } from '../helpers/errors.js';
 

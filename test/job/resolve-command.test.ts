@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { errorStatus } from '../../src/cli/error-status.js';
 import { isHeadroomError } from '../../src/errors.js';
-import { resolveCommand } from '../../src/run/resolve-command.js';
+import { resolveCommand } from '../../src/job/resolve-command.js';
 import { scratchDir } from '../helpers/run-cli.js';
 
 let scratch: { dir: string; cleanup: () => void };

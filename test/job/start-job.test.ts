@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorStatus } from '../../src/cli/error-status.js';
+import { HeadroomError } from '../../src/errors.js';
+import { type Placement, placeJob, releasePlacement } from '../../src/job/placement.js';
+import { type Job, type JobOptions, startJob } from '../../src/job/start-job.js';
+import { pidAlive, readCgroupPids } from '../../src/kernel/index.js';
+import { useScratchDir } from '../helpers/run-cli.js';
+
+const scratch = useScratchDir();
+let placement: Placement | undefined;
+let job: Job | undefined;
+afterEach(async () => {
+  job?.killAll();
+  if (job) await job.exited;
+  job = undefined;
+  if (placement) releasePlacement(placement);
+  placement = undefined;
+});
+
+/** A job in a cgroup of its own below this test's, as `headroom run` places it. */
+async function start(script: string, more: Partial<JobOptions> = {}): Promise<Job> {
+  placement = placeJob({});
+  expect(placement.mode).toBe('own');
+  job = await startJob({
+    placement,
+    command: 'sh',
+    args: ['-c', script],
+    env: process.env,
+    cwd: scratch.dir,
+    graceSeconds: 10,
+    ...more,
+  });
+  return job;
+}
+
+/** Polls until `check` holds, failing with `what` at the deadline. */
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('startJob on the real cgroup v1 hierarchy', () => {
+  it("passes the job's exit code through, and 128+N for a death by signal N", async () => {
+    expect(await (await start('exit 3')).exited).toEqual({ code: 3, signal: null, status: 3 });
+    releasePlacement(placement as Placement);
+    expect(await (await start('kill -KILL $$')).exited).toEqual({
+      code: null,
+      signal: 'SIGKILL',
+      status: 137,
+    });
+  });
+
+  it('runs the job inside its own cgroup from its first instruction', async () => {
+    const started = await start('cat /proc/self/cgroup > cgroup.txt');
+    expect((await started.exited).status).toBe(0);
+    const own = (placement as Placement).cgroup.path;
+    const memoryLine = fs
+      .readFileSync(path.join(scratch.dir, 'cgroup.txt'), 'latin1')
+      .split('\n')
+      .find((line) => /:memory:/.test(line));
+    expect(memoryLine).toBe(`${memoryLine?.split(':')[0]}:memory:${own}`);
+  });
+
+  it('forwards a signal headroom receives to the job', async () => {
+    const ready = path.join(scratch.dir, 'ready');
+    const started = await start(`trap 'exit 42' USR2; touch ${ready}; while :; do sleep 0.05; done`);
+    await until('the job to set its trap', () => fs.existsSync(ready));
+    process.kill(process.pid, 'SIGUSR2');
+    expect((await started.exited).status).toBe(42);
+  });
+
+  it('kills every process of the job, descendants included, with killAll', async () => {
+    const ready = path.join(scratch.dir, 'ready');
+    const started = await start(`sleep 60 & sleep 60 & touch ${ready}; wait`);
+    const procs = path.join((placement as Placement).cgroup.dir, 'cgroup.procs');
+    await until(
+      'three processes in the cgroup',
+      () => fs.existsSync(ready) && readCgroupPids(procs).length >= 3,
+    );
+    started.killAll();
+    expect((await started.exited).signal).toBe('SIGKILL');
+    // The sleeps were the shell's children, orphaned by its death: they are gone with it.
+    await until('the cgroup to empty', () => readCgroupPids(procs).length === 0);
+    expect(readCgroupPids(procs)).toEqual([]);
+  });
+
+  it('terminate: SIGTERM, then SIGKILL once the grace period is over', async () => {
+    const ready = path.join(scratch.dir, 'ready');
+    const started = await start(`trap '' TERM; touch ${ready}; while :; do sleep 0.05; done`, {
+      graceSeconds: 0.3,
+    });
+    await until('the job to ignore SIGTERM', () => fs.existsSync(ready));
+    const asked = Date.now();
+    started.terminate();
+    expect((await started.exited).signal).toBe('SIGKILL');
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(250);
+  });
+
+  it('starts the sentinel one interval in, and it leaves when released', async () => {
+    const sentinels: number[] = [];
+    const capture = path.join(scratch.dir, 'capture.jsonl');
+    fs.writeFileSync(capture, '');
+    const started = await start('sleep 60', {
+      sentinel: { capture, startMs: Date.now(), afterMs: 50, onStart: (pid) => sentinels.push(pid) },
+    });
+    await until('the sentinel to start', () => sentinels.length === 1);
+    const [sentinel = -1] = sentinels;
+    expect(pidAlive(sentinel)).toBe(true);
+    started.release();
+    await until('the released sentinel to exit', () => !pidAlive(sentinel));
+    // Released, it touched neither the job nor the capture.
+    expect(pidAlive(started.pid)).toBe(true);
+    expect(fs.readFileSync(capture, 'latin1')).toBe('');
+  });
+
+  it('a command that does not exist: 127, and nothing started', async () => {
+    placement = placeJob({});
+    const starting = startJob({
+      placement,
+      command: 'no-such-command-headroom',
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 1,
+    });
+    await expect(starting).rejects.toThrow(HeadroomError);
+    await expect(starting).rejects.toMatchObject({
+      code: 'E_COMMAND_NOT_FOUND',
+      message: 'no-such-command-headroom: command not found',
+    });
+    expect(errorStatus('E_COMMAND_NOT_FOUND', true)).toBe(127);
+    expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
+  });
+});
