@@ -257,7 +257,7 @@ export async function run({ tmp, log, quick, costOnly = false, candidates, jobId
   const fixtureTicks = await calibrate((n) => [FIXTURE, String(n)], seconds, 100);
   const allocRounds = await calibrate((n) => [path.join(JOBS, 'alloc.mjs'), String(n)], seconds, 20);
   // Short enough that the profiler's fixed costs (the inspector, the forced GC of each fetch) show.
-  const shortRounds = await calibrate((n) => [path.join(JOBS, 'alloc.mjs'), String(n)], 0.3, 20);
+  const shortRounds = await calibrate((n) => [path.join(JOBS, 'alloc.mjs'), String(n)], 0.3, 2);
   const callRounds = await calibrate(
     (n) => [path.join(JOBS, 'small-calls.mjs'), String(n)],
     seconds / 2.5,
