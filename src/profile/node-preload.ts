@@ -48,7 +48,8 @@ const INTERVAL_ENV = 'HEADROOM_NODE_SAMPLING_INTERVAL';
  * the profiler see inlined frames (V8's sources read the same up to the V8 of Node 24); these keep every
  * function in a frame of its own. Maglev, on by default from Node 22, inlines too in newer V8s (in Node
  * 20 it is off and so is its inlining: that flag changes nothing there). Node refuses both flags in
- * NODE_OPTIONS (and passing them at start would cost the same, below), so the preload sets them, once
+ * NODE_OPTIONS (and at start they would cost the same: the code cache's check is against the flags in
+ * force, however they were set), so the preload sets them, once
  * the job's own code is about to run (whenJobCodeStarts) and long before anything of it is hot enough to
  * optimize. They cost what inlining buys: within the noise in a job that mostly allocates, waits and calls
  * builtins, but 2.7 to 3.4 times the CPU in tight code made of small functions
@@ -274,10 +275,12 @@ function builtin<T>(id: string): T {
 /**
  * Calls `start` once, just before the first CommonJS module after this preload is compiled (the main
  * module, or a preload the user named after this one) or at the first turn of the event loop, whichever
- * comes first. An ES module main is loaded asynchronously, so the first turn comes before it is compiled
- * but after Node loaded its ES module loader, some twenty built-in modules that keep Node's code cache
- * this way; a CommonJS main runs before the first turn, hence the hook. Either way no job code has run
- * yet, let alone long enough to be optimized.
+ * comes first. An ES module main is read asynchronously, so the first turn comes after Node loaded its ES
+ * module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
+ * seen, though the event loop does not promise it) before the main module is compiled; a CommonJS main
+ * runs before the first turn, hence the hook. Code that runs first (a main module whose file was read
+ * sooner, `node -e`) runs with inlining on until the first turn: only what is optimized by then keeps its
+ * inlined frames.
  */
 function whenJobCodeStarts(start: () => void): void {
   let started = false;
