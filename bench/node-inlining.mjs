@@ -2,11 +2,13 @@
 // to the functions with a frame on the stack, so a small handler TurboFan inlined into its caller loses its
 // allocations to the caller. For each way of keeping those frames, how often `headroom run --profile` names
 // the leaking handler of test/fixtures/jobs/inlined-leak.mjs as the top site (10 runs), and what the
-// profiled job costs beside the bare job, in wall time and in CPU time, round by round until every verdict
-// against 1.05x stands (or a round limit): the fixture itself, the repository's allocation job, tight code
-// made of small functions (the worst case for turning inlining off), and a short job loading built-in
-// modules (each one compiled without Node's code cache once a V8 flag changed).
-//   node bench/node-inlining.mjs [--quick]   standalone; or through run-all.
+// profiled job costs beside the bare job, in wall time and in CPU time (getrusage of the reaped job), round
+// by round until every verdict against 1.05x stands (or a round limit): the fixture itself, the
+// repository's allocation job (about 2 s of CPU), the same job short (about 0.3 s, where the profiler's
+// fixed costs show), tight code made of small functions (the worst case for turning inlining off), and a
+// short job loading built-in modules (each one compiled without Node's code cache once a V8 flag changed).
+//   node bench/node-inlining.mjs [--quick] [--cost] [--candidates=ID,...] [--jobs=ID,...] [--rounds=N]
+// standalone (--cost: no attribution runs; --rounds: exactly N rounds); or through run-all.
 import fs from 'node:fs';
 import path from 'node:path';
 import { runWithCpu } from './lib/proc.mjs';
@@ -45,7 +47,15 @@ const CANDIDATES = [
     attributionOnly: true,
   },
 ];
-const COSTED = CANDIDATES.filter((candidate) => !candidate.attributionOnly);
+
+/**
+ * HEADROOM_BENCH_PREVIOUS_PRELOAD names another build of the preload (one saved from the branch a change
+ * started from): measured as a candidate of its own, side by side with the build of today.
+ */
+const PREVIOUS = process.env.HEADROOM_BENCH_PREVIOUS_PRELOAD;
+if (PREVIOUS) {
+  CANDIDATES.push({ id: 'previous', name: `the preload of ${PREVIOUS}`, keep: false, preload: PREVIOUS });
+}
 
 /** The environment of a bare job: nothing of headroom's. */
 function bareEnv() {
@@ -60,7 +70,7 @@ function profiledEnv(candidate, spool, flagsPreload) {
   fs.mkdirSync(spool, { recursive: true });
   const env = {
     ...bareEnv(),
-    NODE_OPTIONS: `--require ${PRELOAD}`,
+    NODE_OPTIONS: `--require ${candidate.preload ?? PRELOAD}`,
     HEADROOM_PROFILE_DIR: spool,
     HEADROOM_START_MS: String(Date.now()),
   };
@@ -113,8 +123,8 @@ function stands(values) {
  * other cycle, so that the drift of a noisy machine falls on all alike. Rounds go on past `minRounds`
  * until every verdict of the jobs with a target stands, up to `maxRounds`.
  */
-async function sideBySide(jobs, setup, { minRounds, maxRounds, log }) {
-  const variants = ['bare', ...COSTED.map((c) => c.id)];
+async function sideBySide(jobs, costed, setup, { minRounds, maxRounds, log }) {
+  const variants = ['bare', ...costed.map((c) => c.id)];
   const runs = Object.fromEntries(
     jobs.map((job) => [job.id, Object.fromEntries(variants.map((variant) => [variant, []]))]),
   );
@@ -132,7 +142,7 @@ async function sideBySide(jobs, setup, { minRounds, maxRounds, log }) {
     if (round + 1 < minRounds) continue;
     const open = [];
     for (const job of jobs.filter((j) => j.target)) {
-      for (const candidate of COSTED) {
+      for (const candidate of costed) {
         for (const metric of ['wallMs', 'cpuMs']) {
           if (!stands(ratios(runs[job.id], candidate.id, metric)))
             open.push(`${job.id}/${candidate.id}/${metric}`);
@@ -177,7 +187,7 @@ function costRows(job, candidate, runs, rounds) {
       },
     });
   }
-  if (candidate.keep && !candidate.flags) return rows;
+  if ((candidate.keep && !candidate.flags) || !runs.inlining) return rows;
   // What the candidate adds to the profiler as it was, round by round: the cost of keeping the frames.
   const wall = ratios(runs, candidate.id, 'wallMs', 'inlining');
   const cpu = ratios(runs, candidate.id, 'cpuMs', 'inlining');
@@ -212,7 +222,7 @@ async function attribution(dir, candidate, runs, ticks, flagsPreload) {
   return tops;
 }
 
-export async function run({ tmp, log, quick }) {
+export async function run({ tmp, log, quick, costOnly = false, candidates, jobIds, rounds }) {
   const dir = path.join(tmp, 'node-inlining');
   fs.mkdirSync(dir, { recursive: true });
   const flagsPreload = path.join(dir, 'flags.cjs');
@@ -220,8 +230,10 @@ export async function run({ tmp, log, quick }) {
   const setup = { spool: path.join(dir, 'spool'), flagsPreload };
   const rows = [];
 
+  const chosen = candidates ? CANDIDATES.filter((c) => candidates.includes(c.id)) : CANDIDATES;
   const runs = quick ? 3 : 10;
-  for (const candidate of CANDIDATES) {
+  // Attribution goes through headroom, which brings its own build of the preload.
+  for (const candidate of costOnly ? [] : chosen.filter((c) => !c.preload)) {
     log(
       `node-inlining: attribution, ${runs} runs of the fixture under headroom run --profile, ${candidate.id}`,
     );
@@ -244,6 +256,8 @@ export async function run({ tmp, log, quick }) {
   const seconds = quick ? 0.8 : 2.5;
   const fixtureTicks = await calibrate((n) => [FIXTURE, String(n)], seconds, 100);
   const allocRounds = await calibrate((n) => [path.join(JOBS, 'alloc.mjs'), String(n)], seconds, 20);
+  // Short enough that the profiler's fixed costs (the inspector, the forced GC of each fetch) show.
+  const shortRounds = await calibrate((n) => [path.join(JOBS, 'alloc.mjs'), String(n)], 0.3, 2);
   const callRounds = await calibrate(
     (n) => [path.join(JOBS, 'small-calls.mjs'), String(n)],
     seconds / 2.5,
@@ -261,7 +275,7 @@ export async function run({ tmp, log, quick }) {
     'net',
     'child_process',
   ];
-  const jobs = [
+  const allJobs = [
     {
       id: 'fixture',
       name: `the fixture (inlined-leak.mjs ${fixtureTicks})`,
@@ -273,6 +287,12 @@ export async function run({ tmp, log, quick }) {
       name: `allocation job (alloc.mjs ${allocRounds})`,
       args: [path.join(JOBS, 'alloc.mjs'), String(allocRounds)],
       target: true,
+    },
+    {
+      id: 'short',
+      name: `short allocation job (alloc.mjs ${shortRounds})`,
+      args: [path.join(JOBS, 'alloc.mjs'), String(shortRounds)],
+      target: false,
     },
     {
       id: 'calls',
@@ -287,14 +307,17 @@ export async function run({ tmp, log, quick }) {
       target: false,
     },
   ];
-  log(`node-inlining: cost, bare vs ${COSTED.length} candidates on ${jobs.map((j) => j.id).join(', ')}`);
-  const measured = await sideBySide(jobs, setup, {
-    minRounds: quick ? 3 : 8,
-    maxRounds: quick ? 3 : 40,
+  const jobs = jobIds ? allJobs.filter((job) => jobIds.includes(job.id)) : allJobs;
+  const costed = chosen.filter((candidate) => !candidate.attributionOnly);
+  log(`node-inlining: cost, bare vs ${costed.length} candidates on ${jobs.map((j) => j.id).join(', ')}`);
+  // At least 40 rounds: on this busy machine fewer left the 1.05x verdicts open, or settled them wrongly.
+  const measured = await sideBySide(jobs, costed, setup, {
+    minRounds: rounds ?? (quick ? 3 : 40),
+    maxRounds: rounds ?? (quick ? 3 : 60),
     log,
   });
   for (const job of jobs) {
-    for (const candidate of COSTED)
+    for (const candidate of costed)
       rows.push(...costRows(job, candidate, measured.runs[job.id], measured.rounds));
   }
   return rows;
@@ -306,7 +329,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const log = (line) =>
     process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   try {
-    for (const row of await run({ tmp, log, quick: process.argv.includes('--quick') })) {
+    const option = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+    const rounds = option('rounds');
+    const options = {
+      tmp,
+      log,
+      quick: process.argv.includes('--quick'),
+      costOnly: process.argv.includes('--cost'),
+      candidates: option('candidates')?.split(','),
+      jobIds: option('jobs')?.split(','),
+      rounds: rounds === undefined ? undefined : Number(rounds),
+    };
+    for (const row of await run(options)) {
       const interval = row.interval
         ? ` [${row.interval.low.toFixed(3)}, ${row.interval.high.toFixed(3)}]`
         : '';

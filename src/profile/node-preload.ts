@@ -48,11 +48,13 @@ const INTERVAL_ENV = 'HEADROOM_NODE_SAMPLING_INTERVAL';
  * the profiler see inlined frames (V8's sources read the same up to the V8 of Node 24); these keep every
  * function in a frame of its own. Maglev, on by default from Node 22, inlines too in newer V8s (in Node
  * 20 it is off and so is its inlining: that flag changes nothing there). Node refuses both flags in
- * NODE_OPTIONS, so the preload sets them, before the job's code runs and long before anything of it is
- * hot enough to optimize. They cost what inlining buys: within the noise in a job that
- * mostly allocates, waits and calls builtins, but 2.7 to 3.4 times the CPU in tight code made of small
- * functions (HEADROOM_NODE_INLINING=keep is for such jobs); and each built-in module loaded afterwards is
- * compiled without Node's code cache, which V8 checks against its flags, about 3 ms each (bench
+ * NODE_OPTIONS (and at start they would cost the same: the code cache's check is against the flags in
+ * force, however they were set), so the preload sets them, once
+ * the job's own code is about to run (whenJobCodeStarts) and long before anything of it is hot enough to
+ * optimize. They cost what inlining buys: within the noise in a job that mostly allocates, waits and calls
+ * builtins, but 2.7 to 3.4 times the CPU in tight code made of small functions
+ * (HEADROOM_NODE_INLINING=keep is for such jobs); and each built-in module loaded afterwards is compiled
+ * without Node's code cache, which V8 checks against a hash of all its flags, about 3 ms each (bench
  * node-inlining).
  */
 const NO_INLINING_FLAGS = '--no-turbo-inlining --no-maglev-inlining';
@@ -270,6 +272,38 @@ function builtin<T>(id: string): T {
   return (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : require(id)) as T;
 }
 
+/**
+ * Calls `start` once, just before the first CommonJS module after this preload is compiled (the main
+ * module, or a preload the user named after this one) or at the first turn of the event loop, whichever
+ * comes first. An ES module main is read asynchronously, so the first turn comes after Node loaded its ES
+ * module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
+ * seen, though the event loop does not promise it) before the main module is compiled; a CommonJS main
+ * runs before the first turn, hence the hook. Code that runs first (a main module whose file was read
+ * sooner, `node -e`) runs with inlining on until the first turn: only what is optimized by then keeps its
+ * inlined frames.
+ */
+function whenJobCodeStarts(start: () => void): void {
+  let started = false;
+  const once = (): void => {
+    if (started) return;
+    started = true;
+    start();
+  };
+  setImmediate(once).unref();
+  type Compile = (this: unknown, ...args: unknown[]) => unknown;
+  const prototype = builtin<{ prototype: { _compile?: Compile } }>('node:module').prototype;
+  const compile = prototype._compile;
+  if (typeof compile !== 'function') return;
+  const hook: Compile = function (this: unknown, ...args) {
+    // Put back unless another hook wrapped this one since (ts-node, a coverage tool): restoring would drop
+    // theirs, and this one stays cheap in their chain.
+    if (prototype._compile === hook) prototype._compile = compile;
+    once();
+    return compile.apply(this, args);
+  };
+  prototype._compile = hook;
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -314,16 +348,17 @@ function main(dir: string): void {
     return;
   }
   const { interval, invalid } = samplingInterval();
-  // After start, so that the inspector module still loads from Node's code cache; only when profiling,
-  // as a job that gets no profile should not pay for it.
+  // Only when profiling, as a job that gets no profile should not pay for it.
   if (profiler.start(interval) && process.env[INLINING_ENV] !== 'keep') {
-    try {
-      builtin<typeof import('node:v8')>('node:v8').setFlagsFromString(NO_INLINING_FLAGS);
-    } catch (error) {
-      profiler.note(
-        `inlining stays on, functions inlined into a caller count as the caller: ${message(error)}`,
-      );
-    }
+    whenJobCodeStarts(() => {
+      try {
+        builtin<typeof import('node:v8')>('node:v8').setFlagsFromString(NO_INLINING_FLAGS);
+      } catch (error) {
+        profiler.note(
+          `inlining stays on, functions inlined into a caller count as the caller: ${message(error)}`,
+        );
+      }
+    });
   }
   if (invalid !== undefined) {
     profiler.note(
