@@ -3,6 +3,7 @@
 // memory cgroups. What Docker would do with the images, without Docker. The tests run in file order and
 // share one sandbox: the last ones check what the runs before them left behind.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -309,10 +310,20 @@ describe('the single executable in a Debian root without Node', () => {
           ? `--cgroup-root=${mount.mountPath}/memory`
           : arg,
     );
+    // Every volume the DaemonSet mounts: the host's cgroups, and for the others (the post-mortems'
+    // hostPath, the kubelet's log directories) a directory of the test's own.
+    const volumes = fs.mkdtempSync(path.join(os.tmpdir(), 'hrexe-pod-volumes-'));
+    const binds = (
+      container.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>
+    ).map((volume) => {
+      const source = volume.name === 'cgroup' ? '/sys/fs/cgroup' : path.join(volumes, volume.name);
+      fs.mkdirSync(source, { recursive: true });
+      return { source, target: volume.mountPath, readOnly: volume.readOnly === true };
+    });
     const pod: ChrootOptions = {
       cwd: '/',
       readOnly: container.securityContext.readOnlyRootFilesystem === true,
-      binds: [{ source: '/sys/fs/cgroup', target: mount.mountPath, readOnly: mount.readOnly === true }],
+      binds,
       timeoutMs: 60_000,
     };
     // The pod as the DaemonSet declares it: neither the root nor the host's cgroups can be written.
@@ -342,11 +353,17 @@ describe('the single executable in a Debian root without Node', () => {
       expect(answered, `no metrics within 20 s: ${JSON.stringify(exporter.output())}`).toBe(true);
       expect(metrics).toMatch(/^headroom_memory_usage_bytes\{/m);
       expect(metrics).toMatch(/^headroom_exporter_cgroups \d+/m);
+      // The flight recorder runs too, writing to the post-mortems' volume and listing what is there.
+      expect(metrics).toMatch(/^headroom_recorder_cgroups [1-9]\d*$/m);
+      const listing = await fetch(`http://127.0.0.1:${port}/postmortems`);
+      expect(listing.status).toBe(200);
+      expect(await listing.json()).toEqual([]);
     } finally {
       exporter.kill('SIGTERM');
     }
     const end = await exporter.done;
     expect(end.timedOut).toBe(false);
+    fs.rmSync(volumes, { recursive: true, force: true });
   });
 
   it('extracted its preloads into a private directory of its own, and left nothing in /tmp', () => {
