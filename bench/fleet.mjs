@@ -6,25 +6,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { removeCgroup } from '../dist/kernel/index.js';
-import { ownMemoryCgroup } from './lib/cgroup.mjs';
+import { ownMemoryCgroup, V1_FILES } from './lib/cgroup.mjs';
 import { cpuNanos, memoryStatus } from './lib/proc.mjs';
 import { HEADROOM } from './lib/spawn.mjs';
 import { MIB, median, medianInterval, sleep } from './lib/stats.mjs';
 
 const COUNT = 500;
-// What a full read takes on cgroup v1 (see src/kernel/cgroup-reader.ts), read here with no parsing.
-const V1_FILES = [
-  'memory.usage_in_bytes',
-  'memory.stat',
-  'memory.limit_in_bytes',
-  'memory.max_usage_in_bytes',
-  'memory.failcnt',
-  'memory.oom_control',
-  'memory.memsw.usage_in_bytes',
-  'memory.memsw.limit_in_bytes',
-  'memory.memsw.failcnt',
-  'memory.kmem.usage_in_bytes',
-];
 
 /** The baseline: walk the tree and read every file a full read takes, nothing parsed. */
 function bareRead(top) {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { removeCgroup } from '../dist/kernel/index.js';
-import { ownMemoryCgroup } from './lib/cgroup.mjs';
+import { ownMemoryCgroup, V1_FILES } from './lib/cgroup.mjs';
 import { cpuNanos, memoryStatus } from './lib/proc.mjs';
 import { HEADROOM } from './lib/spawn.mjs';
 import { MIB, median, medianInterval, sleep } from './lib/stats.mjs';
@@ -14,19 +14,6 @@ import { MIB, median, medianInterval, sleep } from './lib/stats.mjs';
 const COUNT = 500;
 const HOT = 20;
 const KILLS = 20;
-// What the recorder reads of a cgroup each second on v1 (a full read: src/kernel/cgroup-reader.ts).
-const V1_FILES = [
-  'memory.usage_in_bytes',
-  'memory.stat',
-  'memory.limit_in_bytes',
-  'memory.max_usage_in_bytes',
-  'memory.failcnt',
-  'memory.oom_control',
-  'memory.memsw.usage_in_bytes',
-  'memory.memsw.limit_in_bytes',
-  'memory.memsw.failcnt',
-  'memory.kmem.usage_in_bytes',
-];
 
 /** The baseline: every file a full read takes, of every cgroup, read whole and not parsed; ms. */
 function bareRead(dirs) {

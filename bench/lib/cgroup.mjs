@@ -4,6 +4,20 @@ import path from 'node:path';
 import { createChildCgroup, locateMemoryCgroup, removeCgroup } from '../../dist/kernel/index.js';
 import { sleep } from './stats.mjs';
 
+/** The files a full read of a v1 memory cgroup takes (src/kernel/cgroup-reader.ts), for bare baselines. */
+export const V1_FILES = [
+  'memory.usage_in_bytes',
+  'memory.stat',
+  'memory.limit_in_bytes',
+  'memory.max_usage_in_bytes',
+  'memory.failcnt',
+  'memory.oom_control',
+  'memory.memsw.usage_in_bytes',
+  'memory.memsw.limit_in_bytes',
+  'memory.memsw.failcnt',
+  'memory.kmem.usage_in_bytes',
+];
+
 const live = new Set();
 
 /** The memory cgroup this process is in: test cgroups are made only below it. */

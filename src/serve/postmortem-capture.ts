@@ -1,13 +1,7 @@
-import os from 'node:os';
 import { type HostPaths, type MemorySample, type PodNames, readHostMemory } from '../kernel/index.js';
-import {
-  CAPTURE_FORMAT,
-  CAPTURE_VERSION,
-  type CaptureHeader,
-  SAMPLE_FIELDS,
-} from '../record/capture-format.js';
+import type { CaptureHeader } from '../record/capture-format.js';
+import { captureOrigin } from '../record/capture-origin.js';
 import { CaptureWriter } from '../record/capture-writer.js';
-import { TOOL_VERSION } from '../version.js';
 import type { SeenProcess } from './process-roster.js';
 import type { RingSample } from './sample-ring.js';
 
@@ -91,11 +85,7 @@ function postmortemHeader(record: PostmortemRecord, startMs: number): CaptureHea
   const last = record.last;
   const hostMemory = readHostMemory(record.host);
   return {
-    format: CAPTURE_FORMAT,
-    version: CAPTURE_VERSION,
-    tool: `headroom ${TOOL_VERSION}`,
-    hostname: os.hostname(),
-    kernel: os.release(),
+    ...captureOrigin(),
     startMs,
     intervalMs: record.intervalMs,
     command,
@@ -117,7 +107,6 @@ function postmortemHeader(record: PostmortemRecord, startMs: number): CaptureHea
     requested: { memory: null, memorySwap: undefined },
     hostMemory: { total: hostMemory.total, swapTotal: hostMemory.swapTotal },
     nodeOptions: null,
-    fields: [...SAMPLE_FIELDS],
     postmortem: {
       name: record.name,
       killedMs: record.killedAtMs - startMs,

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { Placement } from '../job/placement.js';
 import {
   type ChildLimits,
@@ -7,13 +6,8 @@ import {
   type HostMemory,
   type LimitSource,
 } from '../kernel/index.js';
-import {
-  CAPTURE_FORMAT,
-  CAPTURE_VERSION,
-  type CaptureHeader,
-  SAMPLE_FIELDS,
-} from '../record/capture-format.js';
-import { TOOL_VERSION } from '../version.js';
+import type { CaptureHeader } from '../record/capture-format.js';
+import { captureOrigin } from '../record/capture-origin.js';
 
 /** The first line of a run's capture: what ran, where, under which limit and from where it comes. */
 export function captureHeader(run: {
@@ -30,11 +24,7 @@ export function captureHeader(run: {
 }): CaptureHeader {
   const { placement, limit } = run;
   return {
-    format: CAPTURE_FORMAT,
-    version: CAPTURE_VERSION,
-    tool: `headroom ${TOOL_VERSION}`,
-    hostname: os.hostname(),
-    kernel: os.release(),
+    ...captureOrigin(),
     startMs: run.startMs,
     intervalMs: run.intervalMs,
     command: run.command,
@@ -56,7 +46,6 @@ export function captureHeader(run: {
     requested: { memory: run.requested.memory ?? null, memorySwap: run.requested.memorySwap },
     hostMemory: { total: run.hostMemory.total, swapTotal: run.hostMemory.swapTotal },
     nodeOptions: run.nodeOptions,
-    fields: [...SAMPLE_FIELDS],
   };
 }
 
