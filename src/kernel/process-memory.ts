@@ -155,13 +155,29 @@ export class ProcessReader {
 /** argv from /proc/PID/cmdline (NUL-separated); empty for kernel threads and zombies. */
 export function readArgv(pid: number, host: HostPaths = realHost): string[] {
   try {
-    const text = fs.readFileSync(procPath(host, pid, 'cmdline'), 'utf8');
-    const parts = text.split('\0');
-    if (parts.at(-1) === '') parts.pop();
-    return parts;
+    return splitArgv(fs.readFileSync(procPath(host, pid, 'cmdline'), 'utf8'));
   } catch {
     return [];
   }
+}
+
+/**
+ * readArgv off the event loop. Reading cmdline takes the process's memory map lock, and a process
+ * caught in its cgroup's OOM can hold it for as long as the kill takes: a synchronous read there stops
+ * the reader too. Empty when unreadable.
+ */
+export async function readArgvAsync(pid: number, host: HostPaths = realHost): Promise<string[]> {
+  try {
+    return splitArgv(await fs.promises.readFile(procPath(host, pid, 'cmdline'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function splitArgv(text: string): string[] {
+  const parts = text.split('\0');
+  if (parts.at(-1) === '') parts.pop();
+  return parts;
 }
 
 export interface ProcessPss {

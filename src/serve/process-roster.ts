@@ -4,7 +4,7 @@ import {
   type ProcessMemory,
   parseStatus,
   procPath,
-  readArgv,
+  readArgvAsync,
   readCgroupPids,
 } from '../kernel/index.js';
 import { redactArgv } from '../redact-secrets.js';
@@ -18,6 +18,12 @@ export interface SeenProcess extends ProcessMemory {
 
 /** The processes kept per cgroup: enough to name a victim and the biggest ones, never a fork bomb's worth. */
 const MAX_PROCESSES = 200;
+/**
+ * Command lines being read at once, across all rosters: a read can wait as long as an OOM kill takes
+ * (see readArgvAsync), and each holds one of libuv's four threads while it waits.
+ */
+const MAX_ARGV_READS = 2;
+let argvReads = 0;
 
 /**
  * The processes of one cgroup as last seen, and which of them vanished since: the OOM killer's victim
@@ -28,6 +34,7 @@ const MAX_PROCESSES = 200;
 export class ProcessRoster {
   private seen = new Map<number, SeenProcess>();
   private gone: SeenProcess[] = [];
+  private readonly argvs = new Map<number, { name: string; argv: string[] }>();
 
   constructor(
     private readonly procsFile: string,
@@ -40,13 +47,31 @@ export class ProcessRoster {
     for (const pid of readCgroupPids(this.procsFile).slice(0, MAX_PROCESSES)) {
       const memory = readStatus(pid, this.host);
       if (!memory) continue;
-      const known = this.seen.get(pid);
-      // A pid reused by another program gets its own command line.
-      const argv = known && known.name === memory.name ? known.argv : redactArgv(readArgv(pid, this.host));
+      const argv = this.argvOf(pid, memory.name);
       next.set(pid, { ...memory, argv, seenMs: nowMs });
     }
     for (const [pid, process] of this.seen) if (!next.has(pid)) this.gone.push(process);
     this.seen = next;
+    for (const pid of this.argvs.keys()) if (!next.has(pid)) this.argvs.delete(pid);
+  }
+
+  /**
+   * A process's command line as far as it is known: read off the event loop, so empty until the read is
+   * done, and filled in then (the array is shared with every record of the process). A pid reused by
+   * another program gets its own; a read not started for want of a slot is tried at the next refresh.
+   */
+  private argvOf(pid: number, name: string): string[] {
+    const known = this.argvs.get(pid);
+    if (known && known.name === name) return known.argv;
+    if (argvReads >= MAX_ARGV_READS) return [];
+    const entry = { name, argv: [] as string[] };
+    this.argvs.set(pid, entry);
+    argvReads++;
+    void readArgvAsync(pid, this.host).then((read) => {
+      argvReads--;
+      entry.argv.push(...redactArgv(read));
+    });
+    return entry.argv;
   }
 
   /** The processes at the last refresh, largest first. */

@@ -39,7 +39,9 @@ function postmortem(store: PostmortemStore, id: string) {
 }
 
 describe.skipIf(!canMakeCgroups)('FlightRecorder on real cgroups', () => {
-  it('writes exactly two post-mortems for two kills among fifty idle cgroups, each with its cause', async () => {
+  it('writes exactly two post-mortems for two kills among fifty idle cgroups, each with its cause', {
+    timeout: 150_000,
+  }, async () => {
     if (!ownCgroup) return;
     const top = cgroup(ownCgroup, `headroom-test-${process.pid}-recorder`);
     for (let n = 0; n < 50; n++) startIn(cgroup(top, `idle-${n}`), ['sleep', '300']);
@@ -59,9 +61,11 @@ describe.skipIf(!canMakeCgroups)('FlightRecorder on real cgroups', () => {
       `import time\nf=open(${JSON.stringify(shmFile)},'wb')\nfor i in range(100):\n  f.write(b'x'*(4<<20)); f.flush(); time.sleep(0.05)`,
     ]);
     const grower = startIn(anon, ['python3', path.join(jobs, 'grow.py'), '16', '0.05', '100']);
+    // Listened for from the start: the grower is killed first, before the writer's exit is awaited.
+    const exits = [writer, grower].map((victim) => once(victim, 'exit'));
     try {
-      for (const victim of [writer, grower]) {
-        const [, signal] = (await once(victim, 'exit')) as [number | null, NodeJS.Signals | null];
+      for (const exit of exits) {
+        const [, signal] = (await exit) as [number | null, NodeJS.Signals | null];
         expect(signal).toBe('SIGKILL');
       }
       const files = await until('two post-mortems', () => {
