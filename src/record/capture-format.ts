@@ -115,6 +115,8 @@ export interface CaptureHeader {
     name: string;
     killedMs: number;
     pod?: { namespace: string; pod: string; container: string | null };
+    /** Whose limit the kernel's log says struck: the cgroup's own, or one above it. */
+    limitStruck?: 'own' | 'above';
   };
   fields: string[];
 }

@@ -521,6 +521,8 @@ export class FlightRecorder {
           last: watched.last,
           samples: withLatest(watched),
           processes: watched.roster.processes,
+          // The kernel says whose limit struck: the cgroup's own, or one above it.
+          ...limitStruck(own ? watched.logged : below),
           victims: victimsOf(kill, below),
           ...(gone
             ? {
@@ -592,4 +594,10 @@ function viewPath(kernelPath: string, ancestor: string): string {
   if (ancestor === '/') return kernelPath;
   const at = kernelPath.indexOf(`${ancestor}/`);
   return at === -1 ? kernelPath : kernelPath.slice(at);
+}
+
+function limitStruck(logged: LoggedOomKill[]): { limitStruck?: 'own' | 'above' } {
+  const first = logged[0];
+  if (!first) return {};
+  return { limitStruck: first.oomCgroup === first.taskCgroup ? 'own' : 'above' };
 }

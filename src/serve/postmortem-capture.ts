@@ -26,6 +26,8 @@ export interface PostmortemRecord {
   host: HostPaths;
   /** A word for the reader about how it was recorded, as a note event at the start. */
   note?: string;
+  /** Whose limit struck, as the kernel logged it: the cgroup's own or one above it. */
+  limitStruck?: 'own' | 'above';
 }
 
 /**
@@ -110,6 +112,7 @@ function postmortemHeader(record: PostmortemRecord, startMs: number): CaptureHea
     postmortem: {
       name: record.name,
       killedMs: record.killedAtMs - startMs,
+      ...(record.limitStruck ? { limitStruck: record.limitStruck } : {}),
       ...(record.pod ? { pod: record.pod } : {}),
     },
   };

@@ -42,11 +42,16 @@ function killContext(ctx: Context, timeMs: number): Omit<KillContext, 'kill'> {
   // counted in the seconds before the kill says which limit struck even when no sample caught the top.
   const values = ctx.capture.series.values;
   const charged = index >= 0 ? Math.max(usage, values.usage[index] ?? 0) : usage;
+  // A post-mortem's samples may stop short of the kill; the kernel's log, where it had it, says whose
+  // limit struck.
+  const struck = ctx.capture.header.postmortem?.limitStruck;
   const atLimit =
-    limit !== null &&
-    (charged >= 0.9 * limit ||
-      limitHitsRose(ctx, timeMs) ||
-      (swapLimit !== null && swap > 0 && charged + swap >= 0.9 * (limit + swapLimit)));
+    struck === 'own' ||
+    (struck !== 'above' &&
+      limit !== null &&
+      (charged >= 0.9 * limit ||
+        limitHitsRose(ctx, timeMs) ||
+        (swapLimit !== null && swap > 0 && charged + swap >= 0.9 * (limit + swapLimit))));
   return { index, usage, atLimit };
 }
 
