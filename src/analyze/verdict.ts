@@ -230,11 +230,16 @@ function anonVerdict(
   const anon = at(ctx.anon, index);
   const top = holders[0];
   if (!top) {
+    // No process was read near the moment (a slow host, a fast allocator): the OOM killer's victim, which
+    // it picks for its size, is the one the kernel names.
+    const victim = ctx.summary.oomKills.find((kill) => kill.pid !== null && kill.name);
     return {
       kind: 'anon-growth',
-      cause: `The job's own (anonymous) memory filled the limit: ${formatBytes(anon)} ${what}.`,
+      cause: victim
+        ? `Anonymous memory in ${processName({ pid: victim.pid ?? 0, name: victim.name ?? '' })}, the OOM killer's victim, filled memory: ${formatBytes(anon)} of anonymous memory ${what}.`
+        : `The job's own (anonymous) memory filled the limit: ${formatBytes(anon)} ${what}.`,
       confidence: confidence === 'high' ? 'medium' : confidence,
-      evidence,
+      evidence: victim?.pid ? { ...evidence, pids: [victim.pid] } : evidence,
     };
   }
   if (top.bytes < ONE_HOLDER * total && holders.length >= MIN_WORKERS) {

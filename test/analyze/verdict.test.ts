@@ -149,6 +149,26 @@ describe('the verdict', () => {
     );
   });
 
+  it('with no process read near the kill (a slow host), names the OOM killer’s victim', () => {
+    const summary = summaryOf((writer) => {
+      // The process is known, but its only reading is from its start, long before the kill.
+      writer.processStart(0, 60, 1, 'node', ['node']);
+      writer.processMemory(0, processMemory(60, { name: 'node', rssAnon: 0 }));
+      for (let i = 0; i < 30; i++)
+        writer.sample(i * 100, sampleValues({ usage: (10 + i * 8) * MiB, anon: (8 + i * 8) * MiB }));
+      writer.event({ kind: 'oom-kill', timeMs: 3000, count: 1, victims: [{ pid: 60, name: 'node' }] });
+      writer.end(
+        3100,
+        endRecord({ exitCode: null, signal: 'SIGKILL', status: 137, durationMs: 3100, oomKills: 1 }),
+      );
+    });
+    expect(summary.verdict.kind).toBe('anon-growth');
+    expect(summary.verdict.cause).toMatch(
+      /^Anonymous memory in node \(60\), the OOM killer's victim, filled memory/,
+    );
+    expect(summary.verdict.evidence.pids).toEqual([60]);
+  });
+
   it('names a victim seen gone on the tick of the fullest sample, from its last reading', () => {
     const summary = summaryOf((writer) => {
       run(writer, (i) => ({ usage: (10 + i * 8) * MiB, anon: (8 + i * 8) * MiB }), [
