@@ -93,6 +93,8 @@ const HOT_GROWTH_SHARE = 0.1;
 const HOT_GROWTH_BYTES = 256 * 1024 * 1024;
 /** A cgroup stays at the fine rate this long after it was last hot. */
 const FINE_HOLD_MS = 60_000;
+/** A cgroup that appears while the recorder runs is sampled at the fine rate this long. */
+const YOUNG_MS = 10_000;
 /** A cool cgroup's processes are read about this often, a few cgroups per tick. */
 const COOL_ROSTER_MS = 30_000;
 /** After a kill, wait this long for kills counted in its ancestors and for its victim to be reaped. */
@@ -275,7 +277,9 @@ export class FlightRecorder {
       // The v2 root counts every kill on the host (/proc/vmstat): never a kill of its own.
       oomKills: isNew ? 0 : undefined,
       root: isRootCgroup(this.options.top.version, listed.dir),
-      fineUntilMs: Number.NEGATIVE_INFINITY,
+      // A young cgroup is read at the fine rate for its first seconds: a container that runs out of memory
+      // as it starts fills its limit in well under the second between coarse reads.
+      fineUntilMs: isNew ? this.now() + YOUNG_MS : Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
       watchers: [],
       poked: isNew,
