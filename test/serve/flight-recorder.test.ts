@@ -143,11 +143,12 @@ describe.skipIf(!canMakeCgroups)('FlightRecorder on real cgroups', () => {
       'for i in $(seq 100); do head -c 67108864 /dev/zero | tail -n 1 >/dev/null 2>&1; done',
     ]);
     await once(loop, 'exit');
-    const seen = await until('the recorder to see most of the kills', () =>
-      recorder && recorder.written + recorder.refused >= 20 ? recorder.written + recorder.refused : undefined,
+    // Kills that land between two reads are seen as one, so count what was seen, not the hundred.
+    await until('the recorder to refuse a kill past the bound', () =>
+      recorder && recorder.written + recorder.refused >= 4 ? true : undefined,
     );
-    expect(seen).toBeGreaterThanOrEqual(20);
     expect(recorder?.written).toBe(3);
+    expect(recorder?.refused).toBeGreaterThanOrEqual(1);
     expect(store.list()).toHaveLength(3);
   }, 180_000);
 });
