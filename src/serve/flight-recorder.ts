@@ -191,7 +191,7 @@ export class FlightRecorder {
       watched.logged.push(kill);
       watched.poked = true; // v1 has no inotify on its counter: the log tells first
     }
-    for (const watched of [...this.watched.values()]) {
+    for (const watched of this.watched.values()) {
       if (coarse || watched.poked || watched.ring.isFine) this.read(watched, now, coarse);
     }
     if (coarse) this.refreshCoolRosters(now);
@@ -213,7 +213,7 @@ export class FlightRecorder {
       if (filter && !filter.test(cgroup.path)) continue;
       seen.add(cgroup.path);
       if (this.watched.has(cgroup.path)) continue;
-      if (this.reserved() + this.coarseBytes > this.budget) {
+      if (!this.hasRoom()) {
         dropped++;
         continue;
       }
@@ -243,10 +243,14 @@ export class FlightRecorder {
   private watchedAt(kernelPath: string): Watched | undefined {
     const exact = this.watched.get(kernelPath);
     if (exact) return exact;
+    // The longest such path: "/a/b" ends "/x/a/b", and so does "/b", which is another cgroup.
+    let found: Watched | undefined;
     for (const watched of this.watched.values()) {
-      if (watched.listed.path !== '/' && kernelPath.endsWith(watched.listed.path)) return watched;
+      const own = watched.listed.path;
+      if (own !== '/' && kernelPath.endsWith(own) && own.length > (found?.listed.path.length ?? 0))
+        found = watched;
     }
-    return undefined;
+    return found;
   }
 
   /**
@@ -255,6 +259,11 @@ export class FlightRecorder {
    */
   private reserved(): number {
     return this.watched.size * this.coarseBytes + this.fineCount * this.fineBytes;
+  }
+
+  /** Whether the budget has room for one more cgroup's ring. */
+  private hasRoom(): boolean {
+    return this.reserved() + this.coarseBytes <= this.budget;
   }
 
   private watch(listed: ListedCgroup, isNew: boolean): Watched | undefined {
@@ -312,7 +321,7 @@ export class FlightRecorder {
     };
     const { filter, maxDepth } = this.options;
     if (this.watched.has(listed.path) || listed.depth > (maxDepth ?? 8)) return;
-    if ((filter && !filter.test(listed.path)) || this.reserved() + this.coarseBytes > this.budget) return;
+    if ((filter && !filter.test(listed.path)) || !this.hasRoom()) return;
     try {
       if (!fs.statSync(listed.dir).isDirectory()) return;
     } catch {
