@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runWithCpu } from './lib/proc.mjs';
 import { profiledTopSite } from './lib/profiled-top-site.mjs';
-import { JOBS, ROOT } from './lib/spawn.mjs';
+import { bareEnv, JOBS, ROOT } from './lib/spawn.mjs';
 import { median, medianInterval } from './lib/stats.mjs';
 
 const PRELOAD = path.join(ROOT, 'dist/node-preload.cjs');
@@ -55,13 +55,6 @@ const CANDIDATES = [
 const PREVIOUS = process.env.HEADROOM_BENCH_PREVIOUS_PRELOAD;
 if (PREVIOUS) {
   CANDIDATES.push({ id: 'previous', name: `the preload of ${PREVIOUS}`, keep: false, preload: PREVIOUS });
-}
-
-/** The environment of a bare job: nothing of headroom's. */
-function bareEnv() {
-  const env = { ...process.env, NODE_OPTIONS: '' };
-  for (const key of Object.keys(env)) if (key.startsWith('HEADROOM_')) delete env[key];
-  return env;
 }
 
 /** The environment `headroom run --profile` gives a job (fresh spool), with a candidate's settings. */

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { profiledTopSite } from './lib/profiled-top-site.mjs';
-import { JOBS, ROOT, start } from './lib/spawn.mjs';
+import { bareEnv, JOBS, ROOT, start } from './lib/spawn.mjs';
 import { MIB, median, medianInterval } from './lib/stats.mjs';
 
 const PRELOAD = path.join(ROOT, 'dist/node-preload.cjs');
@@ -86,10 +86,8 @@ async function runNode(args, env) {
 }
 
 /** NODE_OPTIONS and HEADROOM_* as for a job headroom does not profile, plus the reporter. */
-function bareEnv(reporter) {
-  const env = { ...process.env, NODE_OPTIONS: reporter ? `--require ${reporter}` : '' };
-  for (const key of Object.keys(env)) if (key.startsWith('HEADROOM_')) delete env[key];
-  return env;
+function withReporter(reporter) {
+  return bareEnv(reporter ? `--require ${reporter}` : '');
 }
 
 /**
@@ -100,7 +98,7 @@ function profiledEnv(reporter, spool, interval) {
   fs.rmSync(spool, { recursive: true, force: true });
   fs.mkdirSync(spool, { recursive: true });
   const env = {
-    ...bareEnv(reporter),
+    ...withReporter(reporter),
     NODE_OPTIONS: `--require ${PRELOAD} --require ${reporter}`,
     HEADROOM_PROFILE_DIR: spool,
     HEADROOM_START_MS: String(Date.now()),
@@ -137,7 +135,7 @@ async function sideBySide(rounds, args, { reporter, spool }, intervals = [undefi
     if (Math.floor(round / variants) % 2 === 1) order = order.reverse();
     for (const variant of order) {
       if (variant === 0) {
-        bare.push(await runNode(args, bareEnv(reporter)));
+        bare.push(await runNode(args, withReporter(reporter)));
         continue;
       }
       profiled[variant - 1].push(await runNode(args, profiledEnv(reporter, spool, intervals[variant - 1])));
@@ -194,7 +192,7 @@ function costRow(id, name, { bare, profiled, snapshots }, target = { max: 1.03, 
  */
 async function calibrate(reporter, args, seconds, probe = args) {
   const rounds = 100;
-  const bare = bareEnv(reporter);
+  const bare = withReporter(reporter);
   const probeMs = median([
     (await runNode(probe(rounds), bare)).spawnMs,
     (await runNode(probe(rounds), bare)).spawnMs,
@@ -211,7 +209,7 @@ async function attribution(dir, runs) {
     const top = await profiledTopSite({
       capture: path.join(dir, `leak-${i}.jsonl`),
       jobArgs: [LEAK_JOB, '300'],
-      env: bareEnv(null),
+      env: withReporter(null),
       what: 'leak case',
     });
     tops.push(top?.frame.name ?? '(none)');

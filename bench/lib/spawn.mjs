@@ -7,6 +7,13 @@ export const HEADROOM = path.join(ROOT, 'bin/headroom.cjs');
 export const JOBS = path.join(ROOT, 'bench/jobs');
 
 /** Starts a process; `done` resolves with its exit and the wall time from spawn to exit in ms. */
+/** The environment of a job headroom does not profile: no HEADROOM_*, and NODE_OPTIONS as given. */
+export function bareEnv(nodeOptions = '') {
+  const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+  for (const key of Object.keys(env)) if (key.startsWith('HEADROOM_')) delete env[key];
+  return env;
+}
+
 export function start(command, args, options = {}) {
   const started = performance.now();
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], ...options });
