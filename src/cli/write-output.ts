@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type ErrorCode, HeadroomError } from '../errors.js';
-import { errnoCode } from '../kernel/errors.js';
+import { describeErrno, errnoCode } from '../kernel/errors.js';
+
+/** A write's missing file is its directory: the file is what it makes. */
+const NO_DIRECTORY = { ENOENT: 'no such directory', ENOTDIR: 'no such directory' };
+
 import { sanitizeForTerminal } from '../terminal-text.js';
 
 export interface WriteOutputOptions {
@@ -45,7 +49,7 @@ export function writeFileWhole(output: string, text: string, options: WriteOutpu
     fs.renameSync(temporary, output);
   } catch (error) {
     fs.rmSync(temporary, { force: true });
-    cannot(writeErrorText(error), errnoCode(error));
+    cannot(describeErrno(error, NO_DIRECTORY), errnoCode(error));
   }
 }
 
@@ -56,22 +60,4 @@ function statOrUndefined(file: string, stat: typeof fs.statSync): fs.Stats | und
   } catch {
     return undefined;
   }
-}
-
-const KNOWN_ERRORS: Record<string, string> = {
-  ENOENT: 'no such directory',
-  ENOTDIR: 'no such directory',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'is a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-};
-
-function writeErrorText(error: unknown): string {
-  const code = errnoCode(error) ?? '';
-  const known = KNOWN_ERRORS[code];
-  if (known) return known;
-  return error instanceof Error ? error.message.split('\n')[0] || code : String(error);
 }

@@ -1,3 +1,4 @@
+import { errnoCode } from '../errno-words.js';
 import { type ErrorDetails, HeadroomError } from '../errors.js';
 
 /**
@@ -13,14 +14,7 @@ export function kernelFileError(file: string, reason: string, errno?: string): H
   );
 }
 
-/** The errno name of a failed system call, or of the HeadroomError made from one. */
-export function errnoCode(error: unknown): string | undefined {
-  if (error instanceof HeadroomError) return error.details.errno;
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
-    return error.code;
-  }
-  return undefined;
-}
+export { describeErrno, errnoCode } from '../errno-words.js';
 
 /** The file and errno of a failed system call, as HeadroomError details. */
 export function systemErrorDetails(error: unknown): ErrorDetails {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
-import { errnoCode, kernelFileError } from './errors.js';
+import { describeErrno, errnoCode, kernelFileError } from './errors.js';
+
+export { describeErrno };
 
 /** Reads a small kernel file whole; errors name the file. */
 export function readKernelFile(file: string): string {
@@ -18,22 +20,6 @@ export function readOptionalKernelFile(file: string): string | undefined {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
     throw kernelFileError(file, describeErrno(error), code);
-  }
-}
-
-export function describeErrno(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ESRCH':
-      return 'process has exited';
-    case 'EROFS':
-      return 'read-only file system';
-    default:
-      return error instanceof Error ? error.message : String(error);
   }
 }
 

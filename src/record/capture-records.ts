@@ -1,5 +1,5 @@
 import { type ErrorCode, HeadroomError } from '../errors.js';
-import { errnoCode } from '../kernel/errors.js';
+import { describeErrno, errnoCode } from '../kernel/errors.js';
 import {
   CAPTURE_FORMAT,
   CAPTURE_VERSION,
@@ -38,7 +38,12 @@ export function captureError(
 
 /** The file could not be opened or read (E_CAPTURE_READ), the reason in words. */
 export function captureReadError(file: string, error: unknown): HeadroomError {
-  return captureError(file, 'E_CAPTURE_READ', `cannot read: ${ioReason(error)}`, errnoCode(error));
+  return captureError(
+    file,
+    'E_CAPTURE_READ',
+    `cannot read: ${describeErrno(error, { ENOENT: 'no such file' })}`,
+    errnoCode(error),
+  );
 }
 
 /** @param complete false when the line had no newline after it: headroom stopped while writing it. */
@@ -250,20 +255,6 @@ export function numbers(record: unknown[], from: number): number[] | undefined {
 
 export function notACapture(file: string): HeadroomError {
   return captureError(file, 'E_NOT_A_CAPTURE', 'not a headroom capture (first line is not a capture header)');
-}
-
-function ioReason(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return oneLine(error instanceof Error ? error.message : String(error));
-  }
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ProcessMemory, ProcessPss } from '../kernel/index.js';
+import { describeErrno, type ProcessMemory, type ProcessPss } from '../kernel/index.js';
 import {
   type CaptureEvent,
   type CaptureHeader,
@@ -123,7 +123,7 @@ export class CaptureWriter {
     try {
       while (offset < buffer.length) offset += fs.writeSync(this.fd, buffer, offset);
     } catch (error) {
-      this.failure = messageOf(error);
+      this.failure = describeErrno(error);
     }
     this.bytesWritten += offset;
   }
@@ -152,21 +152,13 @@ export class CaptureWriter {
     try {
       fs.closeSync(this.fd);
     } catch (error) {
-      this.failure ??= messageOf(error);
+      this.failure ??= describeErrno(error);
     }
   }
 
   private line(record: unknown[]): void {
     this.pending += `${JSON.stringify(record)}\n`;
   }
-}
-
-function messageOf(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  // "ENOSPC: no space left on device, write" -> "no space left on device".
-  return code && message.startsWith(`${code}: `)
-    ? message.slice(code.length + 2).replace(/, \w+$/, '')
-    : message;
 }
 
 function kib(bytes: number): number {

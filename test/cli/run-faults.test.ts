@@ -31,10 +31,10 @@ describe("headroom's own faults leave the job's outcome alone", () => {
     expect(result.stdout).toBe('job done\n');
     expect(result.status).toBe(3);
     expect(result.stderr).toMatch(
-      /warning: cannot write the capture .*job\.hrc \(no space left on device\); the job runs unrecorded/,
+      /warning: cannot write the capture .*job\.hrc \(no space left on the device\); the job runs unrecorded/,
     );
     expect(result.stderr).toMatch(
-      /warning: no summary: nothing could be recorded \(no space left on device\)/,
+      /warning: no summary: nothing could be recorded \(no space left on the device\)/,
     );
     expect(result.stderr).toMatch(/warning: no report/);
     expect(result.stderr).not.toMatch(/unexpected error|at .*\.js:\d+/);
@@ -49,9 +49,9 @@ describe("headroom's own faults leave the job's outcome alone", () => {
     const result = await runCli(['run', '-q', '-o', capture, '--', 'sh', '-c', job], { cwd: scratch.dir });
     expect(result.status).toBe(4);
     expect(result.stderr).toMatch(
-      /warning: the capture stopped being written \(no space left on device\); the job runs on/,
+      /warning: the capture stopped being written \(no space left on the device\); the job runs on/,
     );
-    expect(result.stderr).toMatch(/warning: the capture is incomplete \(no space left on device\)/);
+    expect(result.stderr).toMatch(/warning: the capture is incomplete \(no space left on the device\)/);
     const summary = await runCli(['summary', '--json', capture], { cwd: scratch.dir });
     expect(summary.status).toBe(0);
     expect(JSON.parse(summary.stdout)).toMatchObject({ truncated: true });

@@ -4,12 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  describeErrno,
-  KeptOpenFile,
-  readKernelFile,
-  readOptionalKernelFile,
-} from '../../src/kernel/index.js';
+import { KeptOpenFile, readKernelFile, readOptionalKernelFile } from '../../src/kernel/index.js';
 import { headroomError } from '../helpers/errors.js';
 
 let dir: string;
@@ -54,19 +49,6 @@ describe('readKernelFile and readOptionalKernelFile', () => {
     const file = path.join(dir, 'f');
     fs.writeFileSync(file, Buffer.from([0x61, 0xff, 0x0a]));
     expect(readKernelFile(file)).toBe('a\u00ff\n');
-  });
-});
-
-describe('describeErrno', () => {
-  it('puts the usual kernel errors in words', () => {
-    const err = (code: string): Error => Object.assign(new Error(`${code}: x`), { code });
-    expect(describeErrno(err('ENOENT'))).toBe('does not exist');
-    expect(describeErrno(err('EACCES'))).toBe('permission denied');
-    expect(describeErrno(err('EPERM'))).toBe('permission denied');
-    expect(describeErrno(err('ESRCH'))).toBe('process has exited');
-    expect(describeErrno(err('EROFS'))).toBe('read-only file system');
-    expect(describeErrno(err('EIO'))).toBe('EIO: x');
-    expect(describeErrno('plain')).toBe('plain');
   });
 });
 
