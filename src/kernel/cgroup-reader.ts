@@ -96,6 +96,28 @@ function readText(file: KeptOpenFile): string {
   return text;
 }
 
+/**
+ * A one-number file parsed from its bytes, with no string made: the flight recorder reads usage of every
+ * cgroup on the host each second.
+ */
+function readCount(file: KeptOpenFile): number {
+  const bytes = file.readBytes();
+  if (bytes === undefined) throw kernelFileError(file.file, 'cgroup was removed');
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte >= 48 && byte <= 57) {
+      value = value * 10 + (byte - 48);
+      digits++;
+    } else if (byte !== 10 || digits === 0) {
+      return parseCount(bytes.toString('latin1'), file.file); // not a plain count: its own error
+    } else break;
+  }
+  if (digits === 0) return parseCount('', file.file);
+  return value;
+}
+
 function get(stat: FlatKeyed, key: string): number {
   return stat.get(key) ?? 0;
 }
@@ -145,7 +167,7 @@ class V1Reader implements CgroupReader {
     | undefined;
 
   readUsage(): number {
-    return parseCount(readText(this.usage), this.usage.file);
+    return readCount(this.usage);
   }
 
   read(full = true, usageNow?: number): MemorySample {
@@ -246,7 +268,7 @@ class V2Reader implements CgroupReader {
     | undefined;
 
   readUsage(): number {
-    return parseCount(readText(this.current), this.current.file);
+    return readCount(this.current);
   }
 
   read(full = true, usageNow?: number): MemorySample {

@@ -55,6 +55,8 @@ interface Watched {
   lastRosterMs: number;
   /** inotify on memory.events (v2) and on the directory, for new child cgroups. */
   watchers: fs.FSWatcher[];
+  /** Whether the directory's watch is in place: cgroups made below it are adopted as they appear. */
+  dirWatched: boolean;
   /** memory.events changed (v2 tells through inotify): read it at the next tick, hot or not. */
   poked: boolean;
   /** Kills the kernel logged in this cgroup, not yet in a post-mortem. */
@@ -74,16 +76,26 @@ interface PendingKill {
 
 const TICK_MS = 100;
 const COARSE_MS = 1000;
-/** New cgroups are found by listing the hierarchy this often (walking 500 cgroups takes about 12 ms). */
+/**
+ * New cgroups are found by listing the hierarchy this often (walking 500 cgroups takes about 12 ms) where
+ * a part of it has no inotify watch: cgroups left out by the filter or the budget, or a watch refused.
+ */
 const LIST_MS = 5000;
+/**
+ * Where every watched cgroup's directory has its inotify watch, a new cgroup is adopted as it is made and
+ * one removed is noticed then: the listing is only a net under that, at this pace.
+ */
+const LIST_COVERED_MS = 60_000;
 /** After inotify told of a new cgroup; at most this often when containers come and go in numbers. */
 const RELIST_SOON_MS = 200;
 /**
  * A cool cgroup is read in full (usage, memory.stat, limits, counters: ten files on v1) at least this
  * often, and otherwise only when its usage moved from the last full read by a quarter MiB or 1 %. A kill
- * moves usage (the victim's memory is freed) and v2 and the kernel's log tell of it at once.
+ * moves usage (the victim's memory is freed) and v2 and the kernel's log tell of it at once. What waits
+ * for the full read is a shift between anon and cache at a steady total, which a post-mortem can take a
+ * minute late: growth toward a limit moves usage, and a hot cgroup is read in full each second.
  */
-const FULL_EVERY_MS = 10_000;
+const FULL_EVERY_MS = 60_000;
 const STILL_BYTES = 256 * 1024;
 const SWEEP_BYTES = 1024 * 1024;
 /** Above this share of its limit a cgroup is sampled at the fine rate, and its processes read each second. */
@@ -121,6 +133,8 @@ export class FlightRecorder {
   private listings = 0;
   /** A cgroup was made below a watched one: list again soon. */
   private relistSoon = false;
+  /** Whether inotify watches cover every cgroup that could appear (see LIST_COVERED_MS). */
+  private covered = false;
   private coarseAtMs = Number.NEGATIVE_INFINITY;
   private rosterTurn = 0;
   private fineCount = 0;
@@ -178,7 +192,8 @@ export class FlightRecorder {
   /** One step: list when due, read what is due, and write the post-mortems whose kills have settled. */
   tick(): void {
     const now = this.now();
-    if (now - this.listedAtMs >= (this.relistSoon ? RELIST_SOON_MS : LIST_MS)) this.relist(now);
+    const listEvery = this.relistSoon ? RELIST_SOON_MS : this.covered ? LIST_COVERED_MS : LIST_MS;
+    if (now - this.listedAtMs >= listEvery) this.relist(now);
     const coarse = now - this.coarseAtMs >= COARSE_MS;
     if (coarse) this.coarseAtMs = now;
     for (const kill of this.kernelLog?.read() ?? []) {
@@ -209,18 +224,30 @@ export class FlightRecorder {
     });
     const seen = new Set<string>();
     let dropped = 0;
+    // A cgroup left out has no watch, so one made below it would be found only by listing.
+    let covered = maxCount === undefined || listed.length < maxCount;
     for (const cgroup of listed) {
-      if (filter && !filter.test(cgroup.path)) continue;
+      if (filter && !filter.test(cgroup.path)) {
+        covered = false;
+        continue;
+      }
       seen.add(cgroup.path);
-      if (this.watched.has(cgroup.path)) continue;
+      const known = this.watched.get(cgroup.path);
+      if (known) {
+        covered &&= known.dirWatched;
+        continue;
+      }
       if (!this.hasRoom()) {
         dropped++;
+        covered = false;
         continue;
       }
       // A cgroup that appears while the recorder runs is new: every kill it has counted is one to record,
       // even one before its first read. Those there at the start have counted kills of the past.
-      this.watch(cgroup, this.listings > 1);
+      const watched = this.watch(cgroup, this.listings > 1);
+      covered &&= watched?.dirWatched ?? false;
     }
+    this.covered = covered;
     for (const [cgroupPath, watched] of this.watched) {
       // A cgroup with a kill waiting keeps its ring until the post-mortem is written.
       if (seen.has(cgroupPath)) continue;
@@ -291,6 +318,7 @@ export class FlightRecorder {
       fineUntilMs: isNew ? this.now() + YOUNG_MS : Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
       watchers: [],
+      dirWatched: false,
       poked: isNew,
       logged: [],
     };
@@ -302,9 +330,10 @@ export class FlightRecorder {
     }
     // And a cgroup made below this one (a container starting): listed at the next tick, not in seconds,
     // so that one killed soon after its start is watched already.
-    this.inotify(watched, listed.dir, (event, name) => {
+    watched.dirWatched = this.inotify(watched, listed.dir, (event, name) => {
       if (event === 'rename' && name) this.adopt(watched, name);
     });
+    if (!watched.dirWatched) this.covered = false;
     this.watched.set(listed.path, watched);
     return watched;
   }
@@ -321,7 +350,10 @@ export class FlightRecorder {
     };
     const { filter, maxDepth } = this.options;
     if (this.watched.has(listed.path) || listed.depth > (maxDepth ?? 8)) return;
-    if ((filter && !filter.test(listed.path)) || !this.hasRoom()) return;
+    if ((filter && !filter.test(listed.path)) || !this.hasRoom()) {
+      this.covered = false; // what is made below it can only be listed
+      return;
+    }
     try {
       if (!fs.statSync(listed.dir).isDirectory()) return;
     } catch {
@@ -337,13 +369,17 @@ export class FlightRecorder {
     watched: Watched,
     file: string,
     onEvent: (event: string, name: string | null) => void,
-  ): void {
+  ): boolean {
     try {
       const watcher = fs.watch(file, { persistent: false }, (event, name) => onEvent(event, name));
-      watcher.on('error', () => watcher.close());
+      watcher.on('error', () => {
+        watcher.close();
+        this.covered = false;
+      });
       watched.watchers.push(watcher);
+      return true;
     } catch {
-      // no inotify here, or out of watches
+      return false; // no inotify here, or out of watches
     }
   }
 

@@ -194,6 +194,11 @@ describe('v2 reader', () => {
     const sample = r.read();
     expect(sample.usage).toBe(5 * MiB);
     expect(sample.oomKills).toBe(1);
+    // usage alone, parsed from the bytes: a shorter number than the last read leaves no digits behind
+    f.write('/sys/fs/cgroup/job/memory.current', '9\n');
+    expect(r.readUsage()).toBe(9);
+    f.write('/sys/fs/cgroup/job/memory.current', '123456789012\n');
+    expect(r.readUsage()).toBe(123_456_789_012);
   });
 
   it('workingSet never goes below zero', () => {
@@ -235,6 +240,7 @@ describe('v2 reader', () => {
     const f = v2Tree({ '/a': { 'memory.current': 'lots' }, '/b': { 'memory.max': 'abc' } }, { self: '/a' });
     const a = open(located(f));
     expect(() => a.read()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
+    expect(() => a.readUsage()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
     a.close();
     reader = openCgroupReader({ version: 2, dir: f.cgroupDir('/b') });
     expect(() => reader?.read()).toThrow(`${f.cgroupDir('/b')}/memory.max: expected a number, found "abc"`);
