@@ -55,6 +55,8 @@ const MIN_DIRTY = 32 * MiB;
 const MIN_LEFT = 16 * MiB;
 /** A sample this close before the moment that matters shows what memory was made of then. */
 const FRESH_MS = 1000;
+/** Fewer samples than this cannot show how memory filled: the verdict says so, with low confidence. */
+const FEW_SAMPLES = 3;
 /** PSI "some" avg10 (percent) from which tasks stalled on memory. */
 const PSI_STALL = 10;
 
@@ -64,13 +66,26 @@ type Part = 'anon' | 'shmem' | 'kernel' | 'dirty';
  * The verdict reads the capture in a fixed order: a runtime that stopped itself before the kernel had to,
  * then the moment memory mattered (the kill, the guard's catch, or the limit being pressed) and what
  * made up the memory that could not be reclaimed then. A run that never pressed its limit is healthy
- * unless its anonymous memory is on course to fill it.
+ * unless its anonymous memory is on course to fill it. With fewer than three samples it says so.
  */
 export function decideVerdict(
   ctx: Context,
   findings: readonly Finding[],
   profile: SummaryProfile | undefined,
 ): Verdict {
+  const verdict = decide(ctx, findings, profile);
+  if (ctx.length === 0 || ctx.length >= FEW_SAMPLES) return verdict;
+  // A post-mortem of a cgroup killed as it started, or a run cut short: one or two samples can show
+  // memory before it filled, and the cause read from them can be another.
+  const some = ctx.length === 1 ? 'Only one sample was' : `Only ${ctx.length} samples were`;
+  return {
+    ...verdict,
+    cause: `${verdict.cause} ${some} recorded: too few to be sure of this.`,
+    confidence: 'low',
+  };
+}
+
+function decide(ctx: Context, findings: readonly Finding[], profile: SummaryProfile | undefined): Verdict {
   const { summary } = ctx;
   const heap = heapAbort(ctx);
   if (heap) return heap;
@@ -95,7 +110,7 @@ export function decideVerdict(
   const clean = Math.max(0, at(ctx.file, index) - parts.dirty);
   const usage = at(ctx.usage, index);
   const confidenceFor = (share: number): Confidence =>
-    ctx.length < 3 || summary.truncated
+    ctx.length < FEW_SAMPLES || summary.truncated
       ? 'low'
       : share >= DOMINANT && time(ctx, index) >= moment.timeMs - FRESH_MS
         ? 'high'
@@ -386,7 +401,8 @@ function healthy(ctx: Context): Verdict {
   return {
     kind: 'healthy',
     cause: `Healthy: peak ${formatBytes(peak)}${of}, no pressure${mostlyCache ? `; ${formatBytes(cache)} of it was page cache the kernel can drop at any time` : ''}.`,
-    confidence: ctx.length >= 10 && !summary.truncated ? 'high' : ctx.length >= 3 ? 'medium' : 'low',
+    confidence:
+      ctx.length >= 10 && !summary.truncated ? 'high' : ctx.length >= FEW_SAMPLES ? 'medium' : 'low',
     evidence: whole,
   };
 }

@@ -197,6 +197,17 @@ describe('the verdict', () => {
     expect(summary.verdict.kind).toBe('kernel-memory');
   });
 
+  it('a kill with one sample before it says the samples were too few, with low confidence', () => {
+    // A container killed as it started: the recorder read it once, before it filled.
+    const summary = summaryOf((writer) => {
+      writer.processStart(0, 61, 1, 'python3', ['python3']);
+      writer.sample(0, sampleValues({ usage: 12 * MiB, anon: 2 * MiB, kernel: 9 * MiB }));
+      killAt(writer, 61, 'python3');
+    });
+    expect(summary.verdict.cause).toMatch(/ Only 2 samples were recorded: too few to be sure of this\.$/);
+    expect(summary.verdict.confidence).toBe('low');
+  });
+
   it("Node's own heap limit (exit 134) is runtime-heap-limit, not a kill", () => {
     const summary = summaryOf(
       (writer) => {
