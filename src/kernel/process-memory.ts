@@ -100,7 +100,7 @@ export class ProcessReader {
 
   constructor(
     readonly pid: number,
-    private readonly host: HostPaths = realHost,
+    host: HostPaths = realHost,
   ) {
     this.status = new KeptOpenFile(procPath(host, pid, 'status'));
     try {
@@ -140,10 +140,6 @@ export class ProcessReader {
   read(): ProcessMemory | undefined {
     const text = this.status.read();
     return text === undefined ? undefined : parseStatus(this.pid, text);
-  }
-
-  argv(): string[] {
-    return readArgv(this.pid, this.host);
   }
 
   close(): void {

@@ -1,4 +1,11 @@
-import { type ProcessMemory, ProcessReader, type ResidentMemory, readPss } from '../kernel/index.js';
+import {
+  type ProcessMemory,
+  ProcessReader,
+  type ResidentMemory,
+  readArgv,
+  readArgvAsync,
+  readPss,
+} from '../kernel/index.js';
 import type { CaptureWriter } from './capture-writer.js';
 import { PssBudget } from './pss-budget.js';
 
@@ -19,8 +26,10 @@ interface Tracked {
   written: ProcessMemory;
   /** Which of the quiet ticks reads it. */
   turn: number;
-  /** argv as last recorded. */
+  /** argv as last recorded: empty until the first read of it returns. */
   argv: string[];
+  /** A read of argv is under way: one at a time per process. */
+  argvReading: boolean;
   /**
    * Until when argv is read again on each sample (undefined once it changed or the time passed): a process
    * first seen between fork and exec shows its parent's argv, and an exec of the same program (python3
@@ -47,6 +56,8 @@ export class ProcessTracker {
   /** The followed pids in `quietEvery` turns: a quiet tick reads one turn's pids. */
   private readonly turns: number[][];
   private nextTurn = 0;
+  private closed = false;
+  private readonly argvReads = new Set<Promise<void>>();
 
   constructor(
     private readonly writer: CaptureWriter,
@@ -119,9 +130,49 @@ export class ProcessTracker {
     return vanished;
   }
 
+  /**
+   * Releases every process. One whose argv was never read gets a last read here, synchronous: the job has
+   * ended, so no OOM in it can hold the read, and the capture is about to be closed.
+   */
   close(): void {
-    for (const tracked of this.tracked.values()) tracked.reader.close();
+    this.closed = true;
+    for (const [pid, tracked] of this.tracked) {
+      if (tracked.argv.length === 0) {
+        const argv = readArgv(pid);
+        const memory = argv.length > 0 ? tracked.reader.read() : undefined;
+        if (memory) this.writer.processStart(tracked.statusMs, pid, memory.ppid, memory.name, argv);
+      }
+      tracked.reader.close();
+    }
     this.tracked.clear();
+  }
+
+  /** Resolves once the argv reads under way are recorded (or dropped). */
+  async argvSettled(): Promise<void> {
+    while (this.argvReads.size > 0) await Promise.all(this.argvReads);
+  }
+
+  /**
+   * Reads argv off the sampling tick and records it when it differs from what was recorded. Reading
+   * cmdline takes the process's memory map lock, which a process caught in its cgroup's OOM can hold as
+   * long as the kill takes: a synchronous read would stop the sampling at the moment that matters most.
+   * A read of a process gone meanwhile, or of a pid since reused, is dropped.
+   */
+  private readArgv(pid: number, tracked: Tracked, timeMs: number): void {
+    if (tracked.argvReading) return;
+    tracked.argvReading = true;
+    const read = readArgvAsync(pid).then((argv) => {
+      tracked.argvReading = false;
+      this.argvReads.delete(read);
+      if (this.closed || this.tracked.get(pid) !== tracked) return;
+      if (argv.length === 0 || argv.join('\0') === tracked.argv.join('\0')) return;
+      const memory = tracked.reader.read();
+      if (!memory) return;
+      tracked.name = memory.name;
+      tracked.argv = argv;
+      this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
+    });
+    this.argvReads.add(read);
   }
 
   private start(pid: number, timeMs: number): boolean {
@@ -137,11 +188,11 @@ export class ProcessTracker {
       reader.close();
       return false;
     }
-    const argv = reader.argv();
-    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
+    // Its argv follows in a second start record when read (see readArgv).
+    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, []);
     this.writer.processMemory(timeMs, memory);
     const turn = this.nextTurn++ % this.quietEvery;
-    this.tracked.set(pid, {
+    const tracked: Tracked = {
       reader,
       name: memory.name,
       resident,
@@ -149,9 +200,12 @@ export class ProcessTracker {
       last: memory,
       written: memory,
       turn,
-      argv,
+      argv: [],
+      argvReading: false,
       argvCheckUntilMs: timeMs + ARGV_SETTLE_MS,
-    });
+    };
+    this.tracked.set(pid, tracked);
+    this.readArgv(pid, tracked, timeMs);
     (this.turns[turn] as number[]).push(pid);
     this.pss.add(pid);
     return true;
@@ -162,15 +216,8 @@ export class ProcessTracker {
     const resident = tracked.reader.readResident();
     if (!resident) return false;
     if (tracked.argvCheckUntilMs !== undefined) {
-      const argv = timeMs <= tracked.argvCheckUntilMs ? tracked.reader.argv() : [];
-      if (argv.length > 0 && argv.join('\0') !== tracked.argv.join('\0')) {
-        const memory = tracked.reader.read();
-        if (!memory) return false;
-        tracked.name = memory.name;
-        tracked.argv = argv;
-        this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
-        tracked.argvCheckUntilMs = undefined;
-      } else if (timeMs > tracked.argvCheckUntilMs) tracked.argvCheckUntilMs = undefined;
+      if (timeMs <= tracked.argvCheckUntilMs) this.readArgv(pid, tracked, timeMs);
+      else tracked.argvCheckUntilMs = undefined;
     }
     const before = tracked.resident;
     const floor = Math.max(CHANGE_FLOOR, before.resident / 100);
@@ -186,10 +233,10 @@ export class ProcessTracker {
     tracked.statusMs = timeMs;
     tracked.last = memory;
     if (memory.name !== tracked.name) {
-      // exec'd another program under the same pid
+      // exec'd another program under the same pid: its name now, its argv when read
       tracked.name = memory.name;
-      tracked.argv = tracked.reader.argv();
       this.writer.processStart(timeMs, pid, memory.ppid, memory.name, tracked.argv);
+      this.readArgv(pid, tracked, timeMs);
     }
     if (changed(tracked.written, memory)) {
       this.writer.processMemory(timeMs, memory);

@@ -5,6 +5,7 @@ import {
   ProcessReader,
   parseStatus,
   readArgv,
+  readArgvAsync,
   readCgroupPids,
   readPss,
   systemPageSize,
@@ -175,7 +176,7 @@ describe('readCgroupPids', () => {
 });
 
 describe('ProcessReader', () => {
-  it('reads a fixture process and its argv', () => {
+  it('reads a fixture process and its argv', async () => {
     const f = host();
     f.addProcess(300, {
       status: statusText({
@@ -197,7 +198,8 @@ describe('ProcessReader', () => {
       rssAnon: 1000 * 1024,
       rssFile: 2000 * 1024,
     });
-    expect(reader.argv()).toEqual(['node', 'server.js']);
+    expect(readArgv(300, f.host)).toEqual(['node', 'server.js']);
+    expect(await readArgvAsync(300, f.host)).toEqual(['node', 'server.js']);
   });
 
   it('a process that is not there is an E_KERNEL_FILE error naming its status file', () => {

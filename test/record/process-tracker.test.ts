@@ -103,10 +103,34 @@ describe('ProcessTracker on real processes', () => {
       await sleep(10);
     }
     tracker.sample(1000, false);
+    // argv is read off the tick (cmdline takes the memory map lock an OOM can hold): wait for the read.
+    await tracker.argvSettled();
     tracker.close();
     writer.close();
 
     const capture = parseCapture(fs.readFileSync(file, 'utf8'));
     expect(capture.processByPid.get(pid)?.argv.at(-1)).toBe('the-worker');
+  });
+
+  it('records argv as it arrives, and reads it at close for a process whose read never came back', async () => {
+    const pid = start('import time; time.sleep(30)');
+    const file = path.join(scratch.dir, 'c.jsonl');
+    const writer = new CaptureWriter(file, captureHeader());
+    const tracker = new ProcessTracker(writer, new Set(), 0, 1);
+    tracker.sync(0, [pid]);
+    await tracker.argvSettled();
+    writer.flush();
+    const seen = parseCapture(fs.readFileSync(file, 'utf8')).processByPid.get(pid);
+    expect(seen?.argv).toEqual([python, '-c', 'import time; time.sleep(30)']);
+
+    // A second process closed before its read returned: close reads it, so the capture still has it.
+    const late = start('import time; time.sleep(31)');
+    tracker.sync(100, [pid, late]);
+    tracker.close();
+    await tracker.argvSettled();
+    writer.close();
+    const capture = parseCapture(fs.readFileSync(file, 'utf8'));
+    expect(capture.processByPid.get(late)?.argv.at(-1)).toBe('import time; time.sleep(31)');
+    expect(capture.processes.filter((p) => p.pid === pid)).toHaveLength(1);
   });
 });
