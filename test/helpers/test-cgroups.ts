@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import {
+  type ChildLimits,
   createChildCgroup,
   locateMemoryCgroup,
   type MemoryCgroup,
@@ -36,10 +37,15 @@ export async function until<T>(
 }
 
 export interface TestCgroups {
-  /** A cgroup `name` below `parent` (this process's own by default), with a memory limit and no swap. */
-  make(name: string, memory?: number, parent?: MemoryCgroup): MemoryCgroup;
+  /**
+   * A cgroup `name` below `parent` (this process's own by default): with a memory limit and no swap, or
+   * with the limits given.
+   */
+  make(name: string, limits?: number | ChildLimits, parent?: MemoryCgroup): MemoryCgroup;
   /** Starts `argv` inside `group`: it joins before exec, so all of its memory is charged there. */
   startIn(group: MemoryCgroup, argv: string[]): ChildProcess;
+  /** Starts `argv` in this process's cgroup, for a test that moves it; it is killed after the test too. */
+  start(argv: string[]): ChildProcess;
 }
 
 export function useTestCgroups(): TestCgroups {
@@ -62,10 +68,14 @@ export function useTestCgroups(): TestCgroups {
     made = [];
   });
   return {
-    make(name, memory, parent) {
+    make(name, limits, parent) {
       const below = parent ?? ownCgroup;
       if (!below) throw new Error('no memory cgroup to make test cgroups in');
-      const result = createChildCgroup(below, name, memory ? { memory, memorySwap: memory } : {});
+      const result = createChildCgroup(
+        below,
+        name,
+        typeof limits === 'number' ? { memory: limits, memorySwap: limits } : (limits ?? {}),
+      );
       if (!result.ok) throw new Error(result.reason);
       made.push(result.cgroup.dir);
       return result.cgroup;
@@ -74,6 +84,11 @@ export function useTestCgroups(): TestCgroups {
       const child = spawn('/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', group.dir, ...argv], {
         stdio: 'ignore',
       });
+      children.push(child);
+      return child;
+    },
+    start([command, ...args]) {
+      const child = spawn(command as string, args, { stdio: 'ignore' });
       children.push(child);
       return child;
     },
