@@ -100,6 +100,8 @@ const STILL_BYTES = 256 * 1024;
 const SWEEP_BYTES = 1024 * 1024;
 /** Above this share of its limit a cgroup is sampled at the fine rate, and its processes read each second. */
 const HOT_SHARE = 0.8;
+/** From this share of its limit on, a hot cgroup's memory.stat is read every fine tick, still or not. */
+const PRESSED_SHARE = 0.95;
 /** Growth per coarse tick, as a share of the limit (or bytes without one), that makes a cgroup hot. */
 const HOT_GROWTH_SHARE = 0.1;
 const HOT_GROWTH_BYTES = 256 * 1024 * 1024;
@@ -405,9 +407,16 @@ export class FlightRecorder {
         }
         sample = watched.reader.read(true, usage);
       } else {
-        // At the fine rate, usage and memory.stat each tick, the rest (limits, counters) each second or
-        // when usage moved by a MiB, as a kill moves it.
+        // At the fine rate, usage each tick; memory.stat when usage moved, or when the cgroup is pressed
+        // against its limit, where reclaim trades cache for anon at a steady total; the rest (limits,
+        // counters) each second or when usage moved by a MiB, as a kill moves it.
         const usage = watched.reader.readUsage();
+        if (!poked && !coarse && watched.last && watched.lastValues && !this.pressed(watched, usage)) {
+          if (Math.abs(usage - watched.last.usage) < STILL_BYTES) {
+            watched.ring.push(now, watched.lastValues);
+            return;
+          }
+        }
         full = coarse || poked || Math.abs(usage - watched.fullUsage) >= SWEEP_BYTES;
         sample = watched.reader.read(full, usage);
       }
@@ -446,6 +455,12 @@ export class FlightRecorder {
     const kills = watched.oomKills === undefined || watched.root ? 0 : sample.oomKills - watched.oomKills;
     watched.oomKills = sample.oomKills;
     if (kills > 0) this.killed(watched, now, kills);
+  }
+
+  /** Whether usage is within reach of the limit that applies, where the kernel reclaims. */
+  private pressed(watched: Watched, usage: number): boolean {
+    const limit = this.limitOf(watched).bytes;
+    return limit !== null && usage >= PRESSED_SHARE * limit;
   }
 
   /** The lowest of the cgroup's own limit and its watched ancestors', with how many levels up it is. */
