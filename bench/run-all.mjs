@@ -52,15 +52,16 @@ function cpuTimes() {
 }
 
 /**
- * PASS or FAIL against the target; where a benchmark gives a confidence interval for the ratio and the
- * interval straddles the target, the noise does not allow a verdict: PASS? or FAIL? by the median.
+ * PASS or FAIL against the target; where a benchmark gives a confidence interval for the figure the
+ * target is on (the ratio, or the subject) and it straddles the target, the noise does not allow a
+ * verdict: PASS? or FAIL? by the median.
  */
 function verdict(row) {
   if (!row.target) return 'info';
   const value = row.target.of === 'ratio' ? row.ratio : row.subject;
   if (value === null || value === undefined || !Number.isFinite(value)) return 'FAIL';
   const pass = value <= row.target.max;
-  if (row.interval && row.target.of === 'ratio') {
+  if (row.interval) {
     const { low, high } = row.interval;
     if (low <= row.target.max && high > row.target.max) return pass ? 'PASS?' : 'FAIL?';
   }

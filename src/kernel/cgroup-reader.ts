@@ -97,25 +97,14 @@ function readText(file: KeptOpenFile): string {
 }
 
 /**
- * A one-number file parsed from its bytes, with no string made: the flight recorder reads usage of every
- * cgroup on the host each second.
+ * A one-number file parsed in place, with no string made: the flight recorder reads usage of every cgroup
+ * on the host each second.
  */
 function readCount(file: KeptOpenFile): number {
-  const bytes = file.readBytes();
-  if (bytes === undefined) throw kernelFileError(file.file, 'cgroup was removed');
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i] as number;
-    if (byte >= 48 && byte <= 57) {
-      value = value * 10 + (byte - 48);
-      digits++;
-    } else if (byte !== 10 || digits === 0) {
-      return parseCount(bytes.toString('latin1'), file.file); // not a plain count: its own error
-    } else break;
-  }
-  if (digits === 0) return parseCount('', file.file);
-  return value;
+  const count = file.readCount();
+  if (count === undefined) throw kernelFileError(file.file, 'cgroup was removed');
+  // Not a plain count: parsed again as text for an error that quotes it.
+  return Number.isNaN(count) ? parseCount(readText(file), file.file) : count;
 }
 
 function get(stat: FlatKeyed, key: string): number {

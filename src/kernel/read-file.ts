@@ -51,6 +51,31 @@ export class KeptOpenFile {
    * for parsing numbers on the hot path without making a string.
    */
   readBytes(): Buffer | undefined {
+    const length = this.readLength();
+    return length === undefined ? undefined : KeptOpenFile.buffer.subarray(0, length);
+  }
+
+  /**
+   * The content as one unsigned decimal number and a newline, parsed in the shared buffer: no view, no
+   * string. undefined once the process or cgroup is gone; NaN when the content is anything else.
+   */
+  readCount(): number | undefined {
+    const length = this.readLength();
+    if (length === undefined) return undefined;
+    const bytes = KeptOpenFile.buffer;
+    let value = 0;
+    let i = 0;
+    for (; i < length; i++) {
+      const byte = bytes[i] as number;
+      if (byte < 48 || byte > 57) break;
+      value = value * 10 + (byte - 48);
+    }
+    const ends = i === length || (i === length - 1 && bytes[i] === 10);
+    return i > 0 && ends ? value : Number.NaN;
+  }
+
+  /** Reads the content into the shared buffer (grown as needed); its length, or undefined once gone. */
+  private readLength(): number | undefined {
     if (this.fd === undefined) return undefined;
     let buffer = KeptOpenFile.buffer;
     for (;;) {
@@ -65,7 +90,7 @@ export class KeptOpenFile {
         }
         throw kernelFileError(this.file, describeErrno(error), code);
       }
-      if (length < buffer.length) return buffer.subarray(0, length);
+      if (length < buffer.length) return length;
       buffer = Buffer.allocUnsafe(buffer.length * 2);
       KeptOpenFile.buffer = buffer;
     }

@@ -53,6 +53,9 @@ interface Watched {
   /** Until when it is sampled at the fine rate (it was hot). */
   fineUntilMs: number;
   lastRosterMs: number;
+  /** When its usage last moved enough to be read in full, and when it was last read at all. */
+  movedMs: number;
+  readMs: number;
   /** inotify on memory.events (v2) and on the directory, for new child cgroups. */
   watchers: fs.FSWatcher[];
   /** Whether the directory's watch is in place: cgroups made below it are adopted as they appear. */
@@ -96,11 +99,23 @@ const RELIST_SOON_MS = 200;
  * minute late: growth toward a limit moves usage, and a hot cgroup is read in full each second.
  */
 const FULL_EVERY_MS = 60_000;
+/** A fine cgroup whose usage holds still is read in full this often. */
+const FINE_FULL_EVERY_MS = 5000;
+/**
+ * A cool cgroup whose usage has held still this long is read every QUIET_EVERY_MS rather than each
+ * second, until it moves: most cgroups on a node idle for hours, and usage of each every second was most
+ * of the recorder's own CPU. Its ring stores it once a minute either way.
+ */
+const QUIET_MS = 60_000;
+const QUIET_EVERY_MS = 2000 - TICK_MS / 2;
 const STILL_BYTES = 256 * 1024;
 const SWEEP_BYTES = 1024 * 1024;
 /** Above this share of its limit a cgroup is sampled at the fine rate, and its processes read each second. */
 const HOT_SHARE = 0.8;
-/** From this share of its limit on, a hot cgroup's memory.stat is read every fine tick, still or not. */
+/**
+ * From this share of its limit on, a hot cgroup that holds cache or swap has its memory.stat read every
+ * fine tick, still or not.
+ */
 const PRESSED_SHARE = 0.95;
 /** Growth per coarse tick, as a share of the limit (or bytes without one), that makes a cgroup hot. */
 const HOT_GROWTH_SHARE = 0.1;
@@ -111,6 +126,10 @@ const FINE_HOLD_MS = 60_000;
 const YOUNG_MS = 10_000;
 /** A cool cgroup's processes are read about this often, a few cgroups per tick. */
 const COOL_ROSTER_MS = 30_000;
+/** A cool cgroup whose usage has not moved since its processes were last read is read this often. */
+const QUIET_ROSTER_MS = 300_000;
+/** A hot cgroup's processes are read each second while its usage moves, and this often while it holds still. */
+const STILL_ROSTER_MS = 5000;
 /** After a kill, wait this long for kills counted in its ancestors and for its victim to be reaped. */
 const SETTLE_MS = 300;
 /** A kill counted in an ancestor this long after one below it is the same kill. */
@@ -209,7 +228,9 @@ export class FlightRecorder {
       watched.poked = true; // v1 has no inotify on its counter: the log tells first
     }
     for (const watched of this.watched.values()) {
-      if (coarse || watched.poked || watched.ring.isFine) this.read(watched, now, coarse);
+      if (watched.poked || watched.ring.isFine) this.read(watched, now, coarse);
+      else if (coarse && (now - watched.movedMs < QUIET_MS || now - watched.readMs >= QUIET_EVERY_MS))
+        this.read(watched, now, coarse);
     }
     if (coarse) this.refreshCoolRosters(now);
     this.writeSettled(now);
@@ -319,6 +340,8 @@ export class FlightRecorder {
       // as it starts fills its limit in well under the second between coarse reads.
       fineUntilMs: isNew ? this.now() + YOUNG_MS : Number.NEGATIVE_INFINITY,
       lastRosterMs: Number.NEGATIVE_INFINITY,
+      movedMs: this.now(),
+      readMs: Number.NEGATIVE_INFINITY,
       watchers: [],
       dirWatched: false,
       poked: isNew,
@@ -395,31 +418,27 @@ export class FlightRecorder {
   private read(watched: Watched, now: number, coarse: boolean): void {
     const poked = watched.poked;
     watched.poked = false;
+    watched.readMs = now;
+    const wasFine = watched.ring.isFine;
     let sample: MemorySample;
-    let full = true;
+    let full: boolean;
     try {
-      if (!poked && !watched.ring.isFine && watched.lastValues && now - watched.fullAtMs < FULL_EVERY_MS) {
-        // One file instead of ten: most cgroups, most seconds, hold still.
-        const usage = watched.reader.readUsage();
-        if (Math.abs(usage - watched.fullUsage) < Math.max(STILL_BYTES, 0.01 * usage)) {
-          watched.ring.push(now, watched.lastValues);
-          return;
-        }
-        sample = watched.reader.read(true, usage);
-      } else {
-        // At the fine rate, usage each tick; memory.stat when usage moved, or when the cgroup is pressed
-        // against its limit, where reclaim trades cache for anon at a steady total; the rest (limits,
-        // counters) each second or when usage moved by a MiB, as a kill moves it.
-        const usage = watched.reader.readUsage();
-        if (!poked && !coarse && watched.last && watched.lastValues && !this.pressed(watched, usage)) {
-          if (Math.abs(usage - watched.last.usage) < STILL_BYTES) {
-            watched.ring.push(now, watched.lastValues);
-            return;
-          }
-        }
-        full = coarse || poked || Math.abs(usage - watched.fullUsage) >= SWEEP_BYTES;
-        sample = watched.reader.read(full, usage);
+      // Usage first, one file: most cgroups, most reads, hold still, and then nothing else is read.
+      const usage = watched.reader.readUsage();
+      if (Math.abs(usage - watched.fullUsage) >= Math.max(STILL_BYTES, 0.01 * usage)) watched.movedMs = now;
+      if (!poked && watched.lastValues && this.holdsStill(watched, usage, now)) {
+        watched.ring.push(now, watched.lastValues);
+        return;
       }
+      // A cool cgroup is read in full; a fine one's limits and counters are read each second or when
+      // usage moved by a MiB, as a kill moves it, and its memory.stat each time.
+      full =
+        !wasFine ||
+        coarse ||
+        poked ||
+        Math.abs(usage - watched.fullUsage) >= SWEEP_BYTES ||
+        now - watched.fullAtMs >= FINE_FULL_EVERY_MS;
+      sample = watched.reader.read(full, usage);
     } catch {
       // The cgroup is going. One the kernel logged a kill in gets its post-mortem from what its ring
       // holds (a container killed as it started, removed before its counter was read); the next listing
@@ -457,10 +476,27 @@ export class FlightRecorder {
     if (kills > 0) this.killed(watched, now, kills);
   }
 
-  /** Whether usage is within reach of the limit that applies, where the kernel reclaims. */
-  private pressed(watched: Watched, usage: number): boolean {
+  /**
+   * Whether the last values stand: usage moved less than STILL_BYTES (or 1 %, at the coarse rate) from
+   * the last full read, and that read is recent enough. At the fine rate not when the cgroup is pressed
+   * against its limit and holds cache or swap, where reclaim trades them for anon at a steady total; a
+   * hot cgroup that holds still stays at the fine rate, its processes read every few seconds.
+   */
+  private holdsStill(watched: Watched, usage: number, now: number): boolean {
+    const moved = Math.abs(usage - watched.fullUsage);
+    if (!watched.ring.isFine)
+      return now - watched.fullAtMs < FULL_EVERY_MS && moved < Math.max(STILL_BYTES, 0.01 * usage);
+    if (moved >= STILL_BYTES || now - watched.fullAtMs >= FINE_FULL_EVERY_MS) return false;
     const limit = this.limitOf(watched).bytes;
-    return limit !== null && usage >= PRESSED_SHARE * limit;
+    // Pressed against its limit with cache (or swap) to trade: the total holds while anon takes over.
+    const last = watched.last;
+    const tradable = last !== undefined && (last.file >= SWEEP_BYTES || last.swap > 0);
+    if (limit !== null && usage >= PRESSED_SHARE * limit && tradable) return false;
+    if (limit !== null && usage >= HOT_SHARE * limit) {
+      watched.fineUntilMs = now + FINE_HOLD_MS;
+      if (now - watched.lastRosterMs >= STILL_ROSTER_MS) this.refreshRoster(watched, now);
+    }
+    return true;
   }
 
   /** The lowest of the cgroup's own limit and its watched ancestors', with how many levels up it is. */
@@ -490,7 +526,11 @@ export class FlightRecorder {
     const perTick = Math.max(1, Math.ceil(all.length / (COOL_ROSTER_MS / COARSE_MS)));
     for (let i = 0; i < perTick && all.length > 0; i++) {
       const watched = all[this.rosterTurn++ % all.length] as Watched;
-      if (now - watched.lastRosterMs >= COOL_ROSTER_MS) this.refreshRoster(watched, now);
+      const age = now - watched.lastRosterMs;
+      // Processes come and go with memory: one whose usage has not moved since has the same ones, most
+      // likely, and is read again only after a while.
+      if (age >= COOL_ROSTER_MS && (watched.movedMs >= watched.lastRosterMs || age >= QUIET_ROSTER_MS))
+        this.refreshRoster(watched, now);
     }
   }
 

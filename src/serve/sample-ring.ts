@@ -85,6 +85,11 @@ export class SampleRing {
   private lastCoarseMs = Number.NEGATIVE_INFINITY;
   /** The last sample the coarse tier stored, to tell whether the next one says anything new. */
   private readonly stored = new Float64Array(FIELDS);
+  /**
+   * The values last pushed: the recorder pushes the same object again while a cgroup holds still, and it
+   * cannot differ from what was stored then, so it is not compared field by field (500 cgroups a second).
+   */
+  private lastPushed: SampleValues | undefined;
 
   constructor(options: SampleRingOptions = {}) {
     this.coarse = new Tier(options.coarseCapacity ?? 600);
@@ -116,7 +121,9 @@ export class SampleRing {
   push(timeMs: number, values: SampleValues): void {
     this.fine?.push(timeMs, values);
     if (timeMs - this.lastCoarseMs < this.coarseEveryMs) return;
-    if (timeMs - this.lastCoarseMs < STILL_MS && !this.differs(values)) return;
+    const again = values === this.lastPushed;
+    this.lastPushed = values;
+    if (timeMs - this.lastCoarseMs < STILL_MS && (again || !this.differs(values))) return;
     this.coarse.push(timeMs, values);
     this.lastCoarseMs = timeMs;
     for (let f = 0; f < FIELDS; f++) this.stored[f] = values[SAMPLE_FIELDS[f] as keyof SampleValues];
