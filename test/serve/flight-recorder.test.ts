@@ -135,14 +135,13 @@ describe.skipIf(!canMakeCgroups)('FlightRecorder on real cgroups', () => {
     recorder = new FlightRecorder({ top, host: realHost, store });
     recorder.start();
     await until('both cgroups to be watched', () => (recorder?.size.cgroups === 2 ? true : undefined));
-    // Kills one after another, as a crash-looping container gets, each a little after the last one's
-    // post-mortem would settle so that each is seen on its own. A hundred back to back took over two
-    // minutes on a loaded machine, and four seen are what the bound needs.
+    // 100 kills, one after another, as a crash-looping container gets: about 30 s on a quiet machine.
     const loop = startIn(looping, [
       'sh',
       '-c',
-      // tail holds a line with no end in memory: 64 MiB of zeros is one, and small tools start fast.
-      'for i in $(seq 10); do head -c 67108864 /dev/zero | tail -n 1 >/dev/null 2>&1; sleep 0.5; done',
+      // tail holds a line with no end in memory: 40 MiB of zeros is one, and small tools start fast. A
+      // line just over the limit leaves less to reclaim before each kill than one of twice the limit.
+      'for i in $(seq 100); do head -c 41943040 /dev/zero | tail -n 1 >/dev/null 2>&1; done',
     ]);
     await once(loop, 'exit');
     // Kills that land between two reads are seen as one, so count what was seen, not the hundred.
