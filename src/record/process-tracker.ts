@@ -39,7 +39,15 @@ interface Tracked {
   argvCheckUntilMs: number | undefined;
 }
 
+interface ArgvRead {
+  pid: number;
+  tracked: Tracked;
+  timeMs: number;
+}
+
 const CHANGE_FLOOR = 64 * 1024;
+/** argv reads under way at once (see startArgvReads). */
+const ARGV_READS = 2;
 /** How long after a process is first seen its argv is read again on each sample, to catch its exec. */
 const ARGV_SETTLE_MS = 2000;
 /** status also carries swap and the name: re-read it this often even when statm holds still. */
@@ -57,7 +65,9 @@ export class ProcessTracker {
   private readonly turns: number[][];
   private nextTurn = 0;
   private closed = false;
+  /** The argv reads under way, and those waiting for one of their ARGV_READS places. */
   private readonly argvReads = new Set<Promise<void>>();
+  private readonly argvQueue: ArgvRead[] = [];
 
   constructor(
     private readonly writer: CaptureWriter,
@@ -161,18 +171,40 @@ export class ProcessTracker {
   private readArgv(pid: number, tracked: Tracked, timeMs: number): void {
     if (tracked.argvReading) return;
     tracked.argvReading = true;
-    const read = readArgvAsync(pid).then((argv) => {
-      tracked.argvReading = false;
-      this.argvReads.delete(read);
-      if (this.closed || this.tracked.get(pid) !== tracked) return;
-      if (argv.length === 0 || argv.join('\0') === tracked.argv.join('\0')) return;
-      const memory = tracked.reader.read();
-      if (!memory) return;
-      tracked.name = memory.name;
-      tracked.argv = argv;
-      this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
-    });
-    this.argvReads.add(read);
+    this.argvQueue.push({ pid, tracked, timeMs });
+    this.startArgvReads();
+  }
+
+  /**
+   * At most ARGV_READS at once: each holds a 64 KiB buffer (a /proc file has no size to read by) and a
+   * thread of libuv's pool while it waits, and a job that starts a hundred workers at once would
+   * otherwise have a hundred under way, some MiB of headroom's memory in the job's cgroup.
+   */
+  private startArgvReads(): void {
+    while (this.argvReads.size < ARGV_READS && this.argvQueue.length > 0) {
+      const { pid, tracked, timeMs } = this.argvQueue.shift() as ArgvRead;
+      if (this.closed || this.tracked.get(pid) !== tracked) {
+        tracked.argvReading = false;
+        continue;
+      }
+      const read = readArgvAsync(pid).then((argv) => {
+        tracked.argvReading = false;
+        this.argvReads.delete(read);
+        this.recordArgv(pid, tracked, timeMs, argv);
+        this.startArgvReads();
+      });
+      this.argvReads.add(read);
+    }
+  }
+
+  private recordArgv(pid: number, tracked: Tracked, timeMs: number, argv: string[]): void {
+    if (this.closed || this.tracked.get(pid) !== tracked) return;
+    if (argv.length === 0 || argv.join('\0') === tracked.argv.join('\0')) return;
+    const memory = tracked.reader.read();
+    if (!memory) return;
+    tracked.name = memory.name;
+    tracked.argv = argv;
+    this.writer.processStart(timeMs, pid, memory.ppid, memory.name, argv);
   }
 
   private start(pid: number, timeMs: number): boolean {

@@ -240,7 +240,9 @@ describe('v2 reader', () => {
     const f = v2Tree({ '/a': { 'memory.current': 'lots' }, '/b': { 'memory.max': 'abc' } }, { self: '/a' });
     const a = open(located(f));
     expect(() => a.read()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
-    expect(() => a.readUsage()).toThrow(`${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`);
+    expect(() => a.readUsage()).toThrow(
+      `${f.cgroupDir('/a')}/memory.current: expected a number, found "lots"`,
+    );
     a.close();
     reader = openCgroupReader({ version: 2, dir: f.cgroupDir('/b') });
     expect(() => reader?.read()).toThrow(`${f.cgroupDir('/b')}/memory.max: expected a number, found "abc"`);

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,6 +125,19 @@ describe('readArgv', () => {
     const argv = readArgv(process.pid);
     expect(argv.length).toBeGreaterThan(0);
     expect(argv[0]).toMatch(/node/);
+  });
+
+  it('reads a command line of several pages whole, off the event loop', async () => {
+    const long = 'x'.repeat(10_000);
+    // A shell that waits for its sleep: its own argv stays, with the long argument in it.
+    const child = spawn('sh', ['-c', 'sleep 30; :', 'sh', long, 'last'], { stdio: 'ignore' });
+    try {
+      await once(child, 'spawn');
+      expect(await readArgvAsync(child.pid ?? 0)).toEqual(['sh', '-c', 'sleep 30; :', 'sh', long, 'last']);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(await readArgvAsync(999_999_999)).toEqual([]);
   });
 });
 
