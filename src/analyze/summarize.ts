@@ -109,6 +109,8 @@ export function summarize(capture: Capture): Summary {
   const { header, end, series } = capture;
   const observe = header.cgroup.mode === 'observe';
   const warnings = [...capture.warnings];
+  // What headroom noted in the capture as it recorded (a gap in the samples, a post-mortem's caveats).
+  for (const event of capture.events) if (event.kind === 'note') warnings.push(event.message);
   if (series.length === 0) warnings.push('no cgroup samples were recorded');
 
   const peak = findPeak(capture, observe, warnings);

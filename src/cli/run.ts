@@ -27,10 +27,14 @@ export function runCommand(program: Command, outcome: Outcome): void {
     // would compile it, which pages in about 4 MiB of V8's compiler code for the whole run.
     setOptimizingCompilers(false);
     const { run } = await import('../run/run.js');
+    // HEADROOM_SYSROOT: a tree standing in for /proc and /sys, as for limits, top and the exporter.
+    const sysroot = process.env.HEADROOM_SYSROOT;
+    const host = sysroot ? (await import('../kernel/index.js')).hostPaths(sysroot) : undefined;
     const result = await run({
       command: job ?? '',
       args,
       ...options,
+      ...(host ? { host } : {}),
       ...(flags.output === undefined ? {} : { output: flags.output }),
       onJobExit: () => setOptimizingCompilers(true),
     });

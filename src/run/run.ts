@@ -10,6 +10,7 @@ import {
   type ChildLimits,
   describeErrno,
   effectiveLimit,
+  type HostPaths,
   readHostMemory,
   systemErrorDetails,
   USAGE_FILE,
@@ -48,6 +49,11 @@ export interface RunOptions extends ChildLimits {
   live?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Where /proc and /sys are for finding headroom's own cgroup (the root by default): a fixture tree in
+   * tests, as HEADROOM_SYSROOT gives the CLI.
+   */
+  host?: HostPaths;
   /** Profile the allocations of the job's Node and Python processes into the capture. */
   profile?: { python: PythonProfiler };
   /**
@@ -103,6 +109,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     ...requested,
     observe: options.observe ?? false,
     ...(options.component ? { component: options.component } : {}),
+    ...(options.host ? { host: options.host } : {}),
   });
   for (const note of cleanStaleCgroups(placement.parent)) say(note);
   if (placement.mode === 'own' && placement.leaf) {

@@ -46,6 +46,10 @@ export type SessionEnd = Pick<EndRecord, 'exitCode' | 'signal' | 'status'>;
  * One capture: the writer with its header, the sampler ticking at the header's interval, the parts
  * beside them, the end record, and the capture read back. `run` and `attach` both record through it.
  */
+/** A gap between ticks of this long, and this many intervals, is told (see noteGap). */
+const GAP_MS = 2000;
+const GAP_INTERVALS = 10;
+
 export class CaptureSession {
   readonly writer: CaptureWriter;
   readonly sampler: Sampler;
@@ -58,6 +62,9 @@ export class CaptureSession {
   private first: SamplerState | undefined;
   private last: SamplerState | undefined;
   private samplingFailed = false;
+  /** When the last tick ran (Date.now()), to tell of a gap in the samples. */
+  private lastTickAt: number | undefined;
+  private toldGap = false;
   private toldWriteFailure: boolean;
 
   /**
@@ -116,6 +123,7 @@ export class CaptureSession {
     this.each('stop');
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
+    this.noteGap();
     try {
       this.last = this.sampler.stop();
     } catch (error) {
@@ -165,6 +173,7 @@ export class CaptureSession {
   }
 
   private tick(): SamplerState | undefined {
+    this.noteGap();
     let state: SamplerState | undefined;
     try {
       state = this.sampler.tick();
@@ -181,6 +190,23 @@ export class CaptureSession {
     }
     this.each('tick', state);
     return state;
+  }
+
+  /**
+   * Ticks that came far too late leave a hole in the timeline: headroom was stopped (SIGSTOP, a frozen
+   * container) or starved of CPU. The capture says so where the hole is, and so does stderr, once.
+   */
+  private noteGap(): void {
+    const now = Date.now();
+    const since = this.lastTickAt;
+    this.lastTickAt = now;
+    if (since === undefined) return;
+    const gapMs = now - since;
+    if (gapMs < Math.max(GAP_MS, GAP_INTERVALS * this.options.header.intervalMs)) return;
+    const message = `no samples for ${(gapMs / 1000).toFixed(1)} s: headroom itself was stopped or had no CPU`;
+    this.writer.event({ kind: 'note', timeMs: now - this.startMs, message });
+    if (!this.toldGap) this.options.warn(`${message}; the job ran on, unwatched`);
+    this.toldGap = true;
   }
 
   private each(step: 'start' | 'stop' | 'flush' | 'abandon'): void;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Capture } from '../record/capture-reader.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
 
@@ -14,7 +15,7 @@ export async function readBack(writer: CaptureWriter, warn: (line: string) => vo
   const named = writer.stillNamed();
   if (!named)
     warn(
-      `the capture ${writer.file} was deleted while the job ran; the summary is read from what headroom still held open, and nothing of it is left on disk`,
+      `the capture ${writer.file} ${whatBecameOf(writer.file)} while the job ran; the summary is read from what headroom still held open, and nothing of it is left on disk`,
     );
   try {
     const recorded = readCapture(named ? writer.file : writer.openPath);
@@ -31,4 +32,11 @@ export async function readBack(writer: CaptureWriter, warn: (line: string) => vo
     }
     return null;
   }
+}
+
+/** What happened to a capture's name: another file took it, its directory went, or it was deleted. */
+function whatBecameOf(file: string): string {
+  if (fs.existsSync(file)) return 'was replaced by another file (left as it is)';
+  if (!fs.existsSync(path.dirname(file))) return 'was removed with its directory';
+  return 'was deleted';
 }
