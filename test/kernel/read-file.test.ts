@@ -110,7 +110,7 @@ describe('KeptOpenFile', () => {
       await once(sleeper, 'spawn');
       const status = keep(`/proc/${sleeper.pid}/status`);
       // Until exec completes, the child may still be named after node.
-      await expect.poll(() => status.read()).toMatch(/^Name:\tsleep\n/);
+      await expect.poll(() => status.read(), { timeout: 15_000 }).toMatch(/^Name:\tsleep\n/);
       expect(status.read()).toContain(`\nPid:\t${sleeper.pid}\n`);
       sleeper.kill('SIGTERM');
       // 'exit' is emitted after libuv reaped the child, so /proc/PID is gone.

@@ -108,11 +108,13 @@ describe.runIf(canMakeCgroups && self?.version === 1)(
 
       const reader = new ProcessReader(pid);
       opened.push(reader);
-      await expect.poll(() => reader.read()?.name).toBe('sleep');
+      // Deadlines, not vitest's 1 s default: on a loaded machine the exec, and the loader's first page of
+      // sleep after it, can come seconds after the spawn.
+      await expect.poll(() => reader.read()?.name, { timeout: 15_000 }).toBe('sleep');
+      await expect.poll(() => reader.read()?.rssFile ?? 0, { timeout: 15_000 }).toBeGreaterThan(0);
       const memory = reader.read();
       expect(memory?.pid).toBe(pid);
       expect(memory?.ppid).toBe(process.pid);
-      expect(memory?.rssFile).toBeGreaterThan(0);
       expect(await readArgvAsync(pid)).toEqual(['sleep', '60']);
       expect(readPss(pid)?.pss).toBeGreaterThan(0);
 
@@ -124,7 +126,7 @@ describe.runIf(canMakeCgroups && self?.version === 1)(
       await once(sleeper, 'exit');
       expect(reader.read()).toBeUndefined();
       // The kernel drops the task from the cgroup as it releases it, which may trail the reaping a little.
-      await expect.poll(() => readCgroupPids(procs.file)).toEqual([]);
+      await expect.poll(() => readCgroupPids(procs.file), { timeout: 15_000 }).toEqual([]);
       procs.close();
       sample.close();
       expect(removeCgroup(cgroup.dir)).toBe(true);
