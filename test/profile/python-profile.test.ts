@@ -481,7 +481,9 @@ describe('Python allocation profiles: tracemalloc', () => {
     const [profile] = capture.profiles;
     expect(profile?.info).toMatchObject({ runtime: 'python', mode: 'tracemalloc' });
     expect(profile?.notes).toEqual([]);
-    expect(profile?.snapshots.at(-1)?.reason).toBe('exit');
+    // The exit snapshot is left out when nothing changed since the one before: on a loaded machine the
+    // last tick can take the peak after the job's last allocation, and that peak is the end.
+    expect(['exit', 'peak']).toContain(profile?.snapshots.at(-1)?.reason);
     const sites = topSites(profileAt(capture, 'end'));
     // tracemalloc records file and line; the function comes from the loaded module's code objects.
     expect(sites[0]?.frame).toMatchObject({ name: 'make_records.<locals>.<listcomp>', line: 6 });
