@@ -355,9 +355,16 @@ export class FlightRecorder {
     }
     // And a cgroup made below this one (a container starting): listed at the next tick, not in seconds,
     // so that one killed soon after its start is watched already.
-    watched.dirWatched = this.inotify(watched, listed.dir, (event, name) => {
-      if (event === 'rename' && name) this.adopt(watched, name);
-    });
+    watched.dirWatched = this.inotify(
+      watched,
+      listed.dir,
+      (event, name) => {
+        if (event === 'rename' && name) this.adopt(watched, name);
+      },
+      () => {
+        watched.dirWatched = false; // the next listings keep the 5 s pace
+      },
+    );
     if (!watched.dirWatched) this.covered = false;
     this.watched.set(listed.path, watched);
     return watched;
@@ -394,12 +401,14 @@ export class FlightRecorder {
     watched: Watched,
     file: string,
     onEvent: (event: string, name: string | null) => void,
+    onLost?: () => void,
   ): boolean {
     try {
       const watcher = fs.watch(file, { persistent: false }, (event, name) => onEvent(event, name));
       watcher.on('error', () => {
         watcher.close();
         this.covered = false;
+        onLost?.();
       });
       watched.watchers.push(watcher);
       return true;
