@@ -112,18 +112,23 @@ class _Session:
         self.ident = _thread.get_ident()
         sleep = _sleep
         period = self.period
-        every = max(1, int(HOUSEKEEPING_S / period))
-        ticks = 0
+        # By the clock, not by ticks: on a loaded machine a tick waits for the GIL and a core again and
+        # again (after the sleep, after each read), and twenty of them took seconds, so a request went
+        # unanswered for longer than a 12 s job lived.
+        housekeeping_due = _monotonic() + HOUSEKEEPING_S
         try:
             while not self.stopped:
                 sleep(period)
                 if self.stopped:
                     break
                 self.tick()
-                ticks += 1
-                if ticks % every == 0:
-                    self.housekeeping()
-                if self.spool.outbox and (self.sampler_snapshots() or self.spool.waited() > FLUSH_AFTER_S):
+                answered = False
+                if _monotonic() >= housekeeping_due:
+                    answered = self.housekeeping()
+                    housekeeping_due = _monotonic() + HOUSEKEEPING_S
+                if self.spool.outbox and (
+                    answered or self.sampler_snapshots() or self.spool.waited() > FLUSH_AFTER_S
+                ):
                     self.spool.flush()
         except Exception as error:
             self.stopped = True
@@ -134,15 +139,17 @@ class _Session:
                 pass
 
     def housekeeping(self):
+        """Answers a request or writes a deferred peak; True when it answered a request (written at once)."""
         mtime = self.request_mtime()
         requested = mtime is not None and mtime != self.request_seen_ns
         with self.lock:
             if self.stopped:
-                return
+                return False
             if requested:
-                self.snapshot("request")
-            elif self.peak_due() and self.sampler_snapshots():
+                return self.snapshot("request")
+            if self.peak_due() and self.sampler_snapshots():
                 self.snapshot("peak")
+        return False
 
     def request_mtime(self):
         try:
