@@ -9,9 +9,10 @@ const require = createRequire(import.meta.url);
 const { bundleFor, loadWithCache } = require('../../bin/code-cache.cjs') as {
   bundleFor: (command: string) => string;
   loadWithCache: (options: {
-    source: string;
+    source?: string;
+    sourceFile?: string;
     filename: string;
-    stamp: string;
+    stamp?: string;
     flavor: string;
     command: string;
     requireFn: NodeJS.Require;
@@ -131,6 +132,35 @@ describe('loadWithCache', () => {
     fs.writeFileSync(file, Buffer.alloc(64, 7));
     expect(fresh().stdout).toBe('42');
     expect(fs.statSync(file).size).toBeGreaterThan(64);
+  });
+
+  it("reads a bundle from its file, its cache named after the file's size and mtime and accepted by the next start", () => {
+    // The cache here is larger than the bundle, the other way round from headroom's: both are read
+    // through one buffer, and the source must not be cut to the cache's length or the reverse.
+    const file = path.join(home, 'bundle.cjs');
+    fs.writeFileSync(file, source);
+    const script = `
+      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const loaded = loadWithCache({ sourceFile: ${JSON.stringify(file)}, filename: ${JSON.stringify(file)}, flavor: 'npm',
+        command: 'run', requireFn: require, env: { HOME: ${JSON.stringify(home)} } });
+      loaded.save(true);
+      process.stdout.write(String(loaded.exports.answer()));`;
+    const fresh = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(fresh()).toMatchObject({ stdout: '42', stderr: '', status: 0 });
+    const { size, mtimeMs } = fs.statSync(file);
+    expect(cacheFiles()).toEqual([
+      `npm-run-${process.version}-${process.arch}-${size}-${Math.floor(mtimeMs)}.bin`,
+    ]);
+    const cache = path.join(home, '.cache', 'headroom', 'code-cache', cacheFiles()[0]!);
+    expect(fs.statSync(cache).size).toBeGreaterThan(source.length);
+    // Accepted: a stale or missing cache would be written again.
+    fs.utimesSync(cache, 1, 1);
+    expect(fresh().stdout).toBe('42');
+    expect(fs.statSync(cache).mtimeMs).toBe(1000);
+    // One V8 rejects is replaced, and the bundle still runs.
+    fs.writeFileSync(cache, Buffer.alloc(64, 7));
+    expect(fresh().stdout).toBe('42');
+    expect(fs.statSync(cache).size).toBeGreaterThan(64);
   });
 
   it('uses no cache in a directory others may write into, nor without a home', () => {
