@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatPercent } from '../src/format.js';
+import { formatBytes, formatDuration, formatPercent, formatUtcStamp } from '../src/format.js';
 
 describe('format', () => {
   it('prints bytes in binary units with about three significant digits', () => {
@@ -20,5 +20,23 @@ describe('format', () => {
   it('prints a share, or nothing without a whole', () => {
     expect(formatPercent(1, 3)).toBe('33%');
     expect(formatPercent(1, null)).toBe('');
+  });
+});
+
+describe('formatUtcStamp', () => {
+  it('gives the UTC time as toISOString does, without its separators and milliseconds', () => {
+    for (const ms of [
+      0,
+      1796641689123,
+      Date.UTC(2027, 0, 9, 3, 4, 5, 999),
+      Date.UTC(1999, 11, 31, 23, 59, 59),
+    ]) {
+      const expected = new Date(ms)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      expect(formatUtcStamp(ms)).toBe(expected);
+    }
+    expect(formatUtcStamp(Date.UTC(2026, 11, 7, 11, 8, 9))).toBe('20261207T110809Z');
   });
 });

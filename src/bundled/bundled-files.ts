@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as nodeSea from 'node:sea';
+import type * as nodeSea from 'node:sea';
 import { moduleDir, packageRoot } from '../package-root.js';
 import {
   NODE_PRELOAD_ASSET,
@@ -18,9 +17,14 @@ import { privateBases } from './private-dir.js';
  * installed by npm, from the assets of the single executable when it is one.
  */
 
-/** node:sea when this process is the single executable, else null. */
+/**
+ * node:sea when this process is the single executable, else null. Loaded when asked, as node:module is
+ * below: `run` asks once its V8 flags have changed (cli/optimizing-compilers.ts), when Node compiles a
+ * built-in module without its code cache, and node:module brings Node's ES module loader with it.
+ */
 function executable(): typeof nodeSea | null {
-  return nodeSea.isSea() ? nodeSea : null;
+  const sea = process.getBuiltinModule('node:sea');
+  return sea.isSea() ? sea : null;
 }
 
 export interface PreloadPaths {
@@ -61,6 +65,8 @@ export function preloadPaths(): PreloadPaths {
 export function uplotText(name: UplotFile): string {
   const sea = executable();
   if (sea) return sea.getAsset(name, 'utf8');
-  const require = createRequire(path.join(moduleDir(), 'bundled-files.js'));
+  const require = process
+    .getBuiltinModule('node:module')
+    .createRequire(path.join(moduleDir(), 'bundled-files.js'));
   return fs.readFileSync(require.resolve(`uplot/dist/${name}`), 'utf8');
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { formatUtcStamp } from '../format.js';
 
 /**
  * Where a run's capture goes when -o is not given: $HEADROOM_HOME (default .headroom/ in the working
@@ -16,10 +17,7 @@ export function defaultCapturePath(options: {
   const base =
     (options.component ?? path.basename(options.command)).replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) ||
     'job';
-  const stamp = new Date(options.startMs)
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = formatUtcStamp(options.startMs);
   for (let n = 1; ; n++) {
     const file = path.join(options.home, `${base}-${stamp}${n === 1 ? '' : `-${n}`}.jsonl`);
     if (!fs.existsSync(file)) return file;
