@@ -268,11 +268,14 @@ function anonVerdict(
   }
   const child = !isJobRoot(ctx, top.track);
   const site = profiledSite(profile, top.track.pid);
+  // A process read after the cgroup's last sample before a kill can hold more than that sample's anon:
+  // "255 MiB of the 113 MiB" would then be said.
+
   return {
     kind: child ? 'child-process' : 'anon-growth',
     cause:
       `${child ? `A child process, ${processName(top.track)},` : `Anonymous memory in ${processName(top.track)}`} ` +
-      `${grew ? 'grew steadily to fill memory' : 'filled memory'}: it held ${formatBytes(top.bytes)} of the ${formatBytes(anon)} of anonymous memory ${what}` +
+      `${grew ? 'grew steadily to fill memory' : 'filled memory'}: it held ${formatBytes(top.bytes)}${top.bytes <= anon ? ` of the ${formatBytes(anon)}` : ''} of anonymous memory ${what}` +
       `${site ? `, most of it allocated in ${site}` : ''}.`,
     confidence,
     evidence: { ...evidence, pids: [top.track.pid] },

@@ -149,6 +149,20 @@ describe('the verdict', () => {
     );
   });
 
+  it('does not say a process held more than the anon it is part of, when the kill tore the last sample', () => {
+    // The v2 VM's post-mortem: the fullest sample's usage was read before the reaper freed the victim and
+    // its memory.stat after, so the process held 240 MiB "of the 100 MiB".
+    const summary = summaryOf((writer) => {
+      run(writer, (i) => ({ usage: (10 + i * 8) * MiB, anon: i === 29 ? 100 * MiB : (8 + i * 8) * MiB }), [
+        { pid: 50, ppid: 1, name: 'python3', anon: (i) => (8 + i * 8) * MiB },
+      ]);
+      killAt(writer, 50, 'python3');
+    });
+    expect(summary.verdict.kind).toBe('anon-growth');
+    expect(summary.verdict.cause).toMatch(/filled memory: it held 240 MiB of anonymous memory when/);
+    expect(summary.verdict.cause).not.toMatch(/of the 100 MiB/);
+  });
+
   it('with no process read near the kill (a slow host), names the OOM killer’s victim', () => {
     const summary = summaryOf((writer) => {
       // The process is known, but its only reading is from its start, long before the kill.
