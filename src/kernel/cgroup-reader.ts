@@ -15,6 +15,7 @@ import {
   readFlatKeyed,
 } from './parse.js';
 import { KeptOpenFile } from './read-file.js';
+import { untorn } from './untorn-sample.js';
 
 export interface CgroupReader {
   /**
@@ -180,7 +181,7 @@ class V1Reader implements CgroupReader {
     const shmem = get(stat, 'total_shmem');
     const activeFile = get(stat, 'total_active_file');
     const inactiveFile = get(stat, 'total_inactive_file');
-    return {
+    const sample: MemorySample = {
       usage,
       limit,
       high: null,
@@ -204,6 +205,7 @@ class V1Reader implements CgroupReader {
       peak: Math.max(peak, usage),
       underOom,
     };
+    return usageNow === undefined ? sample : untorn(sample, () => this.readUsage());
   }
 
   close(): void {
@@ -295,7 +297,7 @@ class V2Reader implements CgroupReader {
       underOom: false,
     };
     if (pressure) sample.pressure = pressure;
-    return sample;
+    return usageNow === undefined ? sample : untorn(sample, () => this.readUsage());
   }
 
   close(): void {

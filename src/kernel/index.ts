@@ -11,7 +11,7 @@ export * from './kernel-log.js';
 export * from './last-pid.js';
 export * from './locate.js';
 export * from './memory-controls.js';
-export { type MemorySample, workingSetOf } from './memory-sample.js';
+export type { MemorySample } from './memory-sample.js';
 export * from './mountinfo.js';
 export * from './open-files.js';
 export * from './parse.js';

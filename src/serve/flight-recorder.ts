@@ -20,7 +20,6 @@ import { writePostmortem } from './postmortem-capture.js';
 import type { PostmortemStore } from './postmortem-store.js';
 import { ProcessRoster, type SeenProcess } from './process-roster.js';
 import { type RingSample, SampleRing } from './sample-ring.js';
-import { untorn } from './untorn-sample.js';
 
 export interface FlightRecorderOptions {
   top: MemoryCgroup;
@@ -448,7 +447,7 @@ export class FlightRecorder {
         poked ||
         Math.abs(usage - watched.fullUsage) >= SWEEP_BYTES ||
         now - watched.fullAtMs >= FINE_FULL_EVERY_MS;
-      sample = untorn(watched.reader, watched.reader.read(full, usage));
+      sample = watched.reader.read(full, usage);
     } catch {
       // The cgroup is going. One the kernel logged a kill in gets its post-mortem from what its ring
       // holds (a container killed as it started, removed before its counter was read); the next listing

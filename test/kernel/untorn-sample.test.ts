@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { CgroupReader, MemorySample } from '../../src/kernel/index.js';
-import { untorn } from '../../src/serve/untorn-sample.js';
+import type { MemorySample } from '../../src/kernel/memory-sample.js';
+import { untorn } from '../../src/kernel/untorn-sample.js';
 import { MiB } from '../fixtures/captures.js';
 
-/** A reader whose usage, read again, is `usage`; counts how often it was asked. */
-function reader(usage: number): CgroupReader & { reads: number } {
-  return {
+/** Usage as read again: `usage`, counting how often it was asked. */
+function reader(usage: number): { readUsage: () => number; reads: number } {
+  const counted = {
     reads: 0,
-    readUsage() {
-      this.reads++;
+    readUsage: () => {
+      counted.reads++;
       return usage;
     },
-    read: () => {
-      throw new Error('not read in full here');
-    },
-    close: () => {},
   };
+  return counted;
 }
 
 const sample = (values: Partial<MemorySample>): MemorySample => ({
@@ -46,19 +43,23 @@ describe('untorn', () => {
     // Usage from before the reaper freed the victim, memory.stat from after.
     const torn = sample({ usage: 256 * MiB, workingSet: 256 * MiB, anon: 113 * MiB, kernel: MiB });
     const after = reader(115 * MiB);
-    expect(untorn(after, torn)).toMatchObject({ usage: 115 * MiB, workingSet: 115 * MiB, anon: 113 * MiB });
+    expect(untorn(torn, after.readUsage)).toMatchObject({
+      usage: 115 * MiB,
+      workingSet: 115 * MiB,
+      anon: 113 * MiB,
+    });
     expect(after.reads).toBe(1);
   });
 
   it('leaves a sample alone when its breakdown accounts for its usage, without reading again', () => {
     const whole = sample({ usage: 256 * MiB, anon: 200 * MiB, file: 40 * MiB, kernel: 10 * MiB });
     const again = reader(MiB);
-    expect(untorn(again, whole)).toBe(whole);
+    expect(untorn(whole, again.readUsage)).toBe(whole);
     expect(again.reads).toBe(0);
   });
 
   it('keeps the usage when reading it again finds no less (kernel memory the breakdown does not name)', () => {
     const kernelHeavy = sample({ usage: 200 * MiB, anon: 20 * MiB });
-    expect(untorn(reader(201 * MiB), kernelHeavy)).toBe(kernelHeavy);
+    expect(untorn(kernelHeavy, reader(201 * MiB).readUsage)).toBe(kernelHeavy);
   });
 });
