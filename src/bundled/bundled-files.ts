@@ -19,8 +19,9 @@ import { privateBases } from './private-dir.js';
 
 /**
  * node:sea when this process is the single executable, else null. Loaded when asked, as node:module is
- * below: `run` asks once its V8 flags have changed (cli/optimizing-compilers.ts), when Node compiles a
- * built-in module without its code cache, and node:module brings Node's ES module loader with it.
+ * below (for uPlot, which only a report needs; it brings Node's ES module loader with it): a run whose
+ * job has no limit needs neither, and `run` loads node:sea before its V8 flags change
+ * (cli/optimizing-compilers.ts).
  */
 function executable(): typeof nodeSea | null {
   const sea = process.getBuiltinModule('node:sea');

@@ -1,19 +1,20 @@
 import v8 from 'node:v8';
 
 /**
+ * Node checks the code cache of its built-in modules against a hash of all V8's flags, so one first loaded
+ * after the flags changed is compiled from source, about three times as long. These are the ones `run`
+ * would load only then (node:sea for the preloads' paths when the job has a limit): loading them first
+ * keeps their cache.
+ */
+const LOADED_FIRST = ['node:os', 'node:sea'] as const;
+
+/**
  * While `headroom run` samples, each tick is a few hundred microseconds of simple code: the
  * interpreter and baseline compiler serve it well, and leaving the optimizing compilers idle keeps
  * their machine code and output out of memory. Measured here: about 5 MiB less RSS (47 instead of 52
  * MiB) at the same CPU. headroom's memory counts against the user's container, so the sampler runs
  * without them, and they come back on for the summary, which reads the whole capture.
  */
-/**
- * Node checks the code cache of its built-in modules against a hash of all V8's flags, so one first loaded
- * after the flags changed is compiled from source, about three times as long. These are the ones `run`
- * would load only then: loading them first keeps their cache.
- */
-const LOADED_FIRST = ['node:os'] as const;
-
 export function setOptimizingCompilers(on: boolean): void {
   if (!on) for (const id of LOADED_FIRST) process.getBuiltinModule(id);
   v8.setFlagsFromString(on ? '--opt' : '--no-opt');
