@@ -108,7 +108,6 @@ function readSourceAndCache(sourceFile, cacheFileFor) {
         cacheSize = fs.fstatSync(cacheFd).size;
       } catch {
         // None yet: it is written after this run.
-        cacheSize = 0;
       }
     }
     const buffer = Buffer.allocUnsafeSlow(Math.max(stat.size, cacheSize));
@@ -118,7 +117,7 @@ function readSourceAndCache(sourceFile, cacheFileFor) {
       try {
         cachedData = buffer.subarray(0, readInto(cacheFd, buffer, cacheSize));
       } catch {
-        cachedData = undefined;
+        // Unreadable: compiled without it, and written again after this run.
       }
     }
     return { source, cachedData, file };

@@ -270,7 +270,6 @@ function anonVerdict(
   const site = profiledSite(profile, top.track.pid);
   // A process read after the cgroup's last sample before a kill can hold more than that sample's anon:
   // "255 MiB of the 113 MiB" would then be said.
-
   return {
     kind: child ? 'child-process' : 'anon-growth',
     cause:
