@@ -1,5 +1,3 @@
-import v8 from 'node:v8';
-
 /**
  * Node checks the code cache of its built-in modules against a hash of all V8's flags, so one first loaded
  * after the flags changed is compiled from source, about three times as long. These are the ones `run`
@@ -17,6 +15,8 @@ const LOADED_FIRST = ['node:os', 'node:sea'] as const;
  */
 export function setOptimizingCompilers(on: boolean): void {
   if (!on) for (const id of LOADED_FIRST) process.getBuiltinModule(id);
+  // Loaded here, not imported: `run` of a short job never gets this far (cli/run.ts).
+  const v8 = process.getBuiltinModule('node:v8');
   v8.setFlagsFromString(on ? '--opt' : '--no-opt');
   // Maglev is off by default before V8 12 (Node 20): only turn it back on where it is the default.
   if (Number(process.versions.v8.split('.')[0]) >= 12) v8.setFlagsFromString(on ? '--maglev' : '--no-maglev');
