@@ -11,16 +11,19 @@ const dist = path.join(root, 'dist');
 
 /**
  * esbuild turns each `import fs from 'node:fs'` of an ES module into `__toESM(require('node:fs'), 1)`,
- * which copies every property of the module into a new object, once per importing module: some sixty
- * copies (about 13 ms here) before `run` can start. The copies are read-only views of the same module, so
- * one per module is enough. The helper's text is esbuild's; the build fails if it ever changes shape.
+ * which copies every property of the module, as a getter, into a new object: once per importing module,
+ * some sixty copies (about 13 ms here) before `run` could start, and still a hundred KiB of young objects
+ * when made once per module. In node mode (every import of this bundle's ES modules) the view only needs
+ * `default` to be the module and every other name to read the module's own, which an object with the
+ * module as its prototype gives at once: nothing is copied. (A namespace import's keys would then be
+ * `default` alone; headroom has no namespace imports of CommonJS modules.) The helper's text is
+ * esbuild's; the build fails if it ever changes shape.
  */
 const TO_ESM = '__toESM=(mod,isNodeMode,target)=>(target=mod!=null?';
-// Only in node mode (every import of this bundle's ES modules), where the view depends on the module alone.
-const TO_ESM_ONCE =
-  '__toESMDone=new WeakMap,__toESM=(mod,isNodeMode,target)=>' +
-  '(isNodeMode&&mod!=null&&__toESMDone.has(mod))?__toESMDone.get(mod):(target=__toESMOnce(mod,isNodeMode),' +
-  'isNodeMode&&mod!=null&&__toESMDone.set(mod,target),target),__toESMOnce=(mod,isNodeMode,target)=>(target=mod!=null?';
+const TO_ESM_VIEW =
+  '__toESM=(mod,isNodeMode,target)=>isNodeMode&&mod!=null?' +
+  '__create(mod,{default:{value:mod,enumerable:!0}}):__toESMCopy(mod,isNodeMode),' +
+  '__toESMCopy=(mod,isNodeMode,target)=>(target=mod!=null?';
 
 /**
  * The CLI's bundles, by the file name bin/code-cache.cjs picks them by: every command, and `run` alone
@@ -65,7 +68,7 @@ export async function bundleCli({ entry, outfile, external = [] }) {
   });
   const text = result.outputFiles[0].text;
   if (text.split(TO_ESM).length !== 2) throw new Error(`bundle: esbuild's __toESM is not ${TO_ESM}...`);
-  fs.writeFileSync(outfile, wrapped(text.replace(TO_ESM, TO_ESM_ONCE)));
+  fs.writeFileSync(outfile, wrapped(text.replace(TO_ESM, TO_ESM_VIEW)));
 }
 
 /**
