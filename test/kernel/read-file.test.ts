@@ -50,6 +50,18 @@ describe('readKernelFile and readOptionalKernelFile', () => {
     fs.writeFileSync(file, Buffer.from([0x61, 0xff, 0x0a]));
     expect(readKernelFile(file)).toBe('a\u00ff\n');
   });
+
+  it('reads a file larger than its buffer whole, and a smaller one after it without its tail', () => {
+    const large = path.join(dir, 'mountinfo');
+    const text = Array.from({ length: 3000 }, (_, i) => `${i} mount line\n`).join('');
+    fs.writeFileSync(large, text);
+    const small = path.join(dir, 'memory.max');
+    fs.writeFileSync(small, 'max\n');
+    expect(text.length).toBeGreaterThan(32 * 1024);
+    expect(readKernelFile(large)).toBe(text);
+    expect(readKernelFile(small)).toBe('max\n');
+    expect(readOptionalKernelFile(large)).toBe(text);
+  });
 });
 
 describe('KeptOpenFile', () => {
