@@ -25,7 +25,7 @@ fs.mkdirSync(work, { recursive: true });
 
 // The CLI's bundles, the same as the npm build's, and the packages they require in a vendor bundle,
 // carried as assets: an executable can require Node's built-in modules only. Its main script is
-// bin/code-cache.cjs's loader, which picks a bundle for the command and compiles it, and the vendor
+// bin/headroom.cjs's loader, which picks a bundle for the command and compiles it, and the vendor
 // bundle once a package is required, through V8's code cache kept per user, as the npm bin does (SEA's
 // own useCodeCache holds only the functions compiled eagerly).
 const bundles = {};
@@ -42,7 +42,7 @@ await esbuild.build({
     contents: [
       "const path = require('node:path');",
       "const { getAsset } = require('node:sea');",
-      "const { runCli } = require('./bin/code-cache.cjs');",
+      "const { runCli } = require('./bin/headroom.cjs');",
       'runCli({',
       '  read: (bundle) => ({',
       "    source: getAsset(bundle, 'utf8'),",

@@ -26,7 +26,7 @@ const TO_ESM_VIEW =
   '__toESMCopy=(mod,isNodeMode,target)=>(target=mod!=null?';
 
 /**
- * The CLI's bundles, by the file name bin/code-cache.cjs picks them by: every command, and `run` alone
+ * The CLI's bundles, by the file name bin/headroom.cjs picks them by: every command, and `run` alone
  * (src/cli/main-run.ts), which a short job starts sooner from.
  */
 export const CLI_BUNDLES = { 'headroom.cjs': 'main.js', 'headroom-run.cjs': 'main-run.js' };
@@ -40,7 +40,7 @@ export const VENDORED = ['zod', 'smol-toml', 'ws'];
 
 /**
  * Each bundle is one function expression, the wrapper Node adds around a CommonJS module: the loader
- * (bin/code-cache.cjs) compiles the file's text as it is, without a copy of it to add the wrapper.
+ * (bin/headroom.cjs) compiles the file's text as it is, without a copy of it to add the wrapper.
  */
 function wrapped(text) {
   return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;

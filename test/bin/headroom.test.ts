@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
-const { bundleFor, loadWithCache } = require('../../bin/code-cache.cjs') as {
+const { bundleFor, loadWithCache } = require('../../bin/headroom.cjs') as {
   bundleFor: (command: string) => string;
   loadWithCache: (options: {
     source?: string;
@@ -56,7 +56,7 @@ describe('runCli', () => {
   it("serves the vendor bundle's packages to the CLI's require, loaded on the first such require and cached", () => {
     // As the executable runs it: bundles from memory, and one package that only the vendor bundle has.
     const script = `
-      const { runCli } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const { runCli } = require(${JSON.stringify(path.resolve('bin/headroom.cjs'))});
       const sources = {
         'headroom-run.cjs': ${JSON.stringify(wrap("exports.isCommand = (w) => w === 'run'; exports.main = async () => require('leftpad').pad(String(require('node:path').sep)) === '_/' ? 3 : 1;"))},
         'headroom-vendor.cjs': ${JSON.stringify(wrap("Object.defineProperty(exports, 'leftpad', { get: () => ({ pad: (text) => '_' + text }) });"))},
@@ -121,7 +121,7 @@ describe('loadWithCache', () => {
   it('replaces a cache V8 rejects, and still runs', () => {
     // In a fresh process: within one, V8 answers a second compile of the same source from memory.
     const script = `
-      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/headroom.cjs'))});
       const loaded = loadWithCache({ source: ${JSON.stringify(source)}, filename: 'b.cjs', stamp: '1-2', flavor: 'npm', command: 'run',
         requireFn: require, env: { HOME: ${JSON.stringify(home)} } });
       loaded.save(true);
@@ -140,7 +140,7 @@ describe('loadWithCache', () => {
     const file = path.join(home, 'bundle.cjs');
     fs.writeFileSync(file, source);
     const script = `
-      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/code-cache.cjs'))});
+      const { loadWithCache } = require(${JSON.stringify(path.resolve('bin/headroom.cjs'))});
       const loaded = loadWithCache({ sourceFile: ${JSON.stringify(file)}, filename: ${JSON.stringify(file)}, flavor: 'npm',
         command: 'run', requireFn: require, env: { HOME: ${JSON.stringify(home)} } });
       loaded.save(true);
