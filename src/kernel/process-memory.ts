@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { errnoCode, kernelFileError } from './errors.js';
 import { type HostPaths, procPath, realHost } from './host-paths.js';
-import { describeErrno, KeptOpenFile } from './read-file.js';
+import { describeErrno, KeptOpenFile, readKernelFile } from './read-file.js';
 
 /** A process's resident memory from /proc/PID/status, in bytes. */
 export interface ProcessMemory {
@@ -74,8 +74,8 @@ export function systemPageSize(): number {
   if (pageSize !== undefined) return pageSize;
   pageSize = 4096;
   try {
-    const status = fs.readFileSync('/proc/self/status', 'latin1');
-    const statm = fs.readFileSync('/proc/self/statm', 'latin1');
+    const status = readKernelFile('/proc/self/status');
+    const statm = readKernelFile('/proc/self/statm');
     const rssKiB = numberField(status, '\nVmRSS:');
     const pages = Number(statm.split(' ')[1]);
     if (rssKiB > 0 && pages > 0) {
