@@ -22,8 +22,12 @@ function cacheDir(env) {
   if (!base) return null;
   const dir = path.join(base, 'headroom', 'code-cache');
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = fs.lstatSync(dir);
+    // Made once: at every later start one lstat answers, where mkdir -p was three calls.
+    let stat = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (!stat) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      stat = fs.lstatSync(dir);
+    }
     const uid = process.getuid ? process.getuid() : stat.uid;
     if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) return null;
     return dir;
