@@ -129,7 +129,7 @@ async function sideBySide(jobs, costed, setup, { minRounds, maxRounds, log }) {
       for (const variant of order) {
         const candidate = CANDIDATES.find((c) => c.id === variant);
         const env = candidate ? profiledEnv(candidate, setup.spool, setup.flagsPreload) : bareEnv();
-        runs[job.id][variant].push(await runJob(job.args, env));
+        runs[job.id][variant].push(await runJob(job.args, { ...env, ...job.env }));
       }
     }
     if (round + 1 < minRounds) continue;
@@ -280,6 +280,19 @@ export async function run({ tmp, log, quick, costOnly = false, candidates, jobId
       name: `allocation job (alloc.mjs ${allocRounds})`,
       args: [path.join(JOBS, 'alloc.mjs'), String(allocRounds)],
       target: true,
+    },
+    // What is left of the allocation job's cost is mostly page faults, not sampling: under the sampler V8
+    // starts its first full collection a few rounds sooner, before any of the job's 512 KiB Buffers has
+    // died, so glibc raises its mmap threshold (at the first free of an mmapped block) later, and more of
+    // those Buffers are fresh mappings whose pages fault as they are filled (perf's page-fault profile;
+    // --trace-gc with round marks). With the threshold fixed on both sides, this row is the profiler's
+    // own cost. No target: a job that frees large buffers early pays that warm-up under the profiler.
+    {
+      id: 'alloc-fixed-mmap',
+      name: `allocation job, glibc's mmap threshold fixed at 1 MiB on both sides (alloc.mjs ${allocRounds})`,
+      args: [path.join(JOBS, 'alloc.mjs'), String(allocRounds)],
+      env: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=1048576' },
+      target: false,
     },
     {
       id: 'short',
