@@ -63,6 +63,8 @@ const INLINING_ENV = 'HEADROOM_NODE_INLINING';
 const CHECK_MS = 200;
 /** A check this long after the one before ran late: the job's code held the event loop (see check). */
 const LATE_MS = 2 * CHECK_MS;
+/** Below this share of its cgroup's limit a late check's new peak may wait (see check). */
+const CALM_SHARE = 0.5;
 /** A new peak: RSS 10 % above the highest seen at a fetch. */
 const PEAK_STEP = 1.1;
 /** Fetches may take this share of the process's wall time, after an allowance for the first few. */
@@ -167,7 +169,8 @@ class NodeProfiler {
     this.lastCheckMs = now;
     try {
       const { rss, heapUsed } = process.memoryUsage();
-      if (this.nearLimit()) {
+      const share = this.usageShare();
+      if (this.crossesLevel(share)) {
         this.fetch('peak', rss, heapUsed);
         return;
       }
@@ -178,7 +181,10 @@ class NodeProfiler {
       // the job a second forced GC of the same heap (and the release of the pages the first one freed),
       // about 2 % of the bench's allocation job. A process that lives on gets the snapshot a period
       // later; the wait is once only, so a job that holds the loop at every check still gets its peaks.
-      const wait = peak && late && !this.peakWaited;
+      // Past half of a limit it does not wait: the next burst of such code may end in an OOM kill, which
+      // leaves no exit snapshot, and this one would be the last.
+      const calm = share === undefined || share < CALM_SHARE;
+      const wait = peak && late && calm && !this.peakWaited;
       this.peakWaited = wait;
       // A request is headroom asking (the watchdog's snapshot, a user's): rare, and answered whatever the
       // budget. The budget's estimate scales the last fetch's cost by the heap, and a first fetch that paid
@@ -191,19 +197,26 @@ class NodeProfiler {
     }
   }
 
-  /** Whether the cgroup's usage crossed a level of its limit for the first time. */
-  private nearLimit(): boolean {
-    if (!this.usageFile || this.nextLevel >= LIMIT_LEVELS.length) return false;
-    let share: number;
+  /** The cgroup's usage as a share of its limit; undefined without a limit or a readable usage file. */
+  private usageShare(): number | undefined {
+    if (!this.usageFile) return undefined;
     try {
-      share = Number(fs.readFileSync(this.usageFile, 'latin1')) / this.limit;
+      return Number(fs.readFileSync(this.usageFile, 'latin1')) / this.limit;
     } catch {
       // Not readable from here (another mount namespace, a sandbox): peaks and requests still work.
       this.usageFile = undefined;
-      return false;
+      return undefined;
     }
+  }
+
+  /** Whether `share` crosses a level of the limit for the first time. */
+  private crossesLevel(share: number | undefined): boolean {
     let crossed = false;
-    while (this.nextLevel < LIMIT_LEVELS.length && share >= (LIMIT_LEVELS[this.nextLevel] as number)) {
+    while (
+      share !== undefined &&
+      this.nextLevel < LIMIT_LEVELS.length &&
+      share >= (LIMIT_LEVELS[this.nextLevel] as number)
+    ) {
       this.nextLevel++;
       crossed = true;
     }

@@ -315,6 +315,26 @@ describe('the Node preload on its own', () => {
     expect(records.at(-1)?.slice(0, 3)).toEqual(['A', expect.any(Number), 'exit']);
   });
 
+  it("lets a late check's new peak wait one period, unless the cgroup is past half its limit", async () => {
+    // The job's first turn after its burst is its last: what the late check took is all it leaves.
+    const peaksWithUsageAt = async (share: number): Promise<number> => {
+      const dir = path.join(scratch.dir, `spool-${share}`);
+      fs.mkdirSync(dir);
+      const usage = path.join(scratch.dir, `usage-${share}`);
+      fs.writeFileSync(usage, `${share * 1000 * MiB}\n`);
+      const { child, done } = startNode([path.join(jobsDir, 'node-prof-burst.mjs')], {
+        HEADROOM_PROFILE_DIR: dir,
+        HEADROOM_CGROUP_USAGE_FILE: usage,
+        HEADROOM_LIMIT_BYTES: String(1000 * MiB),
+      });
+      expect((await done).signal).toBe('SIGKILL');
+      return spoolRecords(path.join(dir, `${child.pid}.jsonl`)).filter((r) => r[0] === 'A' && r[2] === 'peak')
+        .length;
+    };
+    expect(await peaksWithUsageAt(0.1)).toBe(0);
+    expect(await peaksWithUsageAt(0.6)).toBe(1);
+  }, 30_000);
+
   it('runs the job as it is when the spool directory cannot be written', async () => {
     const marker = path.join(scratch.dir, 'marker');
     fs.writeFileSync(marker, '');
