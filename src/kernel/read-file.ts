@@ -24,12 +24,16 @@ export function readOptionalKernelFile(file: string): string | undefined {
 }
 
 /**
- * Where readWhole reads, grown as needed and kept. readFileSync makes a Buffer for each file, and for a
- * /proc file, whose size reads as 0, a fresh 64 KiB one, whose pages the process touches anew until a
- * garbage collection frees the last: `headroom run` reads some twenty such files before its job starts,
- * and reading them here is about 70 page faults fewer per start (bench startup).
+ * Where readWhole reads, grown as needed and kept up to KEPT_BYTES. readFileSync makes a Buffer for each
+ * file, and for a /proc file, whose size reads as 0, a fresh 64 KiB one, whose pages the process touches
+ * anew until a garbage collection frees the last: `headroom run` reads some twenty such files before its
+ * job starts, and reading them here is about 70 page faults fewer per start (bench startup). A larger
+ * file (a Kubernetes node's mountinfo, a few hundred KiB) gets a buffer that goes when it is read: kept,
+ * it would stay in headroom's memory, which counts against the job's limit, for the whole run.
  */
-let wholeBuffer = Buffer.allocUnsafeSlow(16 * 1024);
+const FIRST_BYTES = 16 * 1024;
+const KEPT_BYTES = 64 * 1024;
+let wholeBuffer = Buffer.allocUnsafeSlow(FIRST_BYTES);
 
 /** A file's content as latin1 (any byte survives), read through wholeBuffer. */
 function readWhole(file: string): string {
@@ -43,9 +47,12 @@ function readWhole(file: string): string {
         wholeBuffer = larger;
       }
       const read = fs.readSync(fd, wholeBuffer, length, wholeBuffer.length - length, null);
-      if (read === 0) return wholeBuffer.toString('latin1', 0, length);
+      if (read === 0) break;
       length += read;
     }
+    const text = wholeBuffer.toString('latin1', 0, length);
+    if (wholeBuffer.length > KEPT_BYTES) wholeBuffer = Buffer.allocUnsafeSlow(FIRST_BYTES);
+    return text;
   } finally {
     fs.closeSync(fd);
   }

@@ -61,6 +61,13 @@ describe('readKernelFile and readOptionalKernelFile', () => {
     expect(readKernelFile(large)).toBe(text);
     expect(readKernelFile(small)).toBe('max\n');
     expect(readOptionalKernelFile(large)).toBe(text);
+    // Past what the buffer keeps: read whole, and what comes after is still read right.
+    const huge = path.join(dir, 'maps');
+    const hugeText = text.repeat(5);
+    fs.writeFileSync(huge, hugeText);
+    expect(readKernelFile(huge)).toBe(hugeText);
+    expect(readKernelFile(small)).toBe('max\n');
+    expect(readKernelFile(large)).toBe(text);
   });
 });
 
