@@ -68,6 +68,8 @@ export interface RunOptions extends ChildLimits {
    * the grace period), recorded in the capture; undefined to let it run. For `headroom supervise`.
    */
   stopWhen?: (state: SamplerState) => string | undefined;
+  /** Called once the job has started and is being sampled. */
+  onJobStart?: () => void;
   /** Called once the job has exited, before headroom reads the capture back. */
   onJobExit?: (status: number) => void;
 }
@@ -249,6 +251,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     throw error;
   }
   session.start();
+  options.onJobStart?.();
 
   const exit = await job.exited;
   session.stop();
