@@ -55,12 +55,16 @@ export function runCommand(program: Command, outcome: Outcome): void {
 }
 
 /**
- * How long into a job the optimizing compilers are turned off (setOptimizingCompilers). Nothing of
- * headroom's is hot enough for TurboFan that soon (V8's --trace-opt shows no function optimized in a
- * run of `true`), and a job over by then is spared loading node:v8, and every built-in module loaded
- * after a flag change being compiled without Node's code cache: about 6 ms of CPU of `run -- true`.
+ * How long after the job's start the optimizing compilers go off (setOptimizingCompilers). Not before
+ * run's setup: a V8 flag change makes each built-in module loaded after it compile without Node's code
+ * cache, and the setup loads several (about 6 ms of CPU of `run -- true`). Not at the job's start
+ * either: loading node:v8 then fell within a short job's run and lengthened it (about 2 ms of `run --
+ * true`, side by side), while a job that ends this soon never needs it. And not much later: sampling a
+ * hundred processes makes the process tracker hot within the first 100 ms, and TurboFan then pages in
+ * about 4 MiB of its code for the rest of the run (bench self: VmRSS 53 MiB against 49 with a 100 ms
+ * wait). This is before the second sample (at 20 ms), so only the first runs with them on.
  */
-const LEAN_AFTER_MS = 100;
+const LEAN_AFTER_MS = 10;
 
 /** `start` turns the optimizing compilers off LEAN_AFTER_MS later; `end` puts them back (or cancels). */
 function leanOnceStarted(): { start: () => void; end: () => void } {
