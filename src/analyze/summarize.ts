@@ -190,16 +190,48 @@ function findPeak(capture: Capture, observe: boolean, warnings: string[]): Summa
   };
 }
 
+/** The highest sample, leaving out those torn by a kill unless there is no other. */
 function highestSample(series: CgroupSeries, observe: boolean): { index: number; bytes: number } | undefined {
   const usage = series.values.usage;
   let best: { index: number; bytes: number } | undefined;
+  let bestTorn: { index: number; bytes: number } | undefined;
   for (let i = 0; i < series.length; i++) {
     const value = usage[i] ?? -1;
     if (value < 0) continue;
     const bytes = value - selfAt(series, i, observe);
-    if (!best || bytes > best.bytes) best = { index: i, bytes };
+    if (tornByKill(series, i)) {
+      if (!bestTorn || bytes > bestTorn.bytes) bestTorn = { index: i, bytes };
+    } else if (!best || bytes > best.bytes) {
+      best = { index: i, bytes };
+    }
   }
-  return best;
+  return best ?? bestTorn;
+}
+
+/** Below this share of its usage, a sample's breakdown may be torn (see tornByKill). */
+const TORN_SHARE = 0.75;
+
+/**
+ * A sample read across an OOM kill: usage from before the victim's memory was freed, the breakdown from
+ * after (256 MiB used, 156 KiB of it anon, seen in the v2 VM's post-mortem). The readers mend what they
+ * can (kernel/untorn-sample.ts), but usage can still read high for a moment while memory.stat has
+ * already dropped. Such a sample's breakdown falls short of its usage where the sample before it did
+ * not, and it is the last one or the next one's usage has fallen by a quarter. A breakdown short of
+ * usage for other reasons (socket buffers, say) is short in the samples around it too.
+ */
+function tornByKill(series: CgroupSeries, index: number): boolean {
+  if (index === 0 || whole(series, index) || !whole(series, index - 1)) return false;
+  const usage = series.values.usage[index] ?? 0;
+  const next = index + 1 < series.length ? (series.values.usage[index + 1] ?? -1) : -1;
+  return next < TORN_SHARE * usage;
+}
+
+/** Whether a sample's breakdown accounts for at least TORN_SHARE of its usage. */
+function whole(series: CgroupSeries, index: number): boolean {
+  const v = series.values;
+  const accounted =
+    (v.anon[index] ?? 0) + (v.file[index] ?? 0) + (v.shmem[index] ?? 0) + (v.kernel[index] ?? 0);
+  return accounted >= TORN_SHARE * (v.usage[index] ?? 0);
 }
 
 /**

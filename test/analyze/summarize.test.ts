@@ -288,6 +288,32 @@ describe('summarize', () => {
     ]);
   });
 
+  it('takes the peak breakdown from the last whole sample when the highest was torn by an OOM kill', () => {
+    const summary = summaryOf((writer) => {
+      writer.sample(0, sampleValues({ usage: 20 * MiB, anon: 18 * MiB }));
+      writer.sample(100, sampleValues({ usage: 250 * MiB, anon: 245 * MiB, peak: 250 * MiB }));
+      // Usage from before the reaper freed the victim, memory.stat from after: the last sample.
+      writer.sample(
+        200,
+        sampleValues({ usage: 256 * MiB, anon: 160 * 1024, kernel: 160 * 1024, peak: 256 * MiB }),
+      );
+      writer.end(210, endRecord({ durationMs: 210, peakBytes: 256 * MiB }));
+    });
+    expect(summary.peak.bytes).toBe(256 * MiB);
+    expect(summary.peak.sampledBytes).toBe(250 * MiB);
+    expect(summary.peak.breakdown.anon).toBe(245 * MiB);
+  });
+
+  it('keeps a breakdown short of usage throughout, as socket buffers leave it', () => {
+    const summary = summaryOf((writer) => {
+      writer.sample(0, sampleValues({ usage: 100 * MiB, anon: 20 * MiB }));
+      writer.sample(100, sampleValues({ usage: 200 * MiB, anon: 40 * MiB }));
+      writer.end(110, endRecord({ durationMs: 110 }));
+    });
+    expect(summary.peak.sampledBytes).toBe(200 * MiB);
+    expect(summary.peak.breakdown.anon).toBe(40 * MiB);
+  });
+
   it('uses the limit in force at the peak', () => {
     const summary = summaryOf((writer) => {
       writer.sample(0, sampleValues({ usage: 50 * MiB }));
