@@ -1,3 +1,4 @@
+import { accountsFor } from '../kernel/untorn-sample.js';
 import { lastAtOrBefore } from '../last-at-or-before.js';
 import { type SummaryProfile, summarizeProfile } from '../profile/profile-summary.js';
 import type {
@@ -208,8 +209,8 @@ function highestSample(series: CgroupSeries, observe: boolean): { index: number;
   return best ?? bestTorn;
 }
 
-/** Below this share of its usage, a sample's breakdown may be torn (see tornByKill). */
-const TORN_SHARE = 0.75;
+/** After a sample torn by a kill, usage has fallen below this share of it (see tornByKill). */
+const FALLEN_SHARE = 0.75;
 
 /**
  * A sample read across an OOM kill: usage from before the victim's memory was freed, the breakdown from
@@ -223,15 +224,15 @@ function tornByKill(series: CgroupSeries, index: number): boolean {
   if (index === 0 || whole(series, index) || !whole(series, index - 1)) return false;
   const usage = series.values.usage[index] ?? 0;
   const next = index + 1 < series.length ? (series.values.usage[index + 1] ?? -1) : -1;
-  return next < TORN_SHARE * usage;
+  return next < FALLEN_SHARE * usage;
 }
 
-/** Whether a sample's breakdown accounts for at least TORN_SHARE of its usage. */
+/** Whether a sample's breakdown accounts for its usage (kernel/untorn-sample.ts). */
 function whole(series: CgroupSeries, index: number): boolean {
   const v = series.values;
   const accounted =
     (v.anon[index] ?? 0) + (v.file[index] ?? 0) + (v.shmem[index] ?? 0) + (v.kernel[index] ?? 0);
-  return accounted >= TORN_SHARE * (v.usage[index] ?? 0);
+  return accountsFor(accounted, v.usage[index] ?? 0);
 }
 
 /**
