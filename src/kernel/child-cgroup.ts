@@ -123,6 +123,14 @@ export function writeCgroupFile(cgroup: Pick<MemoryCgroup, 'dir'>, name: string,
 }
 
 /**
+ * Moves a process, every thread of it, into the cgroup at `dir` (this process by default); errors name
+ * the file.
+ */
+export function joinCgroup(dir: string, pid: number = process.pid): void {
+  writeCgroupFile({ dir }, 'cgroup.procs', String(pid));
+}
+
+/**
  * Removes an empty cgroup. rmdir fails with EBUSY while exiting tasks are still being reaped, so it
  * retries for a short while. Returns false when it could not.
  */

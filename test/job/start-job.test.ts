@@ -66,6 +66,40 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect(memoryLine).toBe(`${memoryLine?.split(':')[0]}:memory:${own}`);
   });
 
+  it('steps back into its own cgroup once the job is born there', async () => {
+    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const started = await start('exit 0');
+    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(readCgroupPids(path.join((placement as Placement).cgroup.dir, 'cgroup.procs'))).not.toContain(
+      process.pid,
+    );
+    expect((await started.exited).status).toBe(0);
+  });
+
+  it("a cgroup it cannot enter: headroom's own failure (125), nothing started, and it stays where it was", async () => {
+    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    placement = placeJob({});
+    if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
+    const marker = path.join(scratch.dir, 'ran');
+    const starting = startJob({
+      placement: { ...placement, cgroup: { ...placement.cgroup, dir: path.join(scratch.dir, 'gone') } },
+      command: 'touch',
+      args: [marker],
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 1,
+    });
+    await expect(starting).rejects.toMatchObject({
+      code: 'E_JOB_START',
+      message: expect.stringMatching(
+        /^cannot start touch: cannot enter the job's cgroup: cannot write \d+ to .*gone\/cgroup\.procs: /,
+      ),
+    });
+    expect(errorStatus('E_JOB_START', true)).toBe(125);
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+  });
+
   it('forwards a signal headroom receives to the job', async () => {
     const ready = path.join(scratch.dir, 'ready');
     const started = await start(`trap 'exit 42' USR2; touch ${ready}; while :; do sleep 0.05; done`);
