@@ -60,16 +60,16 @@ export async function startJob(options: JobOptions): Promise<Job> {
   const { placement, graceSeconds } = options;
   const program = options.program ?? resolveCommand(options.command, options.env, options.cwd);
   const child = spawnJob(options, program);
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (spawned || child.pid === undefined) {
-    throw new HeadroomError('E_JOB_START', `cannot start ${options.command}: ${messageOf(spawned)}`, {
+  // Node's spawn returns once the exec has succeeded, with the pid; without one, the reason comes as an
+  // 'error' on the next tick. Waiting for the 'spawn' event as well would hold the job's first sample
+  // back by a turn of the event loop.
+  const pid = child.pid;
+  if (pid === undefined) {
+    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw new HeadroomError('E_JOB_START', `cannot start ${options.command}: ${messageOf(error)}`, {
       command: options.command,
     });
   }
-  const pid = child.pid;
   const killAll = (): void => killJob(placement, child);
   const stopForwarding =
     options.forwardSignals === false ? () => {} : forwardSignals(child, graceSeconds * 1000, killAll);

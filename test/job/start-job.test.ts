@@ -100,6 +100,25 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
   });
 
+  it('a program gone by the time it is executed: E_JOB_START with the reason, and headroom back home', async () => {
+    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    placement = placeJob({});
+    const starting = startJob({
+      placement,
+      command: 'vanished',
+      program: path.join(scratch.dir, 'vanished'),
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 1,
+    });
+    await expect(starting).rejects.toMatchObject({
+      code: 'E_JOB_START',
+      message: expect.stringMatching(/^cannot start vanished: spawn .*vanished ENOENT$/),
+    });
+    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
+  });
+
   it('forwards a signal headroom receives to the job', async () => {
     const ready = path.join(scratch.dir, 'ready');
     const started = await start(`trap 'exit 42' USR2; touch ${ready}; while :; do sleep 0.05; done`);
