@@ -57,14 +57,11 @@ export async function run({ tmp, log, quick }) {
   const variants = [
     { name: 'true', command: '/bin/true', args: [], results: [] },
     { name: 'node -e 0', command: process.execPath, args: ['-e', '0'], results: [] },
-    // The least any Node launcher pays here: load child_process, fork, and a shell that execs the job.
+    // The least any Node launcher pays here: load child_process, fork, and exec the job.
     {
-      name: 'node spawning sh',
+      name: 'node spawning true',
       command: process.execPath,
-      args: [
-        '-e',
-        "require('child_process').spawn('/bin/sh', ['-c', 'exec /bin/true'], { stdio: 'inherit' })",
-      ],
+      args: ['-e', "require('child_process').spawn('/bin/true', [], { stdio: 'inherit' })"],
       results: [],
     },
     { name: 'npm bin', command: process.execPath, args: [HEADROOM, 'run', '--', '/bin/true'], results: [] },
@@ -110,7 +107,7 @@ export async function run({ tmp, log, quick }) {
         `extra ${ms(median(extra))} (~90 % interval ${ms(interval.low)}-${ms(interval.high)}); ` +
         `CPU median ${ms(cpu(variant.results))} against node's ${ms(cpu(node))} (10 ms ticks); ` +
         `minor page faults median ${faults(variant.results).toFixed(0)} against node's ${faults(node).toFixed(0)}; ` +
-        `a bare Node spawning sh -c true takes ${ms(floorExtra)} beyond node -e 0`,
+        `a bare Node spawning true takes ${ms(floorExtra)} beyond node -e 0`,
       samples: { subject: extra, baseline: node.map((result) => result.wallMs) },
     });
   }
