@@ -31,8 +31,6 @@ export type Placement =
       mode: 'own';
       cgroup: MemoryCgroup;
       parent: MemoryCgroup;
-      /** The directory of the cgroup headroom itself is in: it steps back there once the job is born. */
-      home: string;
       /** cgroup v2: headroom moved the parent's processes into a leaf beside the job's cgroup. */
       leaf?: LeafMove;
     }
@@ -81,12 +79,7 @@ export function placeJob(request: PlacementRequest): Placement {
       created = { ok: false, reason: `${created.reason}, and ${moved.reason}` };
     }
   }
-  if (created.ok) {
-    // Moved into the leaf, headroom is there; otherwise where it was found (the leaf itself when an
-    // earlier headroom had moved it, see besideLeaf).
-    const home = leaf ? leaf.leafDir : located.cgroup.dir;
-    return { mode: 'own', cgroup: created.cgroup, parent, home, ...(leaf ? { leaf } : {}) };
-  }
+  if (created.ok) return { mode: 'own', cgroup: created.cgroup, parent, ...(leaf ? { leaf } : {}) };
   if (limited)
     throw new HeadroomError(
       'E_NO_OWN_CGROUP',

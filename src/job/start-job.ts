@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { HeadroomError } from '../errors.js';
-import { joinCgroup, readCgroupPids } from '../kernel/index.js';
+import { readCgroupPids } from '../kernel/index.js';
 import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
 import type { Placement } from './placement.js';
 import { resolveCommand } from './resolve-command.js';
 import { type Sentinel, startSentinel } from './sentinel.js';
+import { spawnJob, startFailure } from './spawn-job.js';
 
 /** How long after the job's start its sentinel is started (at most; sooner when asked). */
 export const SENTINEL_DELAY_MS = 100;
@@ -53,22 +53,23 @@ export interface Job {
 }
 
 /**
- * Starts the job in its placement: in a cgroup of its own it joins that cgroup before it executes, so
- * not one of its pages is charged elsewhere. Rejects, with nothing left running, when it cannot start.
+ * Starts the job in its placement: in a cgroup of its own it is there from its first instruction, so
+ * not one of its pages is charged elsewhere (spawnJob). Rejects, with nothing left running, when it
+ * cannot start.
  */
 export async function startJob(options: JobOptions): Promise<Job> {
-  const { placement, graceSeconds } = options;
-  const program = options.program ?? resolveCommand(options.command, options.env, options.cwd);
-  const child = spawnJob(options, program);
+  const { placement, graceSeconds, command, env, cwd } = options;
+  const program = options.program ?? resolveCommand(command, env, cwd);
+  const child = spawnJob({ placement, command, program, args: options.args ?? [], env, cwd });
+  // A signal that cannot be delivered (EPERM: the job became another user, as su does) is an 'error'
+  // event of the child; unheard, it would end headroom.
+  child.on('error', () => {});
   // Node's spawn returns once the exec has succeeded, with the pid; without one, the reason comes as an
   // 'error' on the next tick. Waiting for the 'spawn' event as well would hold the job's first sample
   // back by a turn of the event loop.
   const pid = child.pid;
   if (pid === undefined) {
-    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-    throw new HeadroomError('E_JOB_START', `cannot start ${options.command}: ${messageOf(error)}`, {
-      command: options.command,
-    });
+    throw startFailure(command, await new Promise<Error>((resolve) => child.once('error', resolve)));
   }
   const killAll = (): void => killJob(placement, child);
   const stopForwarding =
@@ -122,44 +123,6 @@ export async function startJob(options: JobOptions): Promise<Job> {
   };
 }
 
-function spawnJob(options: JobOptions, program: string): ChildProcess {
-  const { placement, env, cwd } = options;
-  const spawnIt = (): ChildProcess =>
-    spawn(program, options.args ?? [], { stdio: 'inherit', env, cwd, argv0: options.command });
-  if (placement.mode === 'observe') return spawnIt();
-  // The job is born in its cgroup, so not one of its pages, nor its kernel structures, is charged
-  // elsewhere: headroom steps into the cgroup for the fork and straight back out. A shell that joined
-  // before exec cost every start a second exec (about 2 ms). What headroom allocates while inside is
-  // charged there: the fork's copy of its page tables, freed at the exec, and the few pages the spawn
-  // call first touches (about 80 KiB measured, less than the kernel's own per-CPU charge batch of
-  // 256 KiB), far below the least limit run takes (6 MiB).
-  const failed = (step: string, error: unknown): HeadroomError =>
-    new HeadroomError('E_JOB_START', `cannot start ${options.command}: ${step}: ${messageOf(error)}`, {
-      command: options.command,
-    });
-  try {
-    joinCgroup(placement.cgroup.dir);
-  } catch (error) {
-    throw failed("cannot enter the job's cgroup", error);
-  }
-  let child: ChildProcess | undefined;
-  let spawnError: unknown;
-  try {
-    child = spawnIt();
-  } catch (error) {
-    spawnError = error;
-  }
-  try {
-    joinCgroup(placement.home);
-  } catch (error) {
-    // Left inside, headroom's own memory would count against the job's limit for the whole run.
-    child?.kill('SIGKILL');
-    throw failed("cannot leave the job's cgroup after starting it", error);
-  }
-  if (!child) throw spawnError;
-  return child;
-}
-
 function killJob(placement: Placement, child: ChildProcess): void {
   if (placement.mode !== 'own') {
     child.kill('SIGKILL');
@@ -177,8 +140,4 @@ function killJob(placement: Placement, child: ChildProcess): void {
       }
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from './errors.js';
 import type { MemoryCgroup } from './locate.js';
+import { readCgroupPids } from './process-memory.js';
 import { describeErrno } from './read-file.js';
 
 /** The limits a job's own cgroup gets: `--memory` and `--memory-swap`, declared once for every layer. */
@@ -128,6 +129,25 @@ export function writeCgroupFile(cgroup: Pick<MemoryCgroup, 'dir'>, name: string,
  */
 export function joinCgroup(dir: string, pid: number = process.pid): void {
   writeCgroupFile({ dir }, 'cgroup.procs', String(pid));
+}
+
+/**
+ * Which of `dirs` holds this process now and would take it back: its cgroup.procs lists this process and
+ * is writable by it. Null when none does: a fixture tree lists other pids, a delegation left that file
+ * to another user, or this process was moved elsewhere.
+ */
+export function cgroupHoldingSelf(dirs: readonly string[]): string | null {
+  for (const dir of dirs) {
+    const procs = path.join(dir, 'cgroup.procs');
+    try {
+      if (!readCgroupPids(procs).includes(process.pid)) continue;
+      fs.accessSync(procs, fs.constants.W_OK);
+      return dir;
+    } catch {
+      // Not this one.
+    }
+  }
+  return null;
 }
 
 /**

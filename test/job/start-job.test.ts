@@ -8,6 +8,7 @@ import { type Job, type JobOptions, startJob } from '../../src/job/start-job.js'
 import { pidAlive, readCgroupPids } from '../../src/kernel/index.js';
 import { useScratchDir } from '../helpers/run-cli.js';
 
+const MiB = 1024 * 1024;
 const scratch = useScratchDir();
 let placement: Placement | undefined;
 let job: Job | undefined;
@@ -76,13 +77,40 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect((await started.exited).status).toBe(0);
   });
 
+  it('is in its cgroup as soon as it has started, before it could have moved itself', async () => {
+    const started = await start('exec sleep 60');
+    const procs = path.join((placement as Placement).cgroup.dir, 'cgroup.procs');
+    expect(readCgroupPids(procs)).toContain(started.pid);
+  });
+
+  it('with a limit of its own, a shell joins the cgroup for the job, and headroom never enters it', async () => {
+    placement = placeJob({ memory: 64 * MiB });
+    if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
+    job = await startJob({
+      placement,
+      command: 'sh',
+      args: ['-c', 'cat /proc/self/cgroup > cgroup.txt'],
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 10,
+    });
+    expect((await job.exited).status).toBe(0);
+    expect(fs.readFileSync(path.join(scratch.dir, 'cgroup.txt'), 'latin1')).toMatch(
+      new RegExp(`:memory:${placement.cgroup.path}$`, 'm'),
+    );
+  });
+
   it("a cgroup it cannot enter: headroom's own failure (125), nothing started, and it stays where it was", async () => {
     const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
     placement = placeJob({});
     if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
+    // Unlimited, so headroom steps in; but its cgroup.procs takes no pid.
+    const fake = path.join(scratch.dir, 'fake');
+    fs.mkdirSync(path.join(fake, 'cgroup.procs'), { recursive: true });
+    fs.writeFileSync(path.join(fake, 'memory.limit_in_bytes'), '9223372036854771712\n');
     const marker = path.join(scratch.dir, 'ran');
     const starting = startJob({
-      placement: { ...placement, cgroup: { ...placement.cgroup, dir: path.join(scratch.dir, 'gone') } },
+      placement: { ...placement, cgroup: { ...placement.cgroup, dir: fake } },
       command: 'touch',
       args: [marker],
       env: process.env,
@@ -92,12 +120,86 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     await expect(starting).rejects.toMatchObject({
       code: 'E_JOB_START',
       message: expect.stringMatching(
-        /^cannot start touch: cannot enter the job's cgroup: cannot write \d+ to .*gone\/cgroup\.procs: /,
+        /^cannot start touch: cannot enter the job's cgroup: cannot write \d+ to .*fake\/cgroup\.procs: /,
       ),
     });
     expect(errorStatus('E_JOB_START', true)).toBe(125);
     expect(fs.existsSync(marker)).toBe(false);
     expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+  });
+
+  it('a cgroup that is gone: the shell that joins it exits 125 and the job never runs', async () => {
+    placement = placeJob({});
+    if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
+    const marker = path.join(scratch.dir, 'ran');
+    job = await startJob({
+      placement: { ...placement, cgroup: { ...placement.cgroup, dir: path.join(scratch.dir, 'gone') } },
+      command: 'touch',
+      args: [marker],
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 1,
+    });
+    expect((await job.exited).status).toBe(125);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('on a fixture tree, which does not list headroom, the job (not headroom) is written into it', async () => {
+    const parentDir = path.join(scratch.dir, 'fixture');
+    const jobDir = path.join(parentDir, 'job');
+    fs.mkdirSync(jobDir, { recursive: true });
+    fs.writeFileSync(path.join(parentDir, 'cgroup.procs'), '3141\n');
+    fs.writeFileSync(path.join(jobDir, 'cgroup.procs'), '');
+    fs.writeFileSync(path.join(jobDir, 'memory.max'), 'max\n');
+    const at = (dir: string, cgroupPath: string) => ({
+      version: 2 as const,
+      path: cgroupPath,
+      dir,
+      mountDir: parentDir,
+      readOnly: false,
+      ancestorsHidden: false,
+    });
+    job = await startJob({
+      placement: { mode: 'own', cgroup: at(jobDir, '/job'), parent: at(parentDir, '/') },
+      command: 'sh',
+      args: ['-c', 'exit 0'],
+      env: process.env,
+      cwd: scratch.dir,
+      graceSeconds: 1,
+      forwardSignals: false,
+    });
+    const pid = job.pid;
+    expect((await job.exited).status).toBe(0);
+    job = undefined;
+    expect(fs.readFileSync(path.join(jobDir, 'cgroup.procs'), 'latin1')).toBe(`${pid}\n`);
+    expect(fs.readFileSync(path.join(parentDir, 'cgroup.procs'), 'latin1')).toBe('3141\n');
+  });
+
+  it('a file that cannot be executed (text file busy): 126, as a shell answers, and headroom back home', async () => {
+    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const busy = path.join(scratch.dir, 'busy');
+    const fd = fs.openSync(busy, 'w', 0o755);
+    try {
+      fs.writeSync(fd, '#!/bin/sh\n');
+      placement = placeJob({});
+      const starting = startJob({
+        placement,
+        command: 'busy',
+        program: busy,
+        env: process.env,
+        cwd: scratch.dir,
+        graceSeconds: 1,
+      });
+      await expect(starting).rejects.toMatchObject({
+        code: 'E_NOT_EXECUTABLE',
+        message: 'busy: cannot execute: text file busy',
+      });
+      expect(errorStatus('E_NOT_EXECUTABLE', true)).toBe(126);
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
   });
 
   it('a program gone by the time it is executed: E_JOB_START with the reason, and headroom back home', async () => {

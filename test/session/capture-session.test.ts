@@ -31,7 +31,7 @@ function open(warnings: string[] = []): CaptureSession {
   return new CaptureSession({
     file: path.join(scratch.dir, 'capture.jsonl'),
     header: captureHeader({
-      placement: { mode: 'own', cgroup, parent: cgroup, home: cgroup.dir },
+      placement: { mode: 'own', cgroup, parent: cgroup },
       limit: effectiveLimit(cgroup),
       hostMemory: readHostMemory(),
       command: ['test'],
