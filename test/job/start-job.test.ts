@@ -77,6 +77,12 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect((await started.exited).status).toBe(0);
   });
 
+  it('is born in its cgroup, no shell before it: it keeps the argv[0] it was given', async () => {
+    const started = await start(`tr '\\0' '\\n' < /proc/$$/cmdline | head -n 1 > argv0.txt`);
+    expect((await started.exited).status).toBe(0);
+    expect(fs.readFileSync(path.join(scratch.dir, 'argv0.txt'), 'latin1')).toBe('sh\n');
+  });
+
   it('is in its cgroup as soon as it has started, before it could have moved itself', async () => {
     const started = await start('exec sleep 60');
     const procs = path.join((placement as Placement).cgroup.dir, 'cgroup.procs');
@@ -89,7 +95,10 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     job = await startJob({
       placement,
       command: 'sh',
-      args: ['-c', 'cat /proc/self/cgroup > cgroup.txt'],
+      args: [
+        '-c',
+        `cat /proc/self/cgroup > cgroup.txt; tr '\\0' '\\n' < /proc/$$/cmdline | head -n 1 > argv0.txt`,
+      ],
       env: process.env,
       cwd: scratch.dir,
       graceSeconds: 10,
@@ -98,6 +107,8 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect(fs.readFileSync(path.join(scratch.dir, 'cgroup.txt'), 'latin1')).toMatch(
       new RegExp(`:memory:${placement.cgroup.path}$`, 'm'),
     );
+    // The shell executed the job by its resolved path.
+    expect(fs.readFileSync(path.join(scratch.dir, 'argv0.txt'), 'latin1')).toMatch(/^\/.*\/sh\n$/);
   });
 
   it("a cgroup it cannot enter: headroom's own failure (125), nothing started, and it stays where it was", async () => {

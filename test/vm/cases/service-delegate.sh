@@ -23,3 +23,18 @@ show 'oom: headroom stderr' oom.err
 [ "$rc" -eq 137 ] || fail "headroom in a service exited $rc, not 137"
 summary_json oom.hrc oom.json
 check_json oom.json 'd["oomKilled"] is True' 'd["oomKills"][0]["name"] == "node"'
+
+# Without --memory, headroom steps into the job's cgroup for the fork and back into its leaf, so the job
+# is born there and keeps the argv[0] it was given; the shell that joins instead (with a limit) would
+# leave the resolved path there.
+# (In a file: systemd expands $ in the command line it is given.)
+cat > born.sh <<'SCRIPT'
+tr '\0' '\n' < /proc/$$/cmdline | head -n 1 > born.txt
+cat /proc/self/cgroup >> born.txt
+SCRIPT
+rc=0
+service headroom run -q -- sh born.sh || rc=$?
+show 'born: what the job saw' born.txt
+[ "$rc" -eq 0 ] || fail "headroom in a service exited $rc"
+[ "$(sed -n 1p born.txt)" = sh ] || fail "the job's argv[0] is $(sed -n 1p born.txt), not sh: it was not born in its cgroup"
+grep -Eq '^0::/system\.slice/run-[^/]+\.service/headroom-[0-9]+-' born.txt || fail "the job was not in a cgroup of its own"
