@@ -8,8 +8,7 @@ import {
   joinCgroup,
   LEAF_NAME,
   type MemoryCgroup,
-  parseLimit,
-  readKernelFile,
+  readOwnLimit,
 } from '../kernel/index.js';
 import type { Placement } from './placement.js';
 
@@ -62,7 +61,7 @@ export function startFailure(command: string, error: unknown): HeadroomError {
 function spawnDirect(request: SpawnRequest): ChildProcess {
   const { program, args, env, cwd, command } = request;
   try {
-    return spawn(program, [...args], { stdio: 'inherit', env, cwd, argv0: command });
+    return spawn(program, args, { stdio: 'inherit', env, cwd, argv0: command });
   } catch (error) {
     // ETXTBSY, E2BIG and the like are thrown at once; EACCES and ENOENT come as an 'error' event.
     throw startFailure(command, error);
@@ -77,10 +76,9 @@ function spawnDirect(request: SpawnRequest): ChildProcess {
  * it; read now, not when the job was placed, as that other headroom may move it in between.
  */
 function stepInHome(cgroup: MemoryCgroup, parent: MemoryCgroup): string | null {
-  const limitFile = path.join(cgroup.dir, cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
   try {
     // A limit file that cannot be read is no proof of no limit.
-    if (parseLimit(readKernelFile(limitFile), limitFile) !== null) return null;
+    if (readOwnLimit(cgroup) !== null) return null;
   } catch {
     return null;
   }

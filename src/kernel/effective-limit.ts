@@ -50,9 +50,12 @@ export function cgroupAncestry(cgroup: MemoryCgroup): Array<{ dir: string; path:
   return ancestry;
 }
 
+/** The file of a cgroup's own memory limit, by cgroup version. */
+export const LIMIT_FILE: Record<CgroupVersion, string> = { 1: 'memory.limit_in_bytes', 2: 'memory.max' };
+
 /** The memory limit a cgroup sets itself (v1 memory.limit_in_bytes, v2 memory.max); null for none. */
 export function ownLimitAt(version: CgroupVersion, dir: string): number | null {
-  return readLimitFile(dir, version === 1 ? 'memory.limit_in_bytes' : 'memory.max');
+  return readLimitFile(dir, LIMIT_FILE[version]);
 }
 
 /** Walks from the cgroup up to the top of its mount; the lowest limit on the way applies. */
@@ -62,7 +65,7 @@ export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
     depth,
     ...readLevel(cgroup.version, dir),
   }));
-  const limitFile = cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
+  const limitFile = LIMIT_FILE[cgroup.version];
   let bytes: number | null = null;
   let source: LimitSource | null = null;
   let high: number | null = null;

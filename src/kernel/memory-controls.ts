@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeCgroupFile } from './child-cgroup.js';
+import { LIMIT_FILE } from './effective-limit.js';
 import type { MemoryCgroup } from './locate.js';
 import { parseLimit } from './parse.js';
 import { readOptionalKernelFile } from './read-file.js';
@@ -19,8 +20,7 @@ export function setOomKillerEnabled(cgroup: Cgroup, enabled: boolean): void {
 
 /** The cgroup's own memory limit (not its ancestors'), bytes; null when none. */
 export function readOwnLimit(cgroup: Cgroup): number | null {
-  const name = cgroup.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
-  const file = path.join(cgroup.dir, name);
+  const file = path.join(cgroup.dir, LIMIT_FILE[cgroup.version]);
   return parseLimit(fs.readFileSync(file, 'latin1'), file);
 }
 

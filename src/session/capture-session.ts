@@ -110,8 +110,8 @@ export class CaptureSession {
     this.each('start');
     const intervalMs = this.options.header.intervalMs;
     this.first = this.tick();
-    // The first tick comes as the job has only just been born; a second one soon after catches the job
-    // once it has started, even when it is shorter than the interval.
+    // The first tick comes as the job starts (through the shell that joins, perhaps before it is in its
+    // cgroup); a second one soon after catches the job even when it is shorter than the interval.
     this.timers = [
       setTimeout(() => this.tick(), Math.min(20, intervalMs)),
       setInterval(() => this.tick(), intervalMs),
