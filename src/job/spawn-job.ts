@@ -8,6 +8,7 @@ import {
   joinCgroup,
   LEAF_NAME,
   type MemoryCgroup,
+  readCgroupPids,
   readOwnLimit,
 } from '../kernel/index.js';
 import type { Placement } from './placement.js';
@@ -25,11 +26,14 @@ export interface SpawnRequest {
 
 /** exec errors that mean the file was found and cannot be run: 126, as a shell answers. */
 const CANNOT_EXECUTE = new Set(['EACCES', 'ENOEXEC', 'ETXTBSY', 'EPERM', 'EISDIR', 'ELOOP']);
-/** Words for the ones errno-words leaves to the system's own description. */
+/** Words for what errno-words leaves to the system's description, as an exec meets it. */
 const EXEC_WORDS = {
+  // The file is there (resolveCommand found it): its #! interpreter or its ELF loader is not.
+  ENOENT: 'required file not found',
   ENOEXEC: 'not an executable format',
   ETXTBSY: 'text file busy',
   ELOOP: 'too many levels of symbolic links',
+  E2BIG: 'argument list too long',
 };
 
 /**
@@ -44,18 +48,23 @@ export function spawnJob(request: SpawnRequest): ChildProcess {
   return home === null ? spawnJoining(request, placement.cgroup) : spawnBornIn(request, placement, home);
 }
 
-/** The error an exec failure gives: 126 for a file that cannot be run, headroom's own 125 otherwise. */
-export function startFailure(command: string, error: unknown): HeadroomError {
+/**
+ * The error a failed exec gives, as a shell would answer it: 127 when a file it needs is missing, 126
+ * when the job's file cannot be run, headroom's own 125 otherwise (the shell that joins could not run).
+ */
+export function startFailure(
+  request: Pick<SpawnRequest, 'command' | 'program'>,
+  error: unknown,
+): HeadroomError {
+  const { command, program } = request;
   const code = errnoCode(error);
-  if (code !== undefined && CANNOT_EXECUTE.has(code))
-    return new HeadroomError(
-      'E_NOT_EXECUTABLE',
-      `${command}: cannot execute: ${describeErrno(error, EXEC_WORDS)}`,
-      {
-        command,
-      },
-    );
-  return new HeadroomError('E_JOB_START', `cannot start ${command}: ${messageOf(error)}`, { command });
+  const words = describeErrno(error, EXEC_WORDS);
+  const file = (error as NodeJS.ErrnoException).path ?? program;
+  if (file === program && code === 'ENOENT')
+    return new HeadroomError('E_COMMAND_NOT_FOUND', `${command}: cannot execute: ${words}`, { command });
+  if (file === program && code !== undefined && CANNOT_EXECUTE.has(code))
+    return new HeadroomError('E_NOT_EXECUTABLE', `${command}: cannot execute: ${words}`, { command });
+  return new HeadroomError('E_JOB_START', `cannot start ${command}: ${file}: ${words}`, { command });
 }
 
 function spawnDirect(request: SpawnRequest): ChildProcess {
@@ -64,7 +73,7 @@ function spawnDirect(request: SpawnRequest): ChildProcess {
     return spawn(program, args, { stdio: 'inherit', env, cwd, argv0: command });
   } catch (error) {
     // ETXTBSY, E2BIG and the like are thrown at once; EACCES and ENOENT come as an 'error' event.
-    throw startFailure(command, error);
+    throw startFailure(request, error);
   }
 }
 
@@ -130,9 +139,17 @@ function spawnBornIn(
     }
   }
   if (leaveError !== undefined) {
-    // Left inside, headroom's own memory would count against the job's for the whole run.
-    child?.kill('SIGKILL');
-    throw failed("cannot leave the job's cgroup after starting it", leaveError);
+    // Left inside, headroom's own memory would count against the job's for the whole run: the job goes,
+    // and whatever it forked meanwhile.
+    for (const pid of readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))) {
+      if (pid === process.pid) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    throw failed("cannot leave the job's cgroup after starting it (headroom stays in it)", leaveError);
   }
   if (!child) throw spawnError;
   return child;
@@ -142,11 +159,11 @@ function spawnBornIn(
 function spawnJoining(request: SpawnRequest, cgroup: MemoryCgroup): ChildProcess {
   const procs = path.join(cgroup.dir, 'cgroup.procs');
   const script = `echo $$ > "$0" || exit 125; exec "$@"`;
-  const { program, args, env, cwd, command } = request;
+  const { program, args, env, cwd } = request;
   try {
     return spawn('/bin/sh', ['-c', script, procs, program, ...args], { stdio: 'inherit', env, cwd });
   } catch (error) {
-    throw startFailure(command, error);
+    throw startFailure(request, error);
   }
 }
 

@@ -69,7 +69,8 @@ export async function startJob(options: JobOptions): Promise<Job> {
   // back by a turn of the event loop.
   const pid = child.pid;
   if (pid === undefined) {
-    throw startFailure(command, await new Promise<Error>((resolve) => child.once('error', resolve)));
+    const error = await new Promise<Error>((resolve) => child.once('error', resolve));
+    throw startFailure({ command, program }, error);
   }
   const killAll = (): void => killJob(placement, child);
   const stopForwarding =

@@ -89,7 +89,7 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect(readCgroupPids(procs)).toContain(started.pid);
   });
 
-  it('with a limit of its own, a shell joins the cgroup for the job, and headroom never enters it', async () => {
+  it('with a limit of its own, a shell joins the cgroup and executes the job by its resolved path', async () => {
     placement = placeJob({ memory: 64 * MiB });
     if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
     job = await startJob({
@@ -213,7 +213,7 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
   });
 
-  it('a program gone by the time it is executed: E_JOB_START with the reason, and headroom back home', async () => {
+  it('a program gone by the time it is executed: 127, as a shell answers, and headroom back home', async () => {
     const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
     placement = placeJob({});
     const starting = startJob({
@@ -225,11 +225,29 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
       graceSeconds: 1,
     });
     await expect(starting).rejects.toMatchObject({
-      code: 'E_JOB_START',
-      message: expect.stringMatching(/^cannot start vanished: spawn .*vanished ENOENT$/),
+      code: 'E_COMMAND_NOT_FOUND',
+      message: 'vanished: cannot execute: required file not found',
     });
+    expect(errorStatus('E_COMMAND_NOT_FOUND', true)).toBe(127);
     expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
     expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
+  });
+
+  it('a script whose interpreter is missing: 127 whichever way the job starts', async () => {
+    const script = path.join(scratch.dir, 'script');
+    fs.writeFileSync(script, '#!/no/such/interpreter\n', { mode: 0o755 });
+    placement = placeJob({});
+    await expect(
+      startJob({ placement, command: script, env: process.env, cwd: scratch.dir, graceSeconds: 1 }),
+    ).rejects.toMatchObject({
+      code: 'E_COMMAND_NOT_FOUND',
+      message: `${script}: cannot execute: required file not found`,
+    });
+    releasePlacement(placement);
+    // With a limit of its own the shell that joins executes it, and answers 127 itself.
+    placement = placeJob({ memory: 64 * MiB });
+    job = await startJob({ placement, command: script, env: process.env, cwd: scratch.dir, graceSeconds: 1 });
+    expect((await job.exited).status).toBe(127);
   });
 
   it('forwards a signal headroom receives to the job', async () => {
