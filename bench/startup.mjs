@@ -66,6 +66,19 @@ export async function run({ tmp, log, quick }) {
     },
     { name: 'npm bin', command: process.execPath, args: [HEADROOM, 'run', '--', '/bin/true'], results: [] },
   ];
+  // HEADROOM_BENCH_BASELINE: another checkout (built) whose npm bin runs beside this one's, for a change's
+  // effect measured side by side rather than across runs on a machine whose speed drifts.
+  const other = process.env.HEADROOM_BENCH_BASELINE;
+  if (other) {
+    const otherBin = path.join(path.resolve(other), 'bin', 'headroom.cjs');
+    if (!fs.existsSync(otherBin)) throw new Error(`HEADROOM_BENCH_BASELINE: no ${otherBin}`);
+    variants.push({
+      name: 'baseline npm bin',
+      command: process.execPath,
+      args: [otherBin, 'run', '--', '/bin/true'],
+      results: [],
+    });
+  }
   if (fs.existsSync(exe))
     variants.push({ name: 'executable', command: exe, args: ['run', '--', '/bin/true'], results: [] });
   else log(`startup: no ${path.relative(ROOT, exe)} (npm run build:exe); the executable is left out`);
@@ -91,7 +104,28 @@ export async function run({ tmp, log, quick }) {
   const [bare, node, floor] = variants.map((variant) => variant.results);
   const floorExtra = median(floor.map((result, i) => result.wallMs - node[i].wallMs));
   const rows = [];
-  for (const variant of variants.slice(3)) {
+  const baselineBin = variants.find((variant) => variant.name === 'baseline npm bin');
+  if (baselineBin) {
+    const npmBin = variants[3].results;
+    const change = npmBin.map((result, i) => result.wallMs - baselineBin.results[i].wallMs);
+    const cpuChange = npmBin.map((result, i) => result.cpuMs - baselineBin.results[i].cpuMs);
+    const interval = medianInterval(change);
+    rows.push({
+      id: 'startup.against-baseline',
+      name: 'startup: npm bin against the baseline checkout (HEADROOM_BENCH_BASELINE)',
+      unit: 'ms',
+      subject: median(change),
+      baseline: wall(baselineBin.results),
+      ratio: wall(npmBin) / wall(baselineBin.results),
+      target: false,
+      note:
+        `wall ${ms(median(change))} (~90 % interval ${ms(interval.low)} to ${ms(interval.high)}), ` +
+        `CPU ${ms(median(cpuChange))} (10 ms ticks), minor page faults ` +
+        `${(faults(npmBin) - faults(baselineBin.results)).toFixed(0)}, paired round by round`,
+      samples: { subject: change, baseline: baselineBin.results.map((result) => result.wallMs) },
+    });
+  }
+  for (const variant of variants.slice(3).filter((variant) => variant !== baselineBin)) {
     const extra = variant.results.map((result, i) => result.wallMs - node[i].wallMs);
     const interval = medianInterval(extra);
     rows.push({
