@@ -76,6 +76,8 @@ export async function run({ tmp, log, quick }) {
       name: 'baseline npm bin',
       command: process.execPath,
       args: [otherBin, 'run', '--', '/bin/true'],
+      // A code cache of its own: each build's bin removes the other's as stale (same command, same Node).
+      env: { XDG_CACHE_HOME: path.join(home, 'baseline-cache') },
       results: [],
     });
   }
@@ -92,7 +94,7 @@ export async function run({ tmp, log, quick }) {
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
       const variant = variants[i];
-      const result = await once(variant.command, variant.args, env);
+      const result = await once(variant.command, variant.args, { ...env, ...variant.env });
       if (round >= 0) variant.results.push(result);
     }
   }
