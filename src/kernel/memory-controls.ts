@@ -4,7 +4,7 @@ import { writeCgroupFile } from './child-cgroup.js';
 import { LIMIT_FILE } from './effective-limit.js';
 import type { MemoryCgroup } from './locate.js';
 import { parseLimit } from './parse.js';
-import { readOptionalKernelFile } from './read-file.js';
+import { readKernelFile, readOptionalKernelFile } from './read-file.js';
 
 type Cgroup = Pick<MemoryCgroup, 'version' | 'dir'>;
 
@@ -21,7 +21,7 @@ export function setOomKillerEnabled(cgroup: Cgroup, enabled: boolean): void {
 /** The cgroup's own memory limit (not its ancestors'), bytes; null when none. */
 export function readOwnLimit(cgroup: Cgroup): number | null {
   const file = path.join(cgroup.dir, LIMIT_FILE[cgroup.version]);
-  return parseLimit(fs.readFileSync(file, 'latin1'), file);
+  return parseLimit(readKernelFile(file), file);
 }
 
 /**
@@ -55,7 +55,7 @@ export function setMemoryHigh(cgroup: Cgroup, bytes: number | null): void {
 /** v2 memory.high as set on this cgroup, null for "max". */
 export function readOwnHigh(cgroup: Cgroup): number | null {
   const file = path.join(cgroup.dir, 'memory.high');
-  return parseLimit(fs.readFileSync(file, 'latin1'), file);
+  return parseLimit(readKernelFile(file), file);
 }
 
 /**
