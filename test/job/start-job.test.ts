@@ -20,19 +20,28 @@ afterEach(async () => {
   placement = undefined;
 });
 
+/** startJob in `where`, with this test's environment and working directory, and a grace of 1 s. */
+function startIn(where: Placement, command: string, more: Partial<JobOptions> = {}): Promise<Job> {
+  return startJob({
+    placement: where,
+    command,
+    env: process.env,
+    cwd: scratch.dir,
+    graceSeconds: 1,
+    ...more,
+  });
+}
+
+/** This process's cgroups, to show that headroom is back where it was. */
+function ownCgroups(): string {
+  return fs.readFileSync('/proc/self/cgroup', 'latin1');
+}
+
 /** A job in a cgroup of its own below this test's, as `headroom run` places it. */
 async function start(script: string, more: Partial<JobOptions> = {}): Promise<Job> {
   placement = placeJob({});
   expect(placement.mode).toBe('own');
-  job = await startJob({
-    placement,
-    command: 'sh',
-    args: ['-c', script],
-    env: process.env,
-    cwd: scratch.dir,
-    graceSeconds: 10,
-    ...more,
-  });
+  job = await startIn(placement, 'sh', { args: ['-c', script], graceSeconds: 10, ...more });
   return job;
 }
 
@@ -68,9 +77,9 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
   });
 
   it('steps back into its own cgroup once the job is born there', async () => {
-    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const before = ownCgroups();
     const started = await start('exit 0');
-    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(ownCgroups()).toBe(before);
     expect(readCgroupPids(path.join((placement as Placement).cgroup.dir, 'cgroup.procs'))).not.toContain(
       process.pid,
     );
@@ -92,15 +101,11 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
   it('with a limit of its own, a shell joins the cgroup and executes the job by its resolved path', async () => {
     placement = placeJob({ memory: 64 * MiB });
     if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
-    job = await startJob({
-      placement,
-      command: 'sh',
+    job = await startIn(placement, 'sh', {
       args: [
         '-c',
         `cat /proc/self/cgroup > cgroup.txt; tr '\\0' '\\n' < /proc/$$/cmdline | head -n 1 > argv0.txt`,
       ],
-      env: process.env,
-      cwd: scratch.dir,
       graceSeconds: 10,
     });
     expect((await job.exited).status).toBe(0);
@@ -112,7 +117,7 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
   });
 
   it("a cgroup it cannot enter: headroom's own failure (125), nothing started, and it stays where it was", async () => {
-    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const before = ownCgroups();
     placement = placeJob({});
     if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
     // Unlimited, so headroom steps in; but its cgroup.procs takes no pid.
@@ -120,13 +125,8 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     fs.mkdirSync(path.join(fake, 'cgroup.procs'), { recursive: true });
     fs.writeFileSync(path.join(fake, 'memory.limit_in_bytes'), '9223372036854771712\n');
     const marker = path.join(scratch.dir, 'ran');
-    const starting = startJob({
-      placement: { ...placement, cgroup: { ...placement.cgroup, dir: fake } },
-      command: 'touch',
+    const starting = startIn({ ...placement, cgroup: { ...placement.cgroup, dir: fake } }, 'touch', {
       args: [marker],
-      env: process.env,
-      cwd: scratch.dir,
-      graceSeconds: 1,
     });
     await expect(starting).rejects.toMatchObject({
       code: 'E_JOB_START',
@@ -136,21 +136,18 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     });
     expect(errorStatus('E_JOB_START', true)).toBe(125);
     expect(fs.existsSync(marker)).toBe(false);
-    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(ownCgroups()).toBe(before);
   });
 
   it('a cgroup that is gone: the shell that joins it exits 125 and the job never runs', async () => {
     placement = placeJob({});
     if (placement.mode !== 'own') throw new Error("expected a cgroup of the job's own");
     const marker = path.join(scratch.dir, 'ran');
-    job = await startJob({
-      placement: { ...placement, cgroup: { ...placement.cgroup, dir: path.join(scratch.dir, 'gone') } },
-      command: 'touch',
-      args: [marker],
-      env: process.env,
-      cwd: scratch.dir,
-      graceSeconds: 1,
-    });
+    job = await startIn(
+      { ...placement, cgroup: { ...placement.cgroup, dir: path.join(scratch.dir, 'gone') } },
+      'touch',
+      { args: [marker] },
+    );
     expect((await job.exited).status).toBe(125);
     expect(fs.existsSync(marker)).toBe(false);
   });
@@ -170,13 +167,8 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
       readOnly: false,
       ancestorsHidden: false,
     });
-    job = await startJob({
-      placement: { mode: 'own', cgroup: at(jobDir, '/job'), parent: at(parentDir, '/') },
-      command: 'sh',
+    job = await startIn({ mode: 'own', cgroup: at(jobDir, '/job'), parent: at(parentDir, '/') }, 'sh', {
       args: ['-c', 'exit 0'],
-      env: process.env,
-      cwd: scratch.dir,
-      graceSeconds: 1,
       forwardSignals: false,
     });
     const pid = job.pid;
@@ -187,20 +179,13 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
   });
 
   it('a file that cannot be executed (text file busy): 126, as a shell answers, and headroom back home', async () => {
-    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const before = ownCgroups();
     const busy = path.join(scratch.dir, 'busy');
     const fd = fs.openSync(busy, 'w', 0o755);
     try {
       fs.writeSync(fd, '#!/bin/sh\n');
       placement = placeJob({});
-      const starting = startJob({
-        placement,
-        command: 'busy',
-        program: busy,
-        env: process.env,
-        cwd: scratch.dir,
-        graceSeconds: 1,
-      });
+      const starting = startIn(placement, 'busy', { program: busy });
       await expect(starting).rejects.toMatchObject({
         code: 'E_NOT_EXECUTABLE',
         message: 'busy: cannot execute: text file busy',
@@ -209,27 +194,20 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     } finally {
       fs.closeSync(fd);
     }
-    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(ownCgroups()).toBe(before);
     expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
   });
 
   it('a program gone by the time it is executed: 127, as a shell answers, and headroom back home', async () => {
-    const before = fs.readFileSync('/proc/self/cgroup', 'latin1');
+    const before = ownCgroups();
     placement = placeJob({});
-    const starting = startJob({
-      placement,
-      command: 'vanished',
-      program: path.join(scratch.dir, 'vanished'),
-      env: process.env,
-      cwd: scratch.dir,
-      graceSeconds: 1,
-    });
+    const starting = startIn(placement, 'vanished', { program: path.join(scratch.dir, 'vanished') });
     await expect(starting).rejects.toMatchObject({
       code: 'E_COMMAND_NOT_FOUND',
       message: 'vanished: cannot execute: required file not found',
     });
     expect(errorStatus('E_COMMAND_NOT_FOUND', true)).toBe(127);
-    expect(fs.readFileSync('/proc/self/cgroup', 'latin1')).toBe(before);
+    expect(ownCgroups()).toBe(before);
     expect(readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))).toEqual([]);
   });
 
@@ -237,16 +215,14 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
     const script = path.join(scratch.dir, 'script');
     fs.writeFileSync(script, '#!/no/such/interpreter\n', { mode: 0o755 });
     placement = placeJob({});
-    await expect(
-      startJob({ placement, command: script, env: process.env, cwd: scratch.dir, graceSeconds: 1 }),
-    ).rejects.toMatchObject({
+    await expect(startIn(placement, script)).rejects.toMatchObject({
       code: 'E_COMMAND_NOT_FOUND',
       message: `${script}: cannot execute: required file not found`,
     });
     releasePlacement(placement);
     // With a limit of its own the shell that joins executes it, and answers 127 itself.
     placement = placeJob({ memory: 64 * MiB });
-    job = await startJob({ placement, command: script, env: process.env, cwd: scratch.dir, graceSeconds: 1 });
+    job = await startIn(placement, script);
     expect((await job.exited).status).toBe(127);
   });
 
@@ -304,13 +280,7 @@ describe('startJob on the real cgroup v1 hierarchy', () => {
 
   it('a command that does not exist: 127, and nothing started', async () => {
     placement = placeJob({});
-    const starting = startJob({
-      placement,
-      command: 'no-such-command-headroom',
-      env: process.env,
-      cwd: scratch.dir,
-      graceSeconds: 1,
-    });
+    const starting = startIn(placement, 'no-such-command-headroom');
     await expect(starting).rejects.toThrow(HeadroomError);
     await expect(starting).rejects.toMatchObject({
       code: 'E_COMMAND_NOT_FOUND',
