@@ -1,7 +1,7 @@
 // Startup: `headroom run -- true` against a bare `node -e 0` and a bare `true`, side by side, for the npm
 // bin and the single executable (when dist/ has one: npm run build:exe). The goal is headroom's own cost:
 // at most 40 ms beyond Node's own start.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLK_TCK, statFields } from './lib/proc.mjs';
@@ -54,17 +54,22 @@ export async function run({ tmp, log, quick }) {
     XDG_RUNTIME_DIR: '',
   };
   const exe = path.join(ROOT, 'dist', `headroom-linux-${process.arch}`);
+  // HEADROOM_BENCH_NODE: another Node (22, 24...) for node -e 0, the bare spawn and the npm bin, as
+  // headroom's users run those too.
+  const nodeBin = process.env.HEADROOM_BENCH_NODE ?? process.execPath;
+  if (!fs.existsSync(nodeBin)) throw new Error(`HEADROOM_BENCH_NODE: no ${nodeBin}`);
+  const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
   const variants = [
     { name: 'true', command: '/bin/true', args: [], results: [] },
-    { name: 'node -e 0', command: process.execPath, args: ['-e', '0'], results: [] },
+    { name: 'node -e 0', command: nodeBin, args: ['-e', '0'], results: [] },
     // The least any Node launcher pays here: load child_process, fork, and exec the job.
     {
       name: 'node spawning true',
-      command: process.execPath,
+      command: nodeBin,
       args: ['-e', "require('child_process').spawn('/bin/true', [], { stdio: 'inherit' })"],
       results: [],
     },
-    { name: 'npm bin', command: process.execPath, args: [HEADROOM, 'run', '--', '/bin/true'], results: [] },
+    { name: 'npm bin', command: nodeBin, args: [HEADROOM, 'run', '--', '/bin/true'], results: [] },
   ];
   // HEADROOM_BENCH_BASELINE: another checkout (built) whose npm bin runs beside this one's, for a change's
   // effect measured side by side rather than across runs on a machine whose speed drifts.
@@ -74,19 +79,23 @@ export async function run({ tmp, log, quick }) {
     if (!fs.existsSync(otherBin)) throw new Error(`HEADROOM_BENCH_BASELINE: no ${otherBin}`);
     variants.push({
       name: 'baseline npm bin',
-      command: process.execPath,
+      command: nodeBin,
       args: [otherBin, 'run', '--', '/bin/true'],
       // A code cache of its own: each build's bin removes the other's as stale (same command, same Node).
       env: { XDG_CACHE_HOME: path.join(home, 'baseline-cache') },
       results: [],
     });
   }
-  if (fs.existsSync(exe))
+  // The executable carries the Node it was built with: beside another Node's node -e 0 it means nothing.
+  if (process.env.HEADROOM_BENCH_NODE) log('startup: HEADROOM_BENCH_NODE is set; the executable is left out');
+  else if (fs.existsSync(exe))
     variants.push({ name: 'executable', command: exe, args: ['run', '--', '/bin/true'], results: [] });
   else log(`startup: no ${path.relative(ROOT, exe)} (npm run build:exe); the executable is left out`);
 
   const rounds = quick ? 10 : 30;
-  log(`startup: ${variants.map((v) => v.name).join(', ')}, ${rounds} rounds side by side`);
+  log(
+    `startup: ${variants.map((v) => v.name).join(', ')}, ${rounds} rounds side by side, Node ${nodeVersion}`,
+  );
   // Two warm-up rounds: the page cache, the code cache, and the executable's first extraction of its
   // preloads.
   for (let round = -2; round < rounds; round++) {
@@ -143,7 +152,7 @@ export async function run({ tmp, log, quick }) {
         `extra ${ms(median(extra))} (~90 % interval ${ms(interval.low)}-${ms(interval.high)}); ` +
         `CPU median ${ms(cpu(variant.results))} against node's ${ms(cpu(node))} (10 ms ticks); ` +
         `minor page faults median ${faults(variant.results).toFixed(0)} against node's ${faults(node).toFixed(0)}; ` +
-        `a bare Node spawning true takes ${ms(floorExtra)} beyond node -e 0`,
+        `a bare Node spawning true takes ${ms(floorExtra)} beyond node -e 0; Node ${nodeVersion}`,
       samples: { subject: extra, baseline: node.map((result) => result.wallMs) },
     });
   }
