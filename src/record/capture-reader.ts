@@ -20,6 +20,7 @@ import {
   isStringArray,
   numbers,
 } from './capture-records.js';
+import { programName } from './program-name.js';
 
 const KIB = 1024;
 const USAGE = SAMPLE_FIELDS.indexOf('usage');
@@ -414,12 +415,12 @@ export class CaptureDecoder {
     const known = this.processByPid.get(pid);
     if (known && known.endMs === null) {
       // Same process after exec: its memory history continues.
-      known.name = name;
+      known.name = programName(name, argv);
       known.argv = argv;
       known.ppid = ppid;
       return;
     }
-    this.addTrack(pid, ppid, name, argv, time);
+    this.addTrack(pid, ppid, programName(name, argv), argv, time);
   }
 
   private processMemory(record: unknown[], time: number): void {
@@ -498,6 +499,13 @@ export class CaptureDecoder {
     if (!event) {
       this.damaged('is not a valid event record', false);
       return;
+    }
+    if (event.kind === 'oom-kill') {
+      // The victim is named as the kernel named it; its track knows the program it ran.
+      for (const victim of event.victims) {
+        const track = this.processByPid.get(victim.pid);
+        if (track) victim.name = programName(victim.name, track.argv);
+      }
     }
     this.events.push(event);
   }

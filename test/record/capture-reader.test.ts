@@ -43,6 +43,44 @@ function wavySample(i: number): SampleValues {
   });
 }
 
+describe('process names', () => {
+  it('names a Node 24 process, which the kernel calls MainThread, and its OOM kill by its program', () => {
+    const file = writeCapture((writer) => {
+      writer.sample(0, sampleValues({ usage: MiB }));
+      // As the tracker writes it: the name at once, argv when read, and a rename seen as a new start.
+      writer.processStart(5, 200, 1, 'node', []);
+      writer.processStart(8, 200, 1, 'node', ['/usr/local/bin/node', 'etl.mjs']);
+      writer.processStart(40, 200, 1, 'MainThread', ['/usr/local/bin/node', 'etl.mjs']);
+      writer.processStart(50, 201, 200, 'MainThread', ['node', 'worker.mjs']);
+      writer.processStart(60, 202, 200, 'MainThread', []);
+      writer.event({
+        kind: 'oom-kill',
+        timeMs: 90,
+        count: 3,
+        victims: [
+          { pid: 201, name: 'MainThread' },
+          { pid: 202, name: 'MainThread' },
+          { pid: 999, name: 'MainThread' },
+        ],
+      });
+    });
+    const capture = readCapture(file);
+    expect(capture.processes.map((track) => [track.pid, track.name])).toEqual([
+      [200, 'node'],
+      [201, 'node'],
+      // No argv read yet: the kernel's name is all there is.
+      [202, 'MainThread'],
+    ]);
+    expect(capture.events[0]).toMatchObject({
+      victims: [
+        { pid: 201, name: 'node' },
+        { pid: 202, name: 'MainThread' },
+        { pid: 999, name: 'MainThread' },
+      ],
+    });
+  });
+});
+
 function timeOf(i: number): number {
   return i * 100 + (i % 3);
 }
