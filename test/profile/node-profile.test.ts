@@ -152,9 +152,10 @@ describe('Node allocation profiles under headroom run --profile', () => {
     expect(result.status).toBe(0);
     const seen = JSON.parse(result.stdout) as { hook: string | null; limitMiB: number };
     expect(seen.hook).toBe('loaded');
-    // V8's limit is the old space asked for plus the young generation.
+    // V8's limit is the old space asked for plus the young generation, which V8 sizes by version (about
+    // 48 MiB here on Node 20 and 22, 192 on Node 24); left to itself, on this machine, it would be GiBs.
     expect(seen.limitMiB).toBeGreaterThanOrEqual(200);
-    expect(seen.limitMiB).toBeLessThan(300);
+    expect(seen.limitMiB).toBeLessThan(200 + 256);
     expect(topSites(profileAt(capture, 'end'))[0]?.frame.name).toBe('userWork');
   }, 30_000);
 });
