@@ -43,8 +43,10 @@ describe('headroom live', () => {
       '-d',
       '-s',
       session,
+      // Wide: a process's row is its command line, cut at the screen's edge, and it starts with the
+      // job's program as resolved, wherever the checkout and Node are.
       '-x',
-      '120',
+      '250',
       '-y',
       '24',
       `${process.execPath} ${cliPath} live --interval 0.3 ${capture}; echo live-exit-$?; sleep 30`,
