@@ -56,7 +56,7 @@ export async function run({ tmp, log, quick }) {
   const exe = path.join(ROOT, 'dist', `headroom-linux-${process.arch}`);
   // HEADROOM_BENCH_NODE: another Node (22, 24...) for node -e 0, the bare spawn and the npm bin, as
   // headroom's users run those too.
-  const nodeBin = process.env.HEADROOM_BENCH_NODE ?? process.execPath;
+  const nodeBin = process.env.HEADROOM_BENCH_NODE || process.execPath;
   if (!fs.existsSync(nodeBin)) throw new Error(`HEADROOM_BENCH_NODE: no ${nodeBin}`);
   const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
   const variants = [
