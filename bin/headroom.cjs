@@ -82,10 +82,15 @@ function loadWithCache({
   const module = { exports: {} };
   script.runInThisContext()(module.exports, requireFn, module, filename, path.dirname(filename));
   const stale = cachedData === undefined || script.cachedDataRejected === true;
+  const flagsAtStart = stale && file ? flagProbe() : undefined;
   return {
     exports: module.exports,
     save(known) {
       if (!file || !stale || (!known && name !== 'other')) return;
+      // V8 stamps a cache with a hash of its flags. `run` turns the optimizing compilers off during a job
+      // and on again, and from V8 12 (Node 22) on that does not bring every flag back: a cache written
+      // then would be refused at every later start, and written again at every end.
+      if (!flagProbe().equals(flagsAtStart)) return;
       try {
         const temporary = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(temporary, script.createCachedData(), { flag: 'wx', mode: 0o600 });
@@ -100,6 +105,14 @@ function loadWithCache({
       }
     },
   };
+}
+
+/**
+ * The code cache of a tiny script: the same bytes as long as V8's flags hash the same. Taken when a cache
+ * will be written, at the start and again before writing it.
+ */
+function flagProbe() {
+  return new vm.Script('0', { filename: 'headroom-flag-probe.js' }).createCachedData();
 }
 
 /**

@@ -51,4 +51,22 @@ describe('the npm bin, headroom run', () => {
     expect(runCache()).toEqual([cache]);
     expect(fs.statSync(path.join(cacheDir, cache ?? '')).mtimeMs).toBe(written);
   });
+
+  it('writes no cache that V8 would refuse after a job long enough to turn the optimizing compilers off and on', async () => {
+    const cacheDir = path.join(scratch.dir, 'cache', 'headroom', 'code-cache');
+    const env = { XDG_CACHE_HOME: path.join(scratch.dir, 'cache') };
+    const runCache = () =>
+      fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((name) => name.startsWith('npm-run-')) : [];
+    // Longer than LEAN_AFTER_MS (cli/run.ts): V8's flags change during the job and change back after it,
+    // not always to the same hash (Node 22).
+    const long = await runCli(['run', '--quiet', '--', 'sleep', '0.2'], { cwd: scratch.dir, env });
+    expect(long.status, long.stderr).toBe(0);
+    const written = runCache();
+    for (const name of written) fs.utimesSync(path.join(cacheDir, name), 1, 1);
+    const short = await runCli(['run', '--quiet', '--', 'true'], { cwd: scratch.dir, env });
+    expect(short.status, short.stderr).toBe(0);
+    // One the long job wrote is accepted here, not written again; without one, this run writes it.
+    for (const name of written) expect(fs.statSync(path.join(cacheDir, name)).mtimeMs, name).toBe(1000);
+    expect(runCache()).toHaveLength(1);
+  });
 });
