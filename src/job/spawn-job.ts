@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import { HeadroomError } from '../errors.js';
 import {
   cgroupHoldingSelf,
   describeErrno,
   errnoCode,
+  fileIn,
   joinCgroup,
   LEAF_NAME,
   type MemoryCgroup,
@@ -95,7 +95,7 @@ function stepInHome(cgroup: MemoryCgroup, parent: MemoryCgroup): string | null {
 }
 
 function homes(parent: MemoryCgroup): string[] {
-  return [path.join(parent.dir, LEAF_NAME), parent.dir];
+  return [fileIn(parent.dir, LEAF_NAME), parent.dir];
 }
 
 /**
@@ -141,7 +141,7 @@ function spawnBornIn(
   if (leaveError !== undefined) {
     // Left inside, headroom's own memory would count against the job's for the whole run: the job goes,
     // and whatever it forked meanwhile.
-    for (const pid of readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'))) {
+    for (const pid of readCgroupPids(fileIn(placement.cgroup.dir, 'cgroup.procs'))) {
       if (pid === process.pid) continue;
       try {
         process.kill(pid, 'SIGKILL');
@@ -157,7 +157,7 @@ function spawnBornIn(
 
 /** A shell joins the job's cgroup, then executes the job; 125 when it cannot join, as docker run's. */
 function spawnJoining(request: SpawnRequest, cgroup: MemoryCgroup): ChildProcess {
-  const procs = path.join(cgroup.dir, 'cgroup.procs');
+  const procs = fileIn(cgroup.dir, 'cgroup.procs');
   const script = `echo $$ > "$0" || exit 125; exec "$@"`;
   const { program, args, env, cwd } = request;
   try {

@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { readCgroupPids } from '../kernel/index.js';
+import { fileIn, readCgroupPids } from '../kernel/index.js';
 import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
 import type { Placement } from './placement.js';
@@ -131,7 +130,7 @@ function killJob(placement: Placement, child: ChildProcess): void {
   }
   // A few rounds: a process may fork between the listing and the kill.
   for (let round = 0; round < 5; round++) {
-    const pids = readCgroupPids(path.join(placement.cgroup.dir, 'cgroup.procs'));
+    const pids = readCgroupPids(fileIn(placement.cgroup.dir, 'cgroup.procs'));
     if (pids.length === 0) return;
     for (const pid of pids) {
       try {

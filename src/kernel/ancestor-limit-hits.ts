@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { cgroupAncestry, ownLimitAt } from './effective-limit.js';
+import { fileIn } from './file-in.js';
 import type { MemoryCgroup } from './locate.js';
 import { parseFlatKeyed } from './parse.js';
 import { readOptionalKernelFile } from './read-file.js';
@@ -46,7 +46,7 @@ function ancestorCounters(cgroup: MemoryCgroup): Counter[] {
     if (depth === 0 || ownLimitOrNull(cgroup, dir) === null) continue;
     const files =
       cgroup.version === 1
-        ? ['memory.failcnt', 'memory.memsw.failcnt'].map((name) => path.join(dir, name))
+        ? ['memory.failcnt', 'memory.memsw.failcnt'].map((name) => fileIn(dir, name))
         : [localOrHierarchical(dir)];
     counters.push({ path: levelPath, files });
   }
@@ -64,8 +64,8 @@ function ownLimitOrNull(cgroup: MemoryCgroup, dir: string): number | null {
 
 /** memory.events.local came with 5.2; before it, the hierarchical file is the closest there is. */
 function localOrHierarchical(dir: string): string {
-  const local = path.join(dir, 'memory.events.local');
-  return fs.existsSync(local) ? local : path.join(dir, 'memory.events');
+  const local = fileIn(dir, 'memory.events.local');
+  return fs.existsSync(local) ? local : fileIn(dir, 'memory.events');
 }
 
 function readCounter(file: string): number {

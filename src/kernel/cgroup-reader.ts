@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { isHeadroomError } from '../errors.js';
 import { kernelFileError } from './errors.js';
+import { fileIn } from './file-in.js';
 import { parseMeminfo } from './host-memory.js';
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
 import { isRootCgroup, type MemoryCgroup } from './locate.js';
@@ -53,13 +53,13 @@ class Files {
   constructor(private readonly dir: string) {}
 
   required(name: string): KeptOpenFile {
-    const file = new KeptOpenFile(path.join(this.dir, name));
+    const file = new KeptOpenFile(fileIn(this.dir, name));
     this.open.push(file);
     return file;
   }
 
   optional(name: string): KeptOpenFile | undefined {
-    const file = path.join(this.dir, name);
+    const file = fileIn(this.dir, name);
     if (!fs.existsSync(file)) return undefined;
     return this.required(name);
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from './errors.js';
+import { fileIn } from './file-in.js';
 import type { MemoryCgroup } from './locate.js';
 import { readCgroupPids } from './process-memory.js';
 import { describeErrno } from './read-file.js';
@@ -57,7 +58,7 @@ export function createChildCgroup(parent: MemoryCgroup, name: string, limits: Ch
 }
 
 function ensureV2MemoryDelegated(dir: string): true | { reason: string; internalProcesses: boolean } {
-  const control = path.join(dir, 'cgroup.subtree_control');
+  const control = fileIn(dir, 'cgroup.subtree_control');
   try {
     if (fs.readFileSync(control, 'latin1').split(/\s+/).includes('memory')) return true;
     fs.writeFileSync(control, '+memory');
@@ -82,7 +83,7 @@ function applyLimits(cgroup: MemoryCgroup, limits: ChildLimits): true | string {
     // v1 refuses a memory limit above memsw, so memory goes first while memsw is still unlimited.
     if (limits.memory !== undefined) writes.push(['memory.limit_in_bytes', String(limits.memory)]);
     if (limits.memorySwap !== undefined) {
-      const memsw = path.join(cgroup.dir, 'memory.memsw.limit_in_bytes');
+      const memsw = fileIn(cgroup.dir, 'memory.memsw.limit_in_bytes');
       if (!fs.existsSync(memsw)) {
         if (limits.memorySwap !== null)
           return 'this kernel has no swap accounting (memory.memsw.*), so --memory-swap cannot be applied';
@@ -103,7 +104,7 @@ function applyLimits(cgroup: MemoryCgroup, limits: ChildLimits): true | string {
     }
   }
   for (const [name, value] of writes) {
-    const file = path.join(cgroup.dir, name);
+    const file = fileIn(cgroup.dir, name);
     try {
       fs.writeFileSync(file, value);
     } catch (error) {
@@ -115,7 +116,7 @@ function applyLimits(cgroup: MemoryCgroup, limits: ChildLimits): true | string {
 
 /** Writes a control value; errors name the file. */
 export function writeCgroupFile(cgroup: Pick<MemoryCgroup, 'dir'>, name: string, value: string): void {
-  const file = path.join(cgroup.dir, name);
+  const file = fileIn(cgroup.dir, name);
   try {
     fs.writeFileSync(file, value);
   } catch (error) {
@@ -138,7 +139,7 @@ export function joinCgroup(dir: string, pid: number = process.pid): void {
  */
 export function cgroupHoldingSelf(dirs: readonly string[]): string | null {
   for (const dir of dirs) {
-    const procs = path.join(dir, 'cgroup.procs');
+    const procs = fileIn(dir, 'cgroup.procs');
     try {
       if (!readCgroupPids(procs).includes(process.pid)) continue;
       fs.accessSync(procs, fs.constants.W_OK);

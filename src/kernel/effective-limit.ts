@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileIn } from './file-in.js';
 import type { CgroupVersion, MemoryCgroup } from './locate.js';
 import { parseFlatKeyed, parseLimit } from './parse.js';
 import { readKernelFile, readOptionalKernelFile } from './read-file.js';
@@ -39,11 +40,14 @@ export interface EffectiveLimit {
 /** The cgroup and each ancestor up to the top of its mount, nearest first. */
 export function cgroupAncestry(cgroup: MemoryCgroup): Array<{ dir: string; path: string; depth: number }> {
   const ancestry: Array<{ dir: string; path: string; depth: number }> = [];
+  // Both are normal paths (locate joins them), so each level is a comparison: see fileIn for why path
+  // calls at the start of a run are counted.
+  const top = cgroup.mountDir;
   let dir = cgroup.dir;
   let cgroupPath = cgroup.path;
   for (let depth = 0; ; depth++) {
     ancestry.push({ dir, path: cgroupPath, depth });
-    if (path.relative(cgroup.mountDir, dir) === '' || !dir.startsWith(cgroup.mountDir)) break;
+    if (dir === top || !dir.startsWith(top)) break;
     dir = path.dirname(dir);
     cgroupPath = path.posix.dirname(cgroupPath);
   }
@@ -78,7 +82,7 @@ export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
   }
   if (cgroup.version === 1) {
     // The kernel's own hierarchical figure also covers ancestors this mount does not show.
-    const statFile = path.join(cgroup.dir, 'memory.stat');
+    const statFile = fileIn(cgroup.dir, 'memory.stat');
     const stat = parseFlatKeyed(readKernelFile(statFile), statFile);
     const hierarchical = limitOrNull(stat.get('hierarchical_memory_limit'));
     if (hierarchical !== null && (bytes === null || hierarchical < bytes)) {
@@ -98,7 +102,7 @@ export function effectiveLimit(cgroup: MemoryCgroup): EffectiveLimit {
 }
 
 function readLimitFile(dir: string, name: string): number | null {
-  const file = path.join(dir, name);
+  const file = fileIn(dir, name);
   const text = readOptionalKernelFile(file);
   return text === undefined ? null : parseLimit(text, file);
 }

@@ -4,6 +4,7 @@ export * from './cgroup-reader.js';
 export * from './child-cgroup.js';
 export * from './effective-limit.js';
 export * from './errors.js';
+export * from './file-in.js';
 export * from './host-memory.js';
 export * from './host-paths.js';
 export * from './job-cgroup-room.js';

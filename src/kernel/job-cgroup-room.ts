@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileIn } from './file-in.js';
 import { isRootCgroup, type MemoryCgroup } from './locate.js';
 import { readCgroupPids } from './process-memory.js';
 import { readOptionalKernelFile } from './read-file.js';
@@ -26,14 +27,14 @@ export function jobCgroupRoom(cgroup: MemoryCgroup): JobCgroupRoom {
       how: 'beside-leaf',
       reason: `this is headroom's leaf (${LEAF_NAME}): each job's cgroup goes beside it`,
     };
-  const subtree = words(readOptionalKernelFile(path.join(cgroup.dir, 'cgroup.subtree_control')));
+  const subtree = words(readOptionalKernelFile(fileIn(cgroup.dir, 'cgroup.subtree_control')));
   if (subtree.includes('memory'))
     return { how: 'child', reason: 'the memory controller is on for its children' };
-  const controllers = words(readOptionalKernelFile(path.join(cgroup.dir, 'cgroup.controllers')));
+  const controllers = words(readOptionalKernelFile(fileIn(cgroup.dir, 'cgroup.controllers')));
   if (!controllers.includes('memory'))
     return { how: 'none', reason: 'the memory controller is not delegated to this cgroup' };
   // The real root is exempt from the "no internal processes" rule.
-  if (isRootCgroup(2, cgroup.dir) || readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).length === 0)
+  if (isRootCgroup(2, cgroup.dir) || readCgroupPids(fileIn(cgroup.dir, 'cgroup.procs')).length === 0)
     return { how: 'child', reason: 'the memory controller can be switched on for its children' };
   return {
     how: 'beside-leaf',
@@ -43,7 +44,7 @@ export function jobCgroupRoom(cgroup: MemoryCgroup): JobCgroupRoom {
 
 function writable(dir: string): boolean {
   try {
-    fs.accessSync(path.join(dir, 'cgroup.procs'), fs.constants.W_OK);
+    fs.accessSync(fileIn(dir, 'cgroup.procs'), fs.constants.W_OK);
     return true;
   } catch {
     return false;

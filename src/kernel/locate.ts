@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ErrorCode } from '../errors.js';
+import { fileIn } from './file-in.js';
 import { type HostPaths, procPath, realHost, resolveHostPath } from './host-paths.js';
 import { type Mount, parseMountinfo, parseProcCgroup } from './mountinfo.js';
 import { readCgroupPids } from './process-memory.js';
@@ -70,7 +71,7 @@ export function locateMemoryCgroup(pid: number | 'self' = 'self', host: HostPath
   if (v2 && v2Mounts.length > 0) {
     const found = findIn(2, v2.path, v2Mounts, host, member);
     if (!('cgroup' in found)) return settle(found, who);
-    const controllers = readOptionalKernelFile(path.join(found.cgroup.dir, 'cgroup.controllers'));
+    const controllers = readOptionalKernelFile(fileIn(found.cgroup.dir, 'cgroup.controllers'));
     if (controllers?.split(/\s+/).includes('memory')) return { ok: true, cgroup: found.cgroup };
   }
   return {
@@ -246,7 +247,7 @@ function searchBelow(
 
 function listsPid(dir: string, pid: number): boolean {
   try {
-    return readCgroupPids(path.join(dir, 'cgroup.procs')).includes(pid);
+    return readCgroupPids(fileIn(dir, 'cgroup.procs')).includes(pid);
   } catch {
     return false;
   }
@@ -258,7 +259,7 @@ function listsPid(dir: string, pid: number): boolean {
  * there (Documentation/admin-guide/cgroup-v2.rst: "exists on non-root cgroups").
  */
 export function isRootCgroup(version: CgroupVersion, dir: string): boolean {
-  const has = (name: string): boolean => fs.existsSync(path.join(dir, name));
+  const has = (name: string): boolean => fs.existsSync(fileIn(dir, name));
   if (version === 1) return has('cgroup.sane_behavior') || has('release_agent');
   return !has('cgroup.events') && !has('memory.current');
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { writeCgroupFile } from './child-cgroup.js';
 import { LIMIT_FILE } from './effective-limit.js';
+import { fileIn } from './file-in.js';
 import type { MemoryCgroup } from './locate.js';
 import { parseLimit } from './parse.js';
 import { readKernelFile, readOptionalKernelFile } from './read-file.js';
@@ -20,7 +20,7 @@ export function setOomKillerEnabled(cgroup: Cgroup, enabled: boolean): void {
 
 /** The cgroup's own memory limit (not its ancestors'), bytes; null when none. */
 export function readOwnLimit(cgroup: Cgroup): number | null {
-  const file = path.join(cgroup.dir, LIMIT_FILE[cgroup.version]);
+  const file = fileIn(cgroup.dir, LIMIT_FILE[cgroup.version]);
   return parseLimit(readKernelFile(file), file);
 }
 
@@ -35,7 +35,7 @@ export function setMemoryLimit(cgroup: Cgroup, bytes: number): void {
     return;
   }
   const current = readOwnLimit(cgroup);
-  const memswFile = path.join(cgroup.dir, 'memory.memsw.limit_in_bytes');
+  const memswFile = fileIn(cgroup.dir, 'memory.memsw.limit_in_bytes');
   const memswText = readOptionalKernelFile(memswFile);
   const memsw = memswText === undefined ? null : parseLimit(memswText, memswFile);
   const newMemsw = memsw === null || current === null ? null : memsw + (bytes - current);
@@ -54,7 +54,7 @@ export function setMemoryHigh(cgroup: Cgroup, bytes: number | null): void {
 
 /** v2 memory.high as set on this cgroup, null for "max". */
 export function readOwnHigh(cgroup: Cgroup): number | null {
-  const file = path.join(cgroup.dir, 'memory.high');
+  const file = fileIn(cgroup.dir, 'memory.high');
   return parseLimit(readKernelFile(file), file);
 }
 
@@ -65,7 +65,7 @@ export function readOwnHigh(cgroup: Cgroup): number | null {
 export function reclaimMemory(cgroup: Cgroup, bytes: number): boolean {
   if (cgroup.version !== 2) throw new Error('memory.reclaim exists on cgroup v2 only');
   try {
-    fs.writeFileSync(path.join(cgroup.dir, 'memory.reclaim'), String(Math.max(0, Math.floor(bytes))));
+    fs.writeFileSync(fileIn(cgroup.dir, 'memory.reclaim'), String(Math.max(0, Math.floor(bytes))));
     return true;
   } catch {
     return false;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { errnoCode } from './errors.js';
+import { fileIn } from './file-in.js';
 import { readCgroupPids } from './process-memory.js';
 import { describeErrno } from './read-file.js';
 
@@ -35,7 +35,7 @@ const MOVE_ROUNDS = 10;
  * Everything is put back when a step fails, so a refusal leaves the cgroup as it was.
  */
 export function moveIntoLeaf(parentDir: string): LeafResult {
-  const leafDir = path.join(parentDir, LEAF_NAME);
+  const leafDir = fileIn(parentDir, LEAF_NAME);
   let createdLeaf = false;
   try {
     fs.mkdirSync(leafDir);
@@ -51,7 +51,7 @@ export function moveIntoLeaf(parentDir: string): LeafResult {
     return { ok: false, reason };
   };
   if (typeof moved === 'string') return undo(moved);
-  const control = path.join(parentDir, 'cgroup.subtree_control');
+  const control = fileIn(parentDir, 'cgroup.subtree_control');
   try {
     fs.writeFileSync(control, '+memory');
   } catch (error) {
@@ -70,7 +70,7 @@ export function restoreFromLeaf(move: LeafMove): { restored: boolean; note?: str
   if (others.length > 0) return { restored: false };
   if (move.enabledMemory) {
     try {
-      fs.writeFileSync(path.join(move.parentDir, 'cgroup.subtree_control'), '-memory');
+      fs.writeFileSync(fileIn(move.parentDir, 'cgroup.subtree_control'), '-memory');
     } catch (error) {
       return {
         restored: false,
@@ -86,10 +86,10 @@ export function restoreFromLeaf(move: LeafMove): { restored: boolean; note?: str
 
 /** Moves every process listed in `from` into `to`; a string says why it could not. */
 function moveAll(from: string, to: string): number | string {
-  const procs = path.join(to, 'cgroup.procs');
+  const procs = fileIn(to, 'cgroup.procs');
   let count = 0;
   for (let round = 0; round < MOVE_ROUNDS; round++) {
-    const pids = readCgroupPids(path.join(from, 'cgroup.procs'));
+    const pids = readCgroupPids(fileIn(from, 'cgroup.procs'));
     if (pids.length === 0) return count;
     for (const pid of pids) {
       try {
