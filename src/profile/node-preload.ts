@@ -312,12 +312,14 @@ function builtin<T>(id: string): T {
 /**
  * Calls `start` once, just before the first CommonJS module after this preload is compiled (the main
  * module, or a preload the user named after this one) or at the first turn of the event loop, whichever
- * comes first. An ES module main is read asynchronously, so the first turn comes after Node loaded its ES
- * module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
+ * comes first; where Node has module.registerHooks (22.15, 24), just before the first module of any kind
+ * is loaded. Node 20 reads an ES module main asynchronously, so the first turn comes after Node loaded its
+ * ES module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
  * seen, though the event loop does not promise it) before the main module is compiled; a CommonJS main
- * runs before the first turn, hence the hook. Code that runs first (a main module whose file was read
- * sooner, `node -e`) runs with inlining on until the first turn: only what is optimized by then keeps its
- * inlined frames.
+ * runs before the first turn, hence the _compile hook. Node 22 and 24 evaluate an ES module main before
+ * the first turn, and on 24 even a timer it set fires first, hot loop and all: hence the load hook. Code
+ * that runs first (`node -e`) runs with inlining on until the first turn: only what is optimized by then
+ * keeps its inlined frames.
  */
 function whenJobCodeStarts(start: () => void): void {
   let started = false;
@@ -328,7 +330,26 @@ function whenJobCodeStarts(start: () => void): void {
   };
   setImmediate(once).unref();
   type Compile = (this: unknown, ...args: unknown[]) => unknown;
-  const prototype = builtin<{ prototype: { _compile?: Compile } }>('node:module').prototype;
+  type Load = (
+    url: string,
+    context: unknown,
+    nextLoad: (url: string, context: unknown) => unknown,
+  ) => unknown;
+  const moduleBuiltin = builtin<{
+    prototype: { _compile?: Compile };
+    registerHooks?: (hooks: { load: Load }) => { deregister(): void };
+  }>('node:module');
+  if (typeof moduleBuiltin.registerHooks === 'function') {
+    const hooks = moduleBuiltin.registerHooks({
+      load(url, context, nextLoad) {
+        once();
+        return nextLoad(url, context);
+      },
+    });
+    // Once the job's code is under way the hook has done its work; off the loader's own call.
+    setImmediate(() => hooks.deregister()).unref();
+  }
+  const prototype = moduleBuiltin.prototype;
   const compile = prototype._compile;
   if (typeof compile !== 'function') return;
   const hook: Compile = function (this: unknown, ...args) {
