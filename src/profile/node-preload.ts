@@ -311,15 +311,16 @@ function builtin<T>(id: string): T {
 
 /**
  * Calls `start` once, just before the first CommonJS module after this preload is compiled (the main
- * module, or a preload the user named after this one) or at the first turn of the event loop, whichever
- * comes first; where Node has module.registerHooks (22.15, 24), just before the first module of any kind
- * is loaded. Node 20 reads an ES module main asynchronously, so the first turn comes after Node loaded its
- * ES module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
- * seen, though the event loop does not promise it) before the main module is compiled; a CommonJS main
- * runs before the first turn, hence the _compile hook. Node 22 and 24 evaluate an ES module main before
- * the first turn, and on 24 even a timer it set fires first, hot loop and all: hence the load hook. Code
- * that runs first (`node -e`) runs with inlining on until the first turn: only what is optimized by then
- * keeps its inlined frames.
+ * module, or a preload the user named after this one), or before an ES module main runs. Node 20 reads
+ * an ES module main asynchronously: the first turn of the event loop comes after Node loaded its ES
+ * module loader, some twenty built-in modules that keep Node's code cache this way, and (in every run
+ * seen, though the event loop does not promise it) before the main module is compiled. Node 22 and 24
+ * evaluate an ES module main before the first turn (on 24 even a timer it set fires first, hot loop and
+ * all), but only after the loader's awaits: a microtask queued now runs before it, with the loader's
+ * modules loaded by then (all of them on 24, all but two on 22). A load hook (module.registerHooks) would
+ * be exact, but it moves every module the job loads onto the loader's hooked path, with bugs of its own.
+ * Code that runs first (`node -e`) runs with inlining on until then: only what is optimized by then keeps
+ * its inlined frames.
  */
 function whenJobCodeStarts(start: () => void): void {
   let started = false;
@@ -328,28 +329,10 @@ function whenJobCodeStarts(start: () => void): void {
     started = true;
     start();
   };
-  setImmediate(once).unref();
+  if (Number(process.versions.node.split('.')[0]) >= 22) queueMicrotask(once);
+  else setImmediate(once).unref();
   type Compile = (this: unknown, ...args: unknown[]) => unknown;
-  type Load = (
-    url: string,
-    context: unknown,
-    nextLoad: (url: string, context: unknown) => unknown,
-  ) => unknown;
-  const moduleBuiltin = builtin<{
-    prototype: { _compile?: Compile };
-    registerHooks?: (hooks: { load: Load }) => { deregister(): void };
-  }>('node:module');
-  if (typeof moduleBuiltin.registerHooks === 'function') {
-    const hooks = moduleBuiltin.registerHooks({
-      load(url, context, nextLoad) {
-        once();
-        return nextLoad(url, context);
-      },
-    });
-    // Once the job's code is under way the hook has done its work; off the loader's own call.
-    setImmediate(() => hooks.deregister()).unref();
-  }
-  const prototype = moduleBuiltin.prototype;
+  const prototype = builtin<{ prototype: { _compile?: Compile } }>('node:module').prototype;
   const compile = prototype._compile;
   if (typeof compile !== 'function') return;
   const hook: Compile = function (this: unknown, ...args) {
