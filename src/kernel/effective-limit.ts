@@ -40,14 +40,15 @@ export interface EffectiveLimit {
 /** The cgroup and each ancestor up to the top of its mount, nearest first. */
 export function cgroupAncestry(cgroup: MemoryCgroup): Array<{ dir: string; path: string; depth: number }> {
   const ancestry: Array<{ dir: string; path: string; depth: number }> = [];
-  // Both are normal paths (locate joins them), so each level is a comparison: see fileIn for why path
-  // calls at the start of a run are counted.
+  // Compared as they are, not through path.relative at each level (see fileIn for why path calls at the
+  // start of a run are counted): locate makes both with path.join. The last test ends the walk at the
+  // root whatever they look like.
   const top = cgroup.mountDir;
   let dir = cgroup.dir;
   let cgroupPath = cgroup.path;
   for (let depth = 0; ; depth++) {
     ancestry.push({ dir, path: cgroupPath, depth });
-    if (dir === top || !dir.startsWith(top)) break;
+    if (dir === top || !dir.startsWith(top) || path.dirname(dir) === dir) break;
     dir = path.dirname(dir);
     cgroupPath = path.posix.dirname(cgroupPath);
   }

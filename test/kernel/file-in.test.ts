@@ -9,6 +9,8 @@ describe('fileIn', () => {
       ['/sys/fs/cgroup', 'cgroup.procs'],
       ['/', 'proc'],
       ['/proc/123', 'status'],
+      ['/tmp/fixture/', 'memory.max'],
+      ['', 'memory.max'],
     ] as const) {
       expect(fileIn(dir, name)).toBe(path.join(dir, name));
     }
