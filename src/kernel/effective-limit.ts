@@ -41,15 +41,16 @@ export interface EffectiveLimit {
 export function cgroupAncestry(cgroup: MemoryCgroup): Array<{ dir: string; path: string; depth: number }> {
   const ancestry: Array<{ dir: string; path: string; depth: number }> = [];
   // Compared as they are, not through path.relative at each level (see fileIn for why path calls at the
-  // start of a run are counted): locate makes both with path.join. The last test ends the walk at the
-  // root whatever they look like.
+  // start of a run are counted): locate makes both with path.join. The root, its own parent, ends the
+  // walk whatever they look like.
   const top = cgroup.mountDir;
   let dir = cgroup.dir;
   let cgroupPath = cgroup.path;
   for (let depth = 0; ; depth++) {
     ancestry.push({ dir, path: cgroupPath, depth });
-    if (dir === top || !dir.startsWith(top) || path.dirname(dir) === dir) break;
-    dir = path.dirname(dir);
+    const parent = path.dirname(dir);
+    if (dir === top || !dir.startsWith(top) || parent === dir) break;
+    dir = parent;
     cgroupPath = path.posix.dirname(cgroupPath);
   }
   return ancestry;
