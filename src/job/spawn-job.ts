@@ -6,9 +6,9 @@ import {
   errnoCode,
   fileIn,
   joinCgroup,
+  killCgroupProcesses,
   LEAF_NAME,
   type MemoryCgroup,
-  readCgroupPids,
   readOwnLimit,
 } from '../kernel/index.js';
 import type { Placement } from './placement.js';
@@ -141,14 +141,7 @@ function spawnBornIn(
   if (leaveError !== undefined) {
     // Left inside, headroom's own memory would count against the job's for the whole run: the job goes,
     // and whatever it forked meanwhile.
-    for (const pid of readCgroupPids(fileIn(placement.cgroup.dir, 'cgroup.procs'))) {
-      if (pid === process.pid) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killCgroupProcesses(placement.cgroup.dir, process.pid);
     throw failed("cannot leave the job's cgroup after starting it (headroom stays in it)", leaveError);
   }
   if (!child) throw spawnError;

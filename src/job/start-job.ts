@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { fileIn, readCgroupPids } from '../kernel/index.js';
+import { killCgroupProcesses } from '../kernel/index.js';
 import { exitStatus } from './exit-status.js';
 import { forwardSignals } from './forward-signals.js';
 import type { Placement } from './placement.js';
@@ -128,16 +128,5 @@ function killJob(placement: Placement, child: ChildProcess): void {
     child.kill('SIGKILL');
     return;
   }
-  // A few rounds: a process may fork between the listing and the kill.
-  for (let round = 0; round < 5; round++) {
-    const pids = readCgroupPids(fileIn(placement.cgroup.dir, 'cgroup.procs'));
-    if (pids.length === 0) return;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
+  killCgroupProcesses(placement.cgroup.dir);
 }

@@ -133,6 +133,24 @@ export function joinCgroup(dir: string, pid: number = process.pid): void {
 }
 
 /**
+ * SIGKILL to every process in the cgroup at `dir` but `spare`, in a few rounds: a process may fork
+ * between the listing and the kill.
+ */
+export function killCgroupProcesses(dir: string, spare?: number): void {
+  for (let round = 0; round < 5; round++) {
+    const pids = readCgroupPids(fileIn(dir, 'cgroup.procs')).filter((pid) => pid !== spare);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/**
  * Which of `dirs` holds this process now and would take it back: its cgroup.procs lists this process and
  * is writable by it. Null when none does: a fixture tree lists other pids, a delegation left that file
  * to another user, or this process was moved elsewhere.
