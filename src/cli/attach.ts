@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HeadroomError, isHeadroomError } from '../errors.js';
 import { parseSize } from './parse-size.js';
-import type { Outcome } from './program.js';
+import type { Outcome } from './settle.js';
 
 const MAX_SAMPLING_INTERVAL = 1024 ** 3;
 

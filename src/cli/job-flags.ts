@@ -4,6 +4,7 @@ import type { GuardOptions } from '../guard/job-guard.js';
 import type { OnLimit } from '../guard/watchdog.js';
 import type { RunOptions } from '../run/run.js';
 import { badOption } from './bad-option.js';
+import { declareOptions, type OptionSpec } from './option-spec.js';
 import { parseMemory, parseMemorySwap } from './parse-size.js';
 
 /** The flags of every command that runs a job (run, supervise), as commander hands them over. */
@@ -28,44 +29,62 @@ const PYTHON_PROFILERS = ['growth', 'tracemalloc'] as const;
 const GUARD_MODES = ['knobs', 'watch'];
 const ON_LIMIT: readonly OnLimit[] = ['term', 'snapshot', 'reclaim'];
 
-export function addJobOptions(command: Command): Command {
-  return command
-    .option('-m, --memory <size>', 'memory limit for the job, as docker run (e.g. 512m, 2g)')
-    .option('--memory-swap <size>', 'memory plus swap, as docker run; -1 for unlimited swap')
-    .option('--interval <ms>', 'sampling interval in milliseconds', '100')
-    .option(
-      '--component <name>',
+/** The options of every command that runs a job (run, supervise), in help order. */
+export const JOB_OPTIONS: readonly OptionSpec[] = [
+  { flags: '-m, --memory <size>', description: 'memory limit for the job, as docker run (e.g. 512m, 2g)' },
+  { flags: '--memory-swap <size>', description: 'memory plus swap, as docker run; -1 for unlimited swap' },
+  { flags: '--interval <ms>', description: 'sampling interval in milliseconds', defaultValue: '100' },
+  {
+    flags: '--component <name>',
+    description:
       'name of the component (scheduler, worker...): names the capture; profiled when headroom.toml [profiling] components lists it',
-    )
-    .option(
-      '--profile',
-      "profile the allocations of the job's Node and Python processes, whatever the config says",
-    )
-    .option(
-      '--python-profiler <mode>',
+  },
+  {
+    flags: '--profile',
+    description: "profile the allocations of the job's Node and Python processes, whatever the config says",
+  },
+  {
+    flags: '--python-profiler <mode>',
+    description:
       'growth (default: cheap, charges memory growth to Python stacks) or tracemalloc (exact allocation sites, slow); implies --profile',
-    )
-    .option('--observe', 'observe the cgroup headroom runs in instead of making one for the job')
-    .option('--grace <seconds>', 'after a SIGTERM to the job, SIGKILL it this much later', '10')
-    .option('-q, --quiet', 'print nothing of its own (the capture is still written)')
-    .option(
-      '--guard <modes>',
+  },
+  {
+    flags: '--observe',
+    description: 'observe the cgroup headroom runs in instead of making one for the job',
+  },
+  {
+    flags: '--grace <seconds>',
+    description: 'after a SIGTERM to the job, SIGKILL it this much later',
+    defaultValue: '10',
+  },
+  { flags: '-q, --quiet', description: 'print nothing of its own (the capture is still written)' },
+  {
+    flags: '--guard <modes>',
+    description:
       'keep the job under its limit, comma-separated: knobs = set Node, Go, JVM and Python memory settings from the limit; watch = act before the OOM killer (see --on-limit)',
-      'knobs',
-    )
-    .option('--no-guard', 'set nothing in the job from the limit')
-    .option('--node-processes <n>', 'Node processes that share the limit at once (splits the heap knob)', '1')
-    .option(
-      '--on-limit <action>',
-      'with --guard watch: term (SIGTERM, then SIGKILL after --grace), snapshot, or reclaim',
-      'term',
-    )
-    .option(
-      '--watch-threshold <percent>',
+    defaultValue: 'knobs',
+  },
+  { flags: '--no-guard', description: 'set nothing in the job from the limit' },
+  {
+    flags: '--node-processes <n>',
+    description: 'Node processes that share the limit at once (splits the heap knob)',
+    defaultValue: '1',
+  },
+  {
+    flags: '--on-limit <action>',
+    description: 'with --guard watch: term (SIGTERM, then SIGKILL after --grace), snapshot, or reclaim',
+    defaultValue: 'term',
+  },
+  {
+    flags: '--watch-threshold <percent>',
+    description:
       'with --guard watch: act when memory that cannot be reclaimed reaches this share of the limit',
-      '95',
-    )
-    .passThroughOptions();
+    defaultValue: '95',
+  },
+];
+
+export function addJobOptions(command: Command): Command {
+  return declareOptions(command, JOB_OPTIONS).passThroughOptions();
 }
 
 /**

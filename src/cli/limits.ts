@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Outcome } from './program.js';
+import type { Outcome } from './settle.js';
 
 export function limitsCommand(program: Command, outcome: Outcome): void {
   program

@@ -4,54 +4,69 @@ import type { Summary } from '../analyze/summarize.js';
 import { isHeadroomError } from '../errors.js';
 import type { Capture } from '../record/capture-reader.js';
 import type { RunResult } from '../run/run.js';
-import { addJobOptions, type JobFlags, parseJobFlags } from './job-flags.js';
+import { JOB_OPTIONS, type JobFlags, parseJobFlags } from './job-flags.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
-import type { Outcome } from './program.js';
+import { declareOptions, type OptionSpec } from './option-spec.js';
+import type { Outcome } from './settle.js';
 
-interface RunFlags extends JobFlags {
+/** run's flags, as commander or parsePlainOptions hands them over. */
+export interface RunFlags extends JobFlags {
   output?: string;
   report?: string;
 }
+
+/** run's options, in help order: its own, then those of every command that runs a job. */
+export const RUN_OPTIONS: readonly OptionSpec[] = [
+  {
+    flags: '-o, --output <file>',
+    description: 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)',
+  },
+  { flags: '--report <file>', description: 'after the job, write an HTML report of its memory to this file' },
+  ...JOB_OPTIONS,
+];
 
 export function runCommand(program: Command, outcome: Outcome): void {
   const command = program
     .command('run')
     .description('run a command in a memory cgroup of its own, record its memory, and say what filled it')
     .usage('[options] -- COMMAND [ARGS...]')
-    .argument('<command...>', 'the job and its arguments (everything after -- or the first operand)')
-    .option('-o, --output <file>', 'capture file (default: a new file under $HEADROOM_HOME or .headroom/)')
-    .option('--report <file>', 'after the job, write an HTML report of its memory to this file');
-  addJobOptions(command).action(async (words: string[], flags: RunFlags) => {
-    const options = await parseJobFlags(flags);
-    const [job, ...args] = words;
-    const { run } = await import('../run/run.js');
-    // HEADROOM_SYSROOT: a tree standing in for /proc and /sys, as for limits, top and the exporter.
-    const sysroot = process.env.HEADROOM_SYSROOT;
-    const host = sysroot ? (await import('../kernel/index.js')).hostPaths(sysroot) : undefined;
-    const lean = leanOnceStarted();
-    let result: RunResult;
-    try {
-      result = await run({
-        command: job ?? '',
-        args,
-        ...options,
-        ...(host ? { host } : {}),
-        ...(flags.output === undefined ? {} : { output: flags.output }),
-        onJobStart: lean.start,
-        onJobExit: lean.end,
-      });
-    } finally {
-      lean.end();
-    }
-    outcome.jobStatus(result.status);
-    // From here on nothing may change the job's status: headroom's own trouble is a warning.
-    const quiet = flags.quiet ?? false;
-    if (quiet && flags.report === undefined) return;
-    const summary = result.recorded ? await summarizeRun(result.recorded, result.capture, quiet) : null;
-    if (flags.report === undefined) return;
-    if (result.recorded && summary) await writeRunReport(result.recorded, summary, flags.report, quiet);
-    else process.stderr.write(`headroom: warning: no report: the capture could not be read back\n`);
-  });
+    .argument('<command...>', 'the job and its arguments (everything after -- or the first operand)');
+  declareOptions(command, RUN_OPTIONS)
+    .passThroughOptions()
+    .action((words: string[], flags: RunFlags) => runJob(words, flags, outcome));
+}
+
+/** `headroom run`'s action: `words` are the job and its arguments. */
+export async function runJob(words: string[], flags: RunFlags, outcome: Outcome): Promise<void> {
+  const options = await parseJobFlags(flags);
+  const [job, ...args] = words;
+  const { run } = await import('../run/run.js');
+  // HEADROOM_SYSROOT: a tree standing in for /proc and /sys, as for limits, top and the exporter.
+  const sysroot = process.env.HEADROOM_SYSROOT;
+  const host = sysroot ? (await import('../kernel/index.js')).hostPaths(sysroot) : undefined;
+  const lean = leanOnceStarted();
+  let result: RunResult;
+  try {
+    result = await run({
+      command: job ?? '',
+      args,
+      ...options,
+      ...(host ? { host } : {}),
+      ...(flags.output === undefined ? {} : { output: flags.output }),
+      onJobStart: lean.start,
+      onJobExit: lean.end,
+    });
+  } finally {
+    lean.end();
+  }
+  outcome.jobStatus(result.status);
+  // From here on nothing may change the job's status: headroom's own trouble is a warning.
+  const quiet = flags.quiet ?? false;
+  if (quiet && flags.report === undefined) return;
+  const summary = result.recorded ? await summarizeRun(result.recorded, result.capture, quiet) : null;
+  if (flags.report === undefined) return;
+  if (result.recorded && summary) await writeRunReport(result.recorded, summary, flags.report, quiet);
+  else process.stderr.write(`headroom: warning: no report: the capture could not be read back\n`);
 }
 
 /**

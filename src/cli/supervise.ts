@@ -3,7 +3,7 @@ import { badOption } from './bad-option.js';
 import { addJobOptions, type JobFlags, parseJobFlags } from './job-flags.js';
 import { setOptimizingCompilers } from './optimizing-compilers.js';
 import { parseMemory } from './parse-size.js';
-import type { Outcome } from './program.js';
+import type { Outcome } from './settle.js';
 
 interface SuperviseFlags extends JobFlags {
   restartAbove?: string;
