@@ -1,4 +1,6 @@
-import { type CommandTable, runProgram } from './program.js';
+import type { CommandTable } from './program.js';
+import type { RunFlags } from './run.js';
+import { settle } from './settle.js';
 
 /**
  * `headroom run` alone, the entry of its own bundle (dist/headroom-run.cjs), which both loaders pick for
@@ -14,7 +16,20 @@ export function isCommand(word: string): boolean {
   return Object.hasOwn(COMMANDS, word);
 }
 
-/** Parses argv (without node and script), whose first word is run; resolves to the exit status. */
-export function main(argv: string[]): Promise<number> {
+/**
+ * Parses argv (without node and script), whose first word is run; resolves to the exit status. A plain
+ * command line (options of run's own, then the job) runs without commander, which is loaded only for
+ * help and for a line it must answer with a usage error.
+ */
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'run') {
+    const [{ parsePlainOptions }, { RUN_OPTIONS, runJob }] = await Promise.all([
+      import('./plain-options.js'),
+      import('./run.js'),
+    ]);
+    const plain = parsePlainOptions<RunFlags>(argv.slice(1), RUN_OPTIONS);
+    if (plain) return settle((outcome) => runJob(plain.operands, plain.flags, outcome), { runsAJob: true });
+  }
+  const { runProgram } = await import('./program.js');
   return runProgram(argv, COMMANDS);
 }
