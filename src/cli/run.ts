@@ -43,7 +43,7 @@ export async function runJob(words: string[], flags: RunFlags, outcome: Outcome)
   const { run } = await import('../run/run.js');
   // HEADROOM_SYSROOT: a tree standing in for /proc and /sys, as for limits, top and the exporter.
   const sysroot = process.env.HEADROOM_SYSROOT;
-  const host = sysroot ? (await import('../kernel/index.js')).hostPaths(sysroot) : undefined;
+  const host = sysroot ? (await import('../kernel/host-paths.js')).hostPaths(sysroot) : undefined;
   const lean = leanOnceStarted();
   let result: RunResult;
   try {

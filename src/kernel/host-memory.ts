@@ -1,3 +1,4 @@
+import { kernelFileError } from './errors.js';
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
 import { type FlatKeyed, parseFlatKeyed } from './parse.js';
 import { readKernelFile } from './read-file.js';
@@ -12,14 +13,30 @@ export interface HostMemory {
 /** /proc/meminfo: the host's memory, which is what `free` and Python's os.sysconf see inside a container. */
 export function readHostMemory(host: HostPaths = realHost): HostMemory {
   const file = resolveHostPath(host, '/proc/meminfo');
-  const info = parseMeminfo(readKernelFile(file), file);
-  const kib = (key: string): number => (info.get(key) ?? 0) * 1024;
+  const text = readKernelFile(file);
+  // Four of some fifty lines, looked up rather than parsed into a map: run reads this at every start,
+  // before the job, and each young object made then brings its first garbage collection nearer.
+  const kib = (key: string): number => (meminfoValue(text, key, file) ?? 0) * 1024;
   return {
     total: kib('MemTotal'),
     available: kib('MemAvailable'),
     swapTotal: kib('SwapTotal'),
     swapFree: kib('SwapFree'),
   };
+}
+
+/** The value (kB, or a count) of one "Key:   value kB" line of /proc/meminfo; undefined when there is none. */
+function meminfoValue(text: string, key: string, file: string): number | undefined {
+  const at = text.indexOf(`\n${key}:`) + 1;
+  if (at === 0 && !text.startsWith(`${key}:`)) return undefined;
+  let i = at + key.length + 1;
+  while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
+  let value = 0;
+  const first = i;
+  for (let code = text.charCodeAt(i); code >= 48 && code <= 57; code = text.charCodeAt(++i))
+    value = value * 10 + (code - 48);
+  if (i === first) throw kernelFileError(file, `bad value for "${key}"`);
+  return value;
 }
 
 /** /proc/meminfo's "Key:   value kB" lines by key ("MemTotal", "Active(file)"), in kB (HugePages_* are counts). */

@@ -30,6 +30,25 @@ describe('readHostMemory', () => {
     expect(() => readHostMemory(f.host)).toThrow(`${f.root}/proc/meminfo: does not exist`);
   });
 
+  it('a line it reads with no number is an error naming the file', () => {
+    const f = fixtureHost();
+    fixture = f;
+    f.write('/proc/meminfo', 'MemTotal:       8000000 kB\nMemAvailable:   kB\n');
+    expect(() => readHostMemory(f.host)).toThrow(`${f.root}/proc/meminfo: bad value for "MemAvailable"`);
+  });
+
+  it('a line that is not there counts as 0, whichever line comes first', () => {
+    const f = fixtureHost();
+    fixture = f;
+    f.write('/proc/meminfo', 'SwapFree:  12 kB\nMemTotal:\t 3 kB\n');
+    expect(readHostMemory(f.host)).toEqual({
+      total: 3 * 1024,
+      available: 0,
+      swapTotal: 0,
+      swapFree: 12 * 1024,
+    });
+  });
+
   it('reads the real machine', () => {
     const memory = readHostMemory();
     expect(memory.total).toBeGreaterThan(64 * 1024 * 1024);
