@@ -26,9 +26,8 @@ interface Declared {
  * Anything else (help, an unknown or incomplete option, short flags run together, no operand) gives
  * undefined, and commander then reads the line and says what is wrong with it.
  *
- * Why not always commander: loading it and building a program is about 2.5 ms and 170 KiB of young
- * objects at every `headroom run`, and with those the run's first garbage collection fell inside the
- * spawn of a job as short as `true` (about 3 ms more).
+ * Why not always commander: loading it and building its program was about 2 ms and 170 KiB of young
+ * objects at every `headroom run`, before the job could start.
  */
 export function parsePlainOptions<Flags>(
   args: readonly string[],
