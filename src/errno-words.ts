@@ -1,4 +1,4 @@
-import { HeadroomError } from './errors.js';
+import { HeadroomError, messageOf } from './errors.js';
 
 /** The errno name of a failed system call, or of the HeadroomError made from one. */
 export function errnoCode(error: unknown): string | undefined {
@@ -30,7 +30,7 @@ export function describeErrno(error: unknown, instead: Readonly<Record<string, s
   const code = errnoCode(error);
   const words = code === undefined ? undefined : (instead[code] ?? WORDS[code]);
   if (words) return words;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   // "EIO: i/o error, read '/x'" -> "i/o error": the file is named by the caller, once.
   const described =
     code && message.startsWith(`${code}: `) ? message.slice(code.length + 2).split(', ')[0] : message;

@@ -67,3 +67,8 @@ export class HeadroomError extends Error {
 export function isHeadroomError(error: unknown, ...codes: ErrorCode[]): error is HeadroomError {
   return error instanceof HeadroomError && (codes.length === 0 || codes.includes(error.code));
 }
+
+/** What was thrown, as words: an Error's message, anything else as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { HeadroomError } from '../errors.js';
+import { HeadroomError, messageOf } from '../errors.js';
 import type { MemoryCgroup } from '../kernel/index.js';
 import type { CgroupMetrics } from '../serve/cgroup-metrics.js';
 import { badOption } from './bad-option.js';
@@ -176,7 +176,7 @@ const LISTEN_PROBLEMS: Record<string, string> = {
 
 function listenProblem(error: unknown): string {
   const errno = (error as NodeJS.ErrnoException).code;
-  return (errno && LISTEN_PROBLEMS[errno]) || (error instanceof Error ? error.message : String(error));
+  return (errno && LISTEN_PROBLEMS[errno]) || messageOf(error);
 }
 
 /** "127.0.0.1:9464", ":9464" (loopback), "[::1]:9464", "0.0.0.0:9464". */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Summary } from '../analyze/summarize.js';
-import { isHeadroomError } from '../errors.js';
+import { isHeadroomError, messageOf } from '../errors.js';
 import type { Capture } from '../record/capture-reader.js';
 import type { RunResult } from '../run/run.js';
 import { JOB_OPTIONS, type JobFlags, parseJobFlags } from './job-flags.js';
@@ -115,7 +115,7 @@ async function summarizeRun(recorded: Capture, capture: string, quiet: boolean):
       );
     return summary;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     process.stderr.write(`headroom: warning: no summary: ${message}\n`);
     return null;
   }
@@ -140,7 +140,7 @@ async function writeRunReport(
       process.stderr.write(`headroom: warning: ${error.message}\n`);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     process.stderr.write(`headroom: warning: cannot write the report ${output}: ${message.split('\n')[0]}\n`);
   }
 }

@@ -1,4 +1,4 @@
-import { HeadroomError } from '../errors.js';
+import { HeadroomError, messageOf } from '../errors.js';
 import { errorStatus } from './error-status.js';
 
 /**
@@ -47,10 +47,7 @@ export async function settle(
     const failure =
       error instanceof HeadroomError
         ? error
-        : new HeadroomError(
-            'E_INTERNAL',
-            `unexpected error: ${error instanceof Error ? error.message : String(error)}`,
-          );
+        : new HeadroomError('E_INTERNAL', `unexpected error: ${messageOf(error)}`);
     printError(failure, json());
     return errorStatus(failure.code, runsAJob);
   }

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
 import type { SessionPart } from '../session/capture-session.js';
 import type { JobGuard } from './job-guard.js';
@@ -29,9 +30,7 @@ export function watchdogPart(options: WatchdogOptions, say: (line: string) => vo
         // The job runs on without a watchdog rather than headroom failing under it.
         watchdog?.close();
         watchdog = undefined;
-        say(
-          `the watchdog could not start, the job runs without it: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        say(`the watchdog could not start, the job runs without it: ${messageOf(error)}`);
       }
     },
     stop: () => watchdog?.stop(),

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { messageOf } from '../errors.js';
 import { formatBytes } from '../format.js';
 import {
   type CgroupReader,
@@ -102,9 +103,7 @@ export class Watchdog {
           armed.push(`memory.high at ${Math.round(threshold * 100)}% of the limit`);
         }
       } catch (error) {
-        armed.push(
-          `kernel mechanisms unavailable (${error instanceof Error ? error.message : String(error)})`,
-        );
+        armed.push(`kernel mechanisms unavailable (${messageOf(error)})`);
       }
     }
     const every = this.options.intervalMs ?? 10;

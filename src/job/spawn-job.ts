@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { HeadroomError } from '../errors.js';
+import { HeadroomError, messageOf } from '../errors.js';
 import {
   cgroupHoldingSelf,
   describeErrno,
@@ -158,8 +158,4 @@ function spawnJoining(request: SpawnRequest, cgroup: MemoryCgroup): ChildProcess
   } catch (error) {
     throw startFailure(request, error);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { HeadroomError, isHeadroomError } from '../errors.js';
+import { HeadroomError, isHeadroomError, messageOf } from '../errors.js';
 import {
   effectiveLimit,
   locateMemoryCgroup,
@@ -488,8 +488,4 @@ function waitFor(
       resolve(why);
     }
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

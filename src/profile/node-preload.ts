@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import type { Session } from 'node:inspector';
 import path from 'node:path';
+import { messageOf } from '../errors.js';
 import {
   PROFILE_DIR_ENV,
   PROFILE_LIMIT_ENV,
@@ -138,7 +139,7 @@ class NodeProfiler {
       session = new inspector.Session();
       session.connect();
     } catch (error) {
-      this.note(`inspector unavailable, no profile: ${message(error)}`);
+      this.note(`inspector unavailable, no profile: ${messageOf(error)}`);
       return false;
     }
     // An in-process session answers synchronously, inside post().
@@ -147,7 +148,7 @@ class NodeProfiler {
       refused = error;
     });
     if (refused) {
-      this.note(`sampling refused, no profile: ${message(refused)}`);
+      this.note(`sampling refused, no profile: ${messageOf(refused)}`);
       session.disconnect();
       return false;
     }
@@ -259,7 +260,7 @@ class NodeProfiler {
       this.fetched = true;
       for (const record of this.encoder.encode(profile, timeMs, reason)) this.write(record);
     } else {
-      this.note(`snapshot failed: ${message(failure ?? 'no profile returned')}`);
+      this.note(`snapshot failed: ${messageOf(failure ?? 'no profile returned')}`);
       // Another session of the job's own may have stopped V8's sampler (there is one per isolate).
       session.post('HeapProfiler.startSampling', { samplingInterval: this.interval });
     }
@@ -345,10 +346,6 @@ function whenJobCodeStarts(start: () => void): void {
   prototype._compile = hook;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** The sampling interval: HEADROOM_NODE_SAMPLING_INTERVAL bytes when valid, else DEFAULT_INTERVAL. */
 function samplingInterval(): { interval: number; invalid?: string } {
   const text = process.env[INTERVAL_ENV];
@@ -396,7 +393,7 @@ function main(dir: string): void {
         builtin<typeof import('node:v8')>('node:v8').setFlagsFromString(NO_INLINING_FLAGS);
       } catch (error) {
         profiler.note(
-          `inlining stays on, functions inlined into a caller count as the caller: ${message(error)}`,
+          `inlining stays on, functions inlined into a caller count as the caller: ${messageOf(error)}`,
         );
       }
     });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { HeadroomError, isHeadroomError } from '../errors.js';
+import { HeadroomError, isHeadroomError, messageOf } from '../errors.js';
 import { guardPart, watchdogPart } from '../guard/guard-parts.js';
 import { type GuardOptions, prepareGuard } from '../guard/job-guard.js';
 import { cleanStaleCgroups, type Placement, placeJob, releasePlacement } from '../job/placement.js';
@@ -283,8 +283,4 @@ function describeFileError(error: unknown): string {
   }
   if (typeof file === 'string' && code) return `${file}: ${describeErrno(error)}`;
   return messageOf(error);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { nameCgroup } from '../analyze/cgroup-name.js';
+import { messageOf } from '../errors.js';
 import {
   type CgroupReader,
   type HostPaths,
@@ -651,9 +652,7 @@ export class FlightRecorder {
       this.written++;
       this.options.note?.(`post-mortem of the OOM kill in ${cgroupPath}: ${id}`);
     } catch (error) {
-      this.options.note?.(
-        `could not write the post-mortem of ${cgroupPath}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      this.options.note?.(`could not write the post-mortem of ${cgroupPath}: ${messageOf(error)}`);
     }
   }
 }

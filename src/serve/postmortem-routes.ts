@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type http from 'node:http';
+import { messageOf } from '../errors.js';
 import type { PostmortemFile, PostmortemStore } from './postmortem-store.js';
 
 export interface PostmortemRoutesOptions {
@@ -131,7 +132,7 @@ export function postmortemRoutes(store: PostmortemStore, options: PostmortemRout
         kept = { stamp, html: options.renderReport(opened.file) };
       } catch (error) {
         json(response, 500, {
-          error: `cannot render the report: ${error instanceof Error ? error.message : String(error)}`,
+          error: `cannot render the report: ${messageOf(error)}`,
         });
         return;
       }

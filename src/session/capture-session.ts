@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { messageOf } from '../errors.js';
 import type { MemoryCgroup } from '../kernel/index.js';
 import type { CaptureHeader, EndRecord } from '../record/capture-format.js';
 import type { Capture } from '../record/capture-reader.js';
@@ -223,8 +224,4 @@ export class CaptureSession {
       }
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

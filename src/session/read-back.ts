@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { messageOf } from '../errors.js';
 import type { Capture } from '../record/capture-reader.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
 
@@ -28,7 +29,7 @@ export async function readBack(writer: CaptureWriter, warn: (line: string) => vo
       fs.rmSync(writer.file, { force: true });
       warn(`no summary: nothing could be recorded (${writer.failure})`);
     } else {
-      warn(`no summary: ${error instanceof Error ? error.message : String(error)}`);
+      warn(`no summary: ${messageOf(error)}`);
     }
     return null;
   }
