@@ -17,6 +17,7 @@ import {
 } from '../kernel/index.js';
 import type { GuardAction } from '../record/capture-format.js';
 import type { CaptureWriter } from '../record/capture-writer.js';
+import { programName } from '../record/program-name.js';
 
 /** What the watchdog does when the job reaches its threshold. */
 export type OnLimit = 'snapshot' | 'term' | 'reclaim';
@@ -45,6 +46,12 @@ export interface WatchdogOptions {
   requestProfile?(): void;
   /** Poll interval; the kernel mechanisms make the exact value matter less. */
   intervalMs?: number;
+  /**
+   * A process's argv as the capture's process tracker last read it, to name a process whose kernel name
+   * is only its main thread's (Node 24's "MainThread"). Not read here: near the limit, a read of
+   * /proc/PID/cmdline can wait on the process's memory map while the kernel reclaims.
+   */
+  argvOf?(pid: number): readonly string[] | undefined;
 }
 
 /** Headroom given to a job frozen at its limit so its SIGTERM handler can run. */
@@ -276,7 +283,12 @@ export class Watchdog {
         const reader = new ProcessReader(pid);
         const memory = reader.read();
         reader.close();
-        if (memory) listed.push({ pid, name: memory.name, anon: memory.rssAnon });
+        if (memory)
+          listed.push({
+            pid,
+            name: programName(memory.name, this.options.argvOf?.(pid) ?? []),
+            anon: memory.rssAnon,
+          });
       } catch {
         // Gone while we looked.
       }

@@ -157,6 +157,12 @@ export class ProcessTracker {
     this.tracked.clear();
   }
 
+  /** A followed process's argv as last read: undefined before the first read returns, or once it is gone. */
+  argvOf(pid: number): readonly string[] | undefined {
+    const argv = this.tracked.get(pid)?.argv;
+    return argv && argv.length > 0 ? argv : undefined;
+  }
+
   /** Resolves once the argv reads under way are recorded (or dropped). */
   async argvSettled(): Promise<void> {
     while (this.argvReads.size > 0) await Promise.all(this.argvReads);

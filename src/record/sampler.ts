@@ -101,6 +101,11 @@ export class Sampler {
     this.now = options.now ?? Date.now;
   }
 
+  /** A process of the job's argv as last read (see ProcessTracker.argvOf). */
+  argvOf(pid: number): readonly string[] | undefined {
+    return this.processes.argvOf(pid);
+  }
+
   /**
    * One sample. Most ticks re-read only what moves fast; every second (and at the end) a full read also
    * takes the limits and the high-water mark, and so does a tick where usage moved. The process list is

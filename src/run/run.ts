@@ -203,6 +203,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
             terminate: () => job?.signal('SIGTERM'),
             kill: () => job?.killAll(),
             requestProfile: () => profiler?.requestSnapshot(),
+            argvOf: (pid) => session?.sampler.argvOf(pid),
           },
           say,
         ),

@@ -136,6 +136,17 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
     }
   });
 
+  it('watch, snapshot: names the largest process by its program when the kernel knows it only by its main thread (Node 24\'s "MainThread")', async () => {
+    const { summary } = await guarded(
+      ['--memory', '128m', '--memory-swap', '128m', '--guard', 'watch', '--on-limit', 'snapshot'],
+      ['python3', path.join(jobsDir, 'alloc-rate.py'), '200'],
+      { ALLOC_COMM: 'MainThread' },
+    );
+    const snapshot = summary.guard.actions.find((a) => a.action === 'snapshot');
+    expect(snapshot?.message).toMatch(/; largest: python3 \(\d+\) \d+(\.\d+)? MiB anon/);
+    expect(summary.oomKilled).toBe(true);
+  });
+
   it('knobs,watch: the Python rlimit sits above the watchdog, so a job allocating 16 MiB chunks stops on SIGTERM, not on MemoryError', async () => {
     // The default threshold (95 %), 95 % given, 99 %, and 90 %, where the rlimit fits between threshold
     // and limit.
