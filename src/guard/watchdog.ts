@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { messageOf } from '../errors.js';
 import { formatBytes } from '../format.js';
 import {
   type CgroupReader,
+  fileIn,
   type MemoryCgroup,
   type MemorySample,
   openCgroupReader,
@@ -278,7 +278,7 @@ export class Watchdog {
   /** The job's largest processes by anonymous memory, in a few words. */
   private processes(): string {
     const listed: Array<{ pid: number; name: string; anon: number }> = [];
-    for (const pid of readCgroupPids(path.join(this.options.cgroup.dir, 'cgroup.procs'))) {
+    for (const pid of readCgroupPids(fileIn(this.options.cgroup.dir, 'cgroup.procs'))) {
       try {
         const reader = new ProcessReader(pid);
         const memory = reader.read();

@@ -4,6 +4,7 @@ import { HeadroomError } from '../errors.js';
 import {
   type ChildLimits,
   createChildCgroup,
+  fileIn,
   type HostPaths,
   LEAF_NAME,
   type LeafMove,
@@ -132,7 +133,7 @@ export function cleanStaleCgroups(parent: MemoryCgroup): string[] {
     const owner = Number(entry.slice(PREFIX.length).split('-')[0]);
     if (!Number.isInteger(owner) || pidAlive(owner)) continue;
     const dir = path.join(parent.dir, entry);
-    const pids = readCgroupPids(path.join(dir, 'cgroup.procs'));
+    const pids = readCgroupPids(fileIn(dir, 'cgroup.procs'));
     if (pids.length > 0) {
       notes.push(
         `stale cgroup ${entry} from an earlier run still holds processes ${pids.join(', ')}; left alone`,

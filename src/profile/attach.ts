@@ -2,6 +2,7 @@ import path from 'node:path';
 import { HeadroomError, isHeadroomError, messageOf } from '../errors.js';
 import {
   effectiveLimit,
+  fileIn,
   locateMemoryCgroup,
   type MemoryCgroup,
   pidAlive,
@@ -456,7 +457,7 @@ function cgroupOf(pid: number): MemoryCgroup {
  * its exit. A zombie its parent does not reap holds this up for the timeout at most.
  */
 async function waitForExit(pid: number, cgroup: MemoryCgroup, timeoutMs = 2000): Promise<void> {
-  const procs = path.join(cgroup.dir, 'cgroup.procs');
+  const procs = fileIn(cgroup.dir, 'cgroup.procs');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && pidAlive(pid) && readCgroupPids(procs).includes(pid)) {
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -467,7 +468,7 @@ async function waitForExit(pid: number, cgroup: MemoryCgroup, timeoutMs = 2000):
 
 /** headroom runs in the same cgroup: its own memory is then recorded so views can leave it out. */
 function sharesCgroup(cgroup: MemoryCgroup): boolean {
-  return readCgroupPids(path.join(cgroup.dir, 'cgroup.procs')).includes(process.pid);
+  return readCgroupPids(fileIn(cgroup.dir, 'cgroup.procs')).includes(process.pid);
 }
 
 /** Resolves with what came first: the time, the abort, or the session closing. */

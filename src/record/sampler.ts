@@ -1,7 +1,7 @@
-import path from 'node:path';
 import {
   AncestorLimitHits,
   type CgroupReader,
+  fileIn,
   LastPidReader,
   type MemoryCgroup,
   type MemorySample,
@@ -91,7 +91,7 @@ export class Sampler {
   constructor(private readonly options: SamplerOptions) {
     this.reader = openCgroupReader(options.cgroup);
     this.ancestorHits = new AncestorLimitHits(options.cgroup);
-    this.procsFile = path.join(options.cgroup.dir, 'cgroup.procs');
+    this.procsFile = fileIn(options.cgroup.dir, 'cgroup.procs');
     this.self = options.recordSelf ? new ProcessReader(process.pid) : undefined;
     const intervalMs = options.intervalMs ?? 100;
     this.everyFull = Math.max(1, Math.round(FULL_READ_MS / intervalMs));

@@ -4,6 +4,7 @@ import { nameCgroup } from '../analyze/cgroup-name.js';
 import { messageOf } from '../errors.js';
 import {
   type CgroupReader,
+  fileIn,
   type HostPaths,
   isRootCgroup,
   KernelOomLog,
@@ -328,7 +329,7 @@ export class FlightRecorder {
       listed,
       reader,
       ring: new SampleRing(),
-      roster: new ProcessRoster(path.join(listed.dir, 'cgroup.procs'), this.options.host),
+      roster: new ProcessRoster(fileIn(listed.dir, 'cgroup.procs'), this.options.host),
       last: undefined,
       lastMs: Number.NEGATIVE_INFINITY,
       lastValues: undefined,
