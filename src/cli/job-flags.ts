@@ -7,7 +7,7 @@ import { badOption } from './bad-option.js';
 import { declareOptions, type OptionSpec } from './option-spec.js';
 import { parseMemory, parseMemorySwap } from './parse-size.js';
 
-/** The flags of every command that runs a job (run, supervise), as commander hands them over. */
+/** The flags of every command that runs a job (run, supervise), as commander (or parsePlainOptions) hands them over. */
 export interface JobFlags {
   memory?: string;
   memorySwap?: string;

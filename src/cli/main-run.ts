@@ -18,17 +18,25 @@ export function isCommand(word: string): boolean {
 
 /**
  * Parses argv (without node and script), whose first word is run; resolves to the exit status. A plain
- * command line (options of run's own, then the job) runs without commander, which is loaded only for
- * help and for a line it must answer with a usage error.
+ * command line (options of run's own, then the job) runs without commander, which is loaded for help,
+ * usage errors and the less common forms (short flags run together, a job named like an option).
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'run') {
-    const [{ parsePlainOptions }, { RUN_OPTIONS, runJob }] = await Promise.all([
-      import('./plain-options.js'),
-      import('./run.js'),
-    ]);
-    const plain = parsePlainOptions<RunFlags>(argv.slice(1), RUN_OPTIONS);
-    if (plain) return settle((outcome) => runJob(plain.operands, plain.flags, outcome), { runsAJob: true });
+    let plain = true;
+    const status = await settle(
+      async (outcome) => {
+        const [{ parsePlainOptions }, { RUN_OPTIONS, runJob }] = await Promise.all([
+          import('./plain-options.js'),
+          import('./run.js'),
+        ]);
+        const line = parsePlainOptions<RunFlags>(argv.slice(1), RUN_OPTIONS);
+        if (line) await runJob(line.operands, line.flags, outcome);
+        else plain = false;
+      },
+      { runsAJob: true },
+    );
+    if (plain) return status;
   }
   const { runProgram } = await import('./program.js');
   return runProgram(argv, COMMANDS);

@@ -24,7 +24,7 @@ interface Declared {
  * `--`, every word is an operand), when the line is plain: only options of `specs`, each written as
  * `--name`, `--name value`, `--name=value`, `-x`, `-x value` or `-xvalue`, then at least one operand.
  * Anything else (help, an unknown or incomplete option, short flags run together, no operand) gives
- * undefined, and commander then reads the line and says what is wrong with it.
+ * undefined: commander then reads the line, and runs it or says what is wrong with it.
  *
  * Why not always commander: loading it and building its program was about 2 ms and 170 KiB of young
  * objects at every `headroom run`, before the job could start.

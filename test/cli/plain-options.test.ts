@@ -1,20 +1,25 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { declareOptions } from '../../src/cli/option-spec.js';
 import { parsePlainOptions } from '../../src/cli/plain-options.js';
-import { RUN_OPTIONS } from '../../src/cli/run.js';
+import { RUN_OPTIONS, runCommand } from '../../src/cli/run.js';
 
-/** What commander's run command hands its action for `args`, declared as headroom declares it. */
+const STOP = 'stop before the job';
+
+/** What headroom's own commander program (runCommand) hands run's action for `args`; the job is not run. */
 function commanderReads(args: string[]): { flags: Record<string, unknown>; operands: string[] } {
   let seen: { flags: Record<string, unknown>; operands: string[] } | undefined;
   const program = new Command('headroom').enablePositionalOptions().exitOverride();
-  const run = program.command('run').argument('<command...>').exitOverride();
-  declareOptions(run, RUN_OPTIONS)
-    .passThroughOptions()
-    .action((operands: string[], flags: Record<string, unknown>) => {
-      seen = { flags: { ...flags }, operands };
-    });
-  program.parse(['run', ...args], { from: 'user' });
+  runCommand(program, { jobStatus: () => {}, failedAfterOutput: () => {} });
+  for (const command of program.commands) command.exitOverride();
+  program.hook('preAction', (_program, action) => {
+    seen = { flags: { ...action.opts() }, operands: action.processedArgs[0] as string[] };
+    throw new Error(STOP);
+  });
+  try {
+    program.parse(['run', ...args], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof Error) || error.message !== STOP) throw error;
+  }
   if (!seen) throw new Error('commander ran no action');
   return seen;
 }
