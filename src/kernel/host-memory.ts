@@ -35,7 +35,10 @@ function meminfoValue(text: string, key: string, file: string): number | undefin
   const first = i;
   for (let code = text.charCodeAt(i); code >= 48 && code <= 57; code = text.charCodeAt(++i))
     value = value * 10 + (code - 48);
-  if (i === first) throw kernelFileError(file, `bad value for "${key}"`);
+  // The number ends its line or is followed by a unit (" kB"): "12abc" or "1.5" is not a figure.
+  const next = text.charCodeAt(i);
+  if (i === first || !(Number.isNaN(next) || next === 10 || next === 32))
+    throw kernelFileError(file, `bad value for "${key}"`);
   return value;
 }
 

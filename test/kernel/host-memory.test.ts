@@ -37,6 +37,17 @@ describe('readHostMemory', () => {
     expect(() => readHostMemory(f.host)).toThrow(`${f.root}/proc/meminfo: bad value for "MemAvailable"`);
   });
 
+  it('a figure followed by anything but its unit is an error, as the whole-file parse had it', () => {
+    const f = fixtureHost();
+    fixture = f;
+    for (const value of ['12abc kB', '1.5 kB']) {
+      f.write('/proc/meminfo', `MemTotal:       ${value}\n`);
+      expect(() => readHostMemory(f.host)).toThrow(`${f.root}/proc/meminfo: bad value for "MemTotal"`);
+    }
+    f.write('/proc/meminfo', 'MemTotal: 7');
+    expect(readHostMemory(f.host).total).toBe(7 * 1024);
+  });
+
   it('a line that is not there counts as 0, whichever line comes first', () => {
     const f = fixtureHost();
     fixture = f;
