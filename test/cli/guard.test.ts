@@ -139,7 +139,9 @@ describe('the runtime-knob guard (real cgroup v1)', () => {
   it('watch, snapshot: names the largest process by its program when the kernel knows it only by its main thread (Node 24\'s "MainThread")', async () => {
     const { summary } = await guarded(
       ['--memory', '128m', '--memory-swap', '128m', '--guard', 'watch', '--on-limit', 'snapshot'],
-      ['python3', path.join(jobsDir, 'alloc-rate.py'), '200'],
+      // 100 MiB/s: the limit is reached after more than a second, when the tracker has long read the
+      // argv python3 exec'd with (with --memory the job starts through a shell that joins the cgroup).
+      ['python3', path.join(jobsDir, 'alloc-rate.py'), '100'],
       { ALLOC_COMM: 'MainThread' },
     );
     const snapshot = summary.guard.actions.find((a) => a.action === 'snapshot');
