@@ -250,9 +250,10 @@ describe('Python allocation profiles: the growth sampler', () => {
     const view = profileAt(capture, 'peak');
     const sites = topSites(view, 'bytes', 50);
     expect(sites[0]?.frame.name).toMatch(/^fill_cache/);
-    expect(bytesIn(sites, 'fill_cache')).toBeGreaterThan(0.9 * view.totalBytes);
-    // Growth is split between threads by sampled page faults: on a busy machine a few percent land on the
-    // spinning thread (5.1 % once); the allocator's 90 % above is what the test is about.
+    // Growth is split between threads by sampled page faults: on a busy machine some lands elsewhere (5.1 %
+    // on the spinning thread once; 88 % left to the allocator once, with a busy loop on every core). The
+    // allocator's lion's share is what the test is about: charged to the wrong thread it would have none.
+    expect(bytesIn(sites, 'fill_cache')).toBeGreaterThan(0.85 * view.totalBytes);
     expect(bytesIn(sites, 'spin')).toBeLessThan(0.1 * view.totalBytes);
   }, 60_000);
 
