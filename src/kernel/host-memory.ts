@@ -1,6 +1,6 @@
 import { kernelFileError } from './errors.js';
 import { type HostPaths, realHost, resolveHostPath } from './host-paths.js';
-import { type FlatKeyed, parseFlatKeyed } from './parse.js';
+import { decimalAt, type FlatKeyed, parseFlatKeyed } from './parse.js';
 import { readKernelFile } from './read-file.js';
 
 export interface HostMemory {
@@ -31,13 +31,10 @@ function meminfoValue(text: string, key: string, file: string): number | undefin
   if (at === 0 && !text.startsWith(`${key}:`)) return undefined;
   let i = at + key.length + 1;
   while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
-  let value = 0;
-  const first = i;
-  for (let code = text.charCodeAt(i); code >= 48 && code <= 57; code = text.charCodeAt(++i))
-    value = value * 10 + (code - 48);
+  const { value, end } = decimalAt(text, i);
   // The number ends its line or is followed by a unit (" kB"): "12abc" or "1.5" is not a figure.
-  const next = text.charCodeAt(i);
-  if (i === first || !(Number.isNaN(next) || next === 10 || next === 32))
+  const next = text.charCodeAt(end);
+  if (end === i || !(Number.isNaN(next) || next === 10 || next === 32))
     throw kernelFileError(file, `bad value for "${key}"`);
   return value;
 }

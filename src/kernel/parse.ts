@@ -70,19 +70,24 @@ export function lookupFlatKeyed(text: string, file: string): FlatKeyed {
     get(key) {
       const start = find(key);
       if (start === -1) return undefined;
-      let value = 0;
-      let digits = 0;
-      for (let i = start; i < text.length; i++) {
-        const code = text.charCodeAt(i);
-        if (code === 10) break;
-        if (code < 48 || code > 57) throw kernelFileError(file, `bad value for "${key}"`);
-        value = value * 10 + (code - 48);
-        digits++;
-      }
-      if (digits === 0) throw kernelFileError(file, `bad value for "${key}"`);
+      const { value, end } = decimalAt(text, start);
+      if (end === start || (end < text.length && text.charCodeAt(end) !== 10))
+        throw kernelFileError(file, `bad value for "${key}"`);
       return value;
     },
   };
+}
+
+/**
+ * The decimal number whose digits start at `start` in `text`, and where its digits end (`start` when
+ * there are none): the caller says what may follow them.
+ */
+export function decimalAt(text: string, start: number): { value: number; end: number } {
+  let value = 0;
+  let end = start;
+  for (let code = text.charCodeAt(end); code >= 48 && code <= 57; code = text.charCodeAt(++end))
+    value = value * 10 + (code - 48);
+  return { value, end };
 }
 
 /** Every line checked (full reads), or only the keys asked for (the fast path). */
